@@ -1,0 +1,91 @@
+import type { Db, Queryable } from '../db/db.js';
+import { TandemError } from '../errors.js';
+import type { Principal } from './principal.js';
+
+export type Role = 'owner' | 'editor' | 'viewer';
+export type ResourceType = 'model' | 'notebook' | 'dashboard' | 'job';
+export interface PrincipalRef {
+  type: 'user' | 'team';
+  id: string;
+}
+export interface Grant {
+  principal: PrincipalRef;
+  role: Role;
+}
+
+const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
+
+export const atLeast = (role: Role | undefined, needed: Role): boolean =>
+  role !== undefined && RANK[role] >= RANK[needed];
+
+/** Role grants on resources, for users directly or through their teams. Admins own everything. */
+export class Permissions {
+  constructor(private readonly db: Db) {}
+
+  async roleOf(who: Principal | undefined, type: ResourceType, id: string, q: Queryable = this.db): Promise<Role | undefined> {
+    if (!who) return undefined;
+    if (who.isAdmin) return 'owner';
+    const rows = await q.query<{ role: Role }>(
+      `SELECT role FROM grants WHERE resource_type = $1 AND resource_id = $2 AND
+         ((principal_type = 'user' AND principal_id = $3) OR (principal_type = 'team' AND principal_id = ANY($4::text[])))`,
+      [type, id, who.id, who.teamIds],
+    );
+    return rows.reduce<Role | undefined>((best, r) => (atLeast(best, r.role) ? best : r.role), undefined);
+  }
+
+  /**
+   * Returns the caller's role or throws. Callers with no role at all get NOT_FOUND, so that
+   * resource names do not leak to people who cannot see them.
+   */
+  async require(who: Principal | undefined, type: ResourceType, id: string, needed: Role, q?: Queryable): Promise<Role> {
+    if (!who) throw new TandemError('UNAUTHENTICATED', 'an API token is required');
+    const role = await this.roleOf(who, type, id, q);
+    if (!role) throw new TandemError('NOT_FOUND', `${type} ${id} not found`);
+    if (!atLeast(role, needed)) {
+      throw new TandemError('FORBIDDEN', `${needed} role required on ${type} ${id}; you are ${role}`);
+    }
+    return role;
+  }
+
+  async grant(type: ResourceType, id: string, to: PrincipalRef, role: Role, q: Queryable = this.db): Promise<void> {
+    await q.query(
+      `INSERT INTO grants (resource_type, resource_id, principal_type, principal_id, role) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (resource_type, resource_id, principal_type, principal_id) DO UPDATE SET role = EXCLUDED.role`,
+      [type, id, to.type, to.id, role],
+    );
+  }
+
+  async revoke(type: ResourceType, id: string, from: PrincipalRef, q: Queryable = this.db): Promise<void> {
+    await q.query(
+      'DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2 AND principal_type = $3 AND principal_id = $4',
+      [type, id, from.type, from.id],
+    );
+  }
+
+  async list(type: ResourceType, id: string): Promise<Grant[]> {
+    const rows = await this.db.query<{ principal_type: 'user' | 'team'; principal_id: string; role: Role }>(
+      'SELECT principal_type, principal_id, role FROM grants WHERE resource_type = $1 AND resource_id = $2 ORDER BY created_at',
+      [type, id],
+    );
+    return rows.map((r) => ({ principal: { type: r.principal_type, id: r.principal_id }, role: r.role }));
+  }
+
+  async removeAll(type: ResourceType, id: string, q: Queryable = this.db): Promise<void> {
+    await q.query('DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2', [type, id]);
+  }
+
+  /**
+   * A SQL condition selecting rows of `type` whose id column `idColumn` the caller can see; it
+   * uses two parameters, numbered from `firstParam`. Use it in paged searches.
+   */
+  visibleSql(who: Principal, type: ResourceType, idColumn: string, firstParam: number): { sql: string; params: unknown[] } {
+    if (who.isAdmin) return { sql: 'TRUE', params: [] };
+    const u = `$${firstParam}`;
+    const t = `$${firstParam + 1}`;
+    return {
+      sql: `EXISTS (SELECT 1 FROM grants g WHERE g.resource_type = '${type}' AND g.resource_id = ${idColumn} AND
+              ((g.principal_type = 'user' AND g.principal_id = ${u}) OR (g.principal_type = 'team' AND g.principal_id = ANY(${t}::text[]))))`,
+      params: [who.id, who.teamIds],
+    };
+  }
+}

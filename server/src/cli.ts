@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+const USAGE = `usage: tandem <command>
+
+commands:
+  serve     run the Tandem server (configured by TANDEM_* environment variables)`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command] = argv;
+  switch (command) {
+    case 'serve': {
+      const server = await startServer({ config: loadConfig() });
+      process.stdout.write(`Tandem server at ${server.url}\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = command ? 2 : 0;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Environment variables the server reads; README's configuration table mirrors this. */
+const envSchema = z.object({
+  TANDEM_HOME: z.string().min(1).default('.tandem'),
+  TANDEM_HOST: z.string().min(1).default('127.0.0.1'),
+  TANDEM_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  TANDEM_PUBLIC_URL: z.url().optional(),
+  TANDEM_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  TANDEM_S3_ENDPOINT: z.url().optional(),
+  TANDEM_S3_ACCESS_KEY: z.string().min(1).optional(),
+  TANDEM_S3_SECRET_KEY: z.string().min(1).optional(),
+  TANDEM_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('tandem'),
+  TANDEM_S3_REGION: z.string().default('us-east-1'),
+  TANDEM_ALLOWED_ORIGINS: z.string().default('*'),
+  TANDEM_MAX_BODY_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  TANDEM_MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024 * 1024),
+  TANDEM_SPARK_MASTER: z.string().default('local[*]'),
+  TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface S3Config {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+}
+
+export interface Config {
+  home: string;
+  host: string;
+  port: number;
+  publicUrl?: string;
+  databaseUrl?: string;
+  s3?: S3Config;
+  allowedOrigins: string[] | '*';
+  maxBodyBytes: number;
+  maxArtifactBytes: number;
+  sparkMaster: string;
+  logLevel: Env['TANDEM_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid Tandem configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads configuration from the environment; every bad variable is named in one error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`),
+    );
+  }
+  const e = parsed.data;
+  const s3Vars = [e.TANDEM_S3_ENDPOINT, e.TANDEM_S3_ACCESS_KEY, e.TANDEM_S3_SECRET_KEY];
+  if (s3Vars.some(Boolean) && !s3Vars.every(Boolean)) {
+    throw new ConfigError([
+      'TANDEM_S3_ENDPOINT, TANDEM_S3_ACCESS_KEY and TANDEM_S3_SECRET_KEY must be set together',
+    ]);
+  }
+  return {
+    home: path.resolve(e.TANDEM_HOME),
+    host: e.TANDEM_HOST,
+    port: e.TANDEM_PORT,
+    publicUrl: e.TANDEM_PUBLIC_URL,
+    databaseUrl: e.TANDEM_DATABASE_URL,
+    s3: e.TANDEM_S3_ENDPOINT
+      ? {
+          endpoint: e.TANDEM_S3_ENDPOINT,
+          accessKey: e.TANDEM_S3_ACCESS_KEY!,
+          secretKey: e.TANDEM_S3_SECRET_KEY!,
+          bucket: e.TANDEM_S3_BUCKET,
+          region: e.TANDEM_S3_REGION,
+        }
+      : undefined,
+    allowedOrigins:
+      e.TANDEM_ALLOWED_ORIGINS === '*' ? '*' : e.TANDEM_ALLOWED_ORIGINS.split(',').map((o) => o.trim()),
+    maxBodyBytes: e.TANDEM_MAX_BODY_BYTES,
+    maxArtifactBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
+    sparkMaster: e.TANDEM_SPARK_MASTER,
+    logLevel: e.TANDEM_LOG_LEVEL,
+  };
+}

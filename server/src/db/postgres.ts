@@ -1,0 +1,43 @@
+import pg from 'pg';
+import type { Db, Queryable } from './db.js';
+
+/** A pooled connection to a real PostgreSQL server. */
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20 });
+  // Fail at start with a clear message rather than on the first request.
+  const probe = await pool.connect().catch((cause: unknown) => {
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${String(cause)}`, { cause });
+  });
+  probe.release();
+  const wrap = (q: Pick<pg.Pool, 'query'>): Queryable => ({
+    async query<R>(sql: string, params?: unknown[]) {
+      return (await q.query(sql, params)).rows as R[];
+    },
+  });
+  return {
+    dialect: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    exec: async (sql) => {
+      await pool.query(sql);
+    },
+    close: () => pool.end(),
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

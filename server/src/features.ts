@@ -1,0 +1,5 @@
+import { authFeature } from './auth/auth.routes.js';
+import type { FeatureFactory } from './context.js';
+
+/** Every feature folder the server mounts, in order. */
+export const FEATURES: FeatureFactory[] = [authFeature];

@@ -1,0 +1,85 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AppContext, Feature } from '../context.js';
+import { TandemError } from '../errors.js';
+import { authenticate } from './authenticate.js';
+
+/** The Express app: cross-cutting middleware, health, metrics, OpenAPI, then each feature. */
+export function createApp(ctx: AppContext, features: Feature[]): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use((req, res, next) => {
+    const stop = ctx.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => stop({ route: routeLabel(req), status: String(res.statusCode) }));
+    next();
+  });
+  app.use(cors(ctx.config.allowedOrigins));
+
+  app.get('/healthz', async (_req, res) => {
+    const checks = await Promise.allSettled([ctx.db.query('SELECT 1'), ctx.artifacts.ping()]);
+    const [db, artifacts] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String(c.reason)));
+    const ok = db === 'ok' && artifacts === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', db, artifacts });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  app.use(authenticate(ctx.auth));
+  app.use('/tandem/api', express.json({ limit: ctx.config.maxBodyBytes }));
+  app.get('/tandem/api/openapi.json', (_req, res) => {
+    res.json(ctx.openapi.document());
+  });
+  for (const feature of features) {
+    if (feature.api) app.use('/tandem/api', feature.api);
+    if (feature.pages) app.use(feature.pages);
+  }
+  app.use('/tandem/api', (req) => {
+    throw new TandemError('NOT_FOUND', `no API route ${req.method} ${req.originalUrl.split('?')[0]}`);
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const known = toTandemError(error);
+    if (known.code === 'INTERNAL') ctx.log.error('request failed', { error: String(error), stack: (error as Error)?.stack });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(known.status).json({ error: known.toJSON() });
+  });
+  return app;
+}
+
+/** Maps body-parser and other framework errors onto the API's error codes. */
+function toTandemError(error: unknown): TandemError {
+  if (error instanceof TandemError) return error;
+  const e = error as { type?: string; status?: number; message?: string };
+  if (e?.type === 'entity.too.large') return new TandemError('PAYLOAD_TOO_LARGE', 'request body is too large', { cause: error });
+  if (e?.type === 'entity.parse.failed') return new TandemError('INVALID_ARGUMENT', `malformed JSON body: ${e.message}`, { cause: error });
+  if (e?.status && e.status >= 400 && e.status < 500) return new TandemError('INVALID_ARGUMENT', e.message ?? 'bad request', { cause: error });
+  return new TandemError('INTERNAL', 'internal server error', { cause: error });
+}
+
+function routeLabel(req: Request): string {
+  const route = (req as Request & { route?: { path?: string } }).route?.path;
+  return route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched';
+}
+
+function cors(allowed: string[] | '*') {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const origin = req.headers.origin;
+    if (origin && (allowed === '*' || allowed.includes(origin))) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Tandem-Sha256');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition, X-Tandem-Sha256');
+    }
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}
