@@ -1,0 +1,2 @@
+// The cell SDK: `import { sql, table, plot, models, spark, gpu, dashboards } from '@tandem/kernel'`.
+export { TandemApiError, request as tandemRequest } from './api.js';
