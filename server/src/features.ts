@@ -1,5 +1,6 @@
 import { authFeature } from './auth/auth.routes.js';
 import type { FeatureFactory } from './context.js';
+import { modelsFeature } from './models/models.routes.js';
 
 /** Every feature folder the server mounts, in order. */
-export const FEATURES: FeatureFactory[] = [authFeature];
+export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature];

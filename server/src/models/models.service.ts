@@ -1,0 +1,366 @@
+import { Readable } from 'node:stream';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { AuthStore } from '../auth/auth.store.js';
+import { atLeast, type Grant, type Permissions, type PrincipalRef, type Role } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { audit } from '../audit.js';
+import type { AppContext } from '../context.js';
+import { PgCode, pgErrorCode, type Queryable } from '../db/db.js';
+import { TandemError } from '../errors.js';
+import type { EventBus, TandemEvent } from '../events.js';
+import type { ModelSearch } from './models.search.js';
+import { ModelsStore, type Model, type ModelFile, type ModelVersion, type NewVersion, type Page } from './models.store.js';
+
+export type VersionRef = { version: number } | { alias: string };
+
+export interface FileUpload {
+  /** Relative path inside the version, e.g. `model.onnx` or `weights/layer1.bin`. */
+  path: string;
+  body: Readable | AsyncIterable<Uint8Array>;
+  /** When given, the upload fails unless the received bytes hash to it. */
+  sha256?: string;
+  contentType?: string;
+}
+
+export interface RegisterVersionInput extends NewVersion {
+  model: string;
+  actor: Principal;
+  files: FileUpload[];
+  /** Create the model (actor becomes owner) when it does not exist yet. Default true. */
+  createModel?: boolean;
+}
+
+export interface ModelsLimits {
+  maxFileBytes: number;
+  maxFilesPerVersion: number;
+  /** Uncommitted uploads older than this are removed by `sweepPending()`. */
+  pendingTtlMs: number;
+}
+
+const FILE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@=+-]*$/;
+
+/** Rejects file paths that are empty, absolute, contain `..` or odd characters, or are too long. */
+export function assertFilePath(path: string): void {
+  const segments = path.split('/');
+  if (path.length === 0 || path.length > 512 || segments.length > 16 || segments.some((s) => !FILE_SEGMENT.test(s))) {
+    throw new TandemError(
+      'INVALID_ARGUMENT',
+      `invalid file path ${JSON.stringify(path.slice(0, 200))}: use '/'-separated names of letters, digits and . _ @ = + - (no '..', max 512 characters)`,
+    );
+  }
+}
+
+/**
+ * The model registry. Versions are created `pending`, their files stream into the object store,
+ * and only `commitVersion` makes them visible with the next number; anything that fails before
+ * leaves no visible trace (and `sweepPending` removes the leftovers).
+ */
+export class ModelsService {
+  constructor(
+    private readonly store: ModelsStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly permissions: Permissions,
+    private readonly events: EventBus,
+    private readonly auth: AuthStore,
+    private readonly limits: ModelsLimits,
+  ) {}
+
+  // ---- access
+
+  /** The model and the caller's role, or NOT_FOUND (no existence leaks) / FORBIDDEN. */
+  async access(who: Principal | undefined, name: string, needed: Role): Promise<{ model: Model; role: Role }> {
+    if (!who) throw new TandemError('UNAUTHENTICATED', 'an API token is required');
+    const model = await this.store.findModel(name);
+    const role = model && (await this.permissions.roleOf(who, 'model', model.id));
+    if (!model || !role) throw new TandemError('NOT_FOUND', `model ${name} not found`);
+    if (!atLeast(role, needed)) throw new TandemError('FORBIDDEN', `${needed} role required on model ${name}; you are ${role}`);
+    return { model, role };
+  }
+
+  async canSee(who: Principal, modelId: string): Promise<boolean> {
+    return (await this.permissions.roleOf(who, 'model', modelId)) !== undefined;
+  }
+
+  // ---- models
+
+  async createModel(who: Principal, input: { name: string; description?: string; tags?: Record<string, string> }): Promise<Model> {
+    const model = await this.store.transaction(async (tx) => {
+      const created = await this.store.createModel(tx, { ...input, createdBy: who.id });
+      await this.permissions.grant('model', created.id, { type: 'user', id: who.id }, 'owner', tx);
+      await audit(tx, { actorId: who.id, action: 'model.create', resourceType: 'model', resourceId: created.id, details: { name: input.name } });
+      return created;
+    });
+    this.publish('model.created', model);
+    return model;
+  }
+
+  async getModel(who: Principal, name: string): Promise<Model & { role: Role }> {
+    const { model, role } = await this.access(who, name, 'viewer');
+    return { ...model, role };
+  }
+
+  search(who: Principal, search: ModelSearch): Promise<Page<Model>> {
+    return this.store.searchModels(who, search);
+  }
+
+  async updateModel(who: Principal, name: string, change: { description?: string; tags?: Record<string, string> }): Promise<Model> {
+    const { model } = await this.access(who, name, 'editor');
+    await this.store.transaction(async (tx) => {
+      await this.store.updateModel(tx, model.id, change);
+      await audit(tx, { actorId: who.id, action: 'model.update', resourceType: 'model', resourceId: model.id, details: { fields: Object.keys(change) } });
+    });
+    return this.changed('model.updated', name);
+  }
+
+  async setTag(who: Principal, name: string, key: string, value: string | undefined): Promise<Model> {
+    const { model } = await this.access(who, name, 'editor');
+    await this.store.transaction(async (tx) => {
+      await this.store.setTag(tx, model.id, key, value);
+      await audit(tx, { actorId: who.id, action: value === undefined ? 'model.tag.delete' : 'model.tag.set', resourceType: 'model', resourceId: model.id, details: { key, value } });
+    });
+    return this.changed('model.updated', name);
+  }
+
+  async deleteModel(who: Principal, name: string): Promise<void> {
+    const { model } = await this.access(who, name, 'owner');
+    const keys = await this.store.fileKeysOfModel(model.id);
+    // Event listeners check visibility after the grants are gone, so the event names its audience.
+    const audience = (await this.permissions.list('model', model.id)).map((g) => g.principal);
+    await this.store.transaction(async (tx) => {
+      await this.store.deleteModel(tx, model.id);
+      await this.permissions.removeAll('model', model.id, tx);
+      await audit(tx, { actorId: who.id, action: 'model.delete', resourceType: 'model', resourceId: model.id, details: { name } });
+    });
+    // Metadata is gone first, so a failing object delete can only leave unreachable bytes.
+    await this.deleteObjects(keys);
+    this.publish('model.deleted', model, { audience });
+  }
+
+  // ---- versions
+
+  async listVersions(who: Principal, name: string, page: { limit: number; offset: number }): Promise<Page<ModelVersion>> {
+    const { model } = await this.access(who, name, 'viewer');
+    return this.store.listVersions(model.id, page);
+  }
+
+  async getVersion(who: Principal, name: string, ref: VersionRef): Promise<ModelVersion> {
+    const { model } = await this.access(who, name, 'viewer');
+    return this.requireVersion(model, ref);
+  }
+
+  /** Starts a version upload; returns the pending version (its id is the upload id). */
+  async startVersion(who: Principal, name: string, input: NewVersion & { createModel?: boolean }): Promise<ModelVersion> {
+    const model = input.createModel ? await this.modelForRegistration(who, name) : (await this.access(who, name, 'editor')).model;
+    const id = await this.store.transaction((tx) => this.store.createPendingVersion(tx, model.id, input, who.id));
+    return (await this.store.findVersionById(id))!;
+  }
+
+  /** Streams one file of a pending version into the object store; never buffers it. */
+  async uploadFile(who: Principal, name: string, uploadId: string, file: FileUpload): Promise<ModelFile> {
+    assertFilePath(file.path);
+    const { model } = await this.access(who, name, 'editor');
+    const version = await this.pendingVersion(model, uploadId);
+    if (version.files.length >= this.limits.maxFilesPerVersion && !version.files.some((f) => f.path === file.path)) {
+      throw new TandemError('PAYLOAD_TOO_LARGE', `a version holds at most ${this.limits.maxFilesPerVersion} files`);
+    }
+    const key = `models/${model.id}/${version.id}/${file.path}`;
+    const body = file.body instanceof Readable ? file.body : Readable.from(file.body);
+    const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxFileBytes, contentType: file.contentType });
+    if (file.sha256 && file.sha256.toLowerCase() !== put.sha256) {
+      await this.artifacts.delete(key).catch(() => undefined);
+      throw new TandemError('INVALID_ARGUMENT', `sha256 mismatch for ${file.path}: header says ${file.sha256}, received bytes hash to ${put.sha256}`);
+    }
+    const recorded: ModelFile = { path: file.path, key, size: put.size, sha256: put.sha256 };
+    try {
+      await this.store.recordFile(version.id, recorded);
+    } catch (cause) {
+      await this.artifacts.delete(key).catch(() => undefined);
+      if (pgErrorCode(cause) === PgCode.foreignKeyViolation) throw new TandemError('NOT_FOUND', `upload ${uploadId} was abandoned`, { cause });
+      throw cause;
+    }
+    return recorded;
+  }
+
+  /** Makes a pending version visible with the model's next number, once all its files are stored. */
+  async commitVersion(who: Principal, name: string, uploadId: string): Promise<ModelVersion> {
+    const { model } = await this.access(who, name, 'editor');
+    const version = await this.pendingVersion(model, uploadId);
+    if (version.files.length === 0) throw new TandemError('INVALID_ARGUMENT', `upload ${uploadId} has no files: upload at least one before committing`);
+    for (const file of version.files) {
+      const info = await this.artifacts.stat(file.key);
+      if (info?.size !== file.size) throw new TandemError('CONFLICT', `file ${file.path} of upload ${uploadId} is missing from the object store: upload it again`);
+    }
+    const number = await this.store.transaction(async (tx) => {
+      const n = await this.store.commitVersion(tx, version);
+      await audit(tx, { actorId: who.id, action: 'model.version.create', resourceType: 'model', resourceId: model.id, details: { version: n, files: version.files.length } });
+      return n;
+    });
+    this.publish('model.version.created', model, { version: number });
+    return (await this.store.findVersionById(version.id))!;
+  }
+
+  /** Drops a pending upload and its stored files. */
+  async abortVersion(who: Principal, name: string, uploadId: string): Promise<void> {
+    const { model } = await this.access(who, name, 'editor');
+    await this.removePending(await this.pendingVersion(model, uploadId));
+  }
+
+  /**
+   * Server-side registration in one call (used by jobs): creates the model if needed, streams
+   * every file, commits. On any failure the pending version is removed and the error rethrown.
+   */
+  async registerVersion(input: RegisterVersionInput): Promise<ModelVersion> {
+    const { model: name, actor, files, createModel = true, ...meta } = input;
+    const pending = await this.startVersion(actor, name, { ...meta, createModel });
+    try {
+      for (const file of files) await this.uploadFile(actor, name, pending.id, file);
+      return await this.commitVersion(actor, name, pending.id);
+    } catch (error) {
+      const current = await this.store.findVersionById(pending.id);
+      if (current?.status === 'pending') await this.removePending(current).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A file of a ready version, after checking the caller may read it. */
+  async findFile(who: Principal, name: string, ref: VersionRef, path: string): Promise<{ file: ModelFile; version: ModelVersion }> {
+    assertFilePath(path);
+    const { model } = await this.access(who, name, 'viewer');
+    const version = await this.requireVersion(model, ref);
+    const file = version.files.find((f) => f.path === path);
+    if (!file) throw new TandemError('NOT_FOUND', `file ${path} not found in ${name} version ${version.number}`);
+    return { file, version };
+  }
+
+  /** Streams a file returned by `findFile`, optionally a byte range (inclusive). */
+  readFile(file: ModelFile, range?: { start: number; end: number }): Promise<Readable> {
+    return this.artifacts.get(file.key, range);
+  }
+
+  /** Removes uploads that were started but never committed within the TTL. */
+  async sweepPending(now = Date.now()): Promise<number> {
+    const stale = await this.store.stalePending(new Date(now - this.limits.pendingTtlMs));
+    for (const version of stale) await this.removePending(version);
+    return stale.length;
+  }
+
+  // ---- aliases
+
+  async setAlias(who: Principal, name: string, alias: string, version: number): Promise<Model> {
+    const { model } = await this.access(who, name, 'editor');
+    const target = await this.requireVersion(model, { version });
+    await this.store.transaction(async (tx) => {
+      await this.store.setAlias(tx, model.id, alias, target.id, who.id);
+      await audit(tx, { actorId: who.id, action: 'model.alias.set', resourceType: 'model', resourceId: model.id, details: { alias, version } });
+    });
+    return this.changed('model.alias.set', name, { alias, version });
+  }
+
+  async deleteAlias(who: Principal, name: string, alias: string): Promise<Model> {
+    const { model } = await this.access(who, name, 'editor');
+    await this.store.transaction(async (tx) => {
+      if (!(await this.store.deleteAlias(tx, model.id, alias))) throw new TandemError('NOT_FOUND', `alias ${alias} not found on model ${name}`);
+      await audit(tx, { actorId: who.id, action: 'model.alias.delete', resourceType: 'model', resourceId: model.id, details: { alias } });
+    });
+    return this.changed('model.alias.deleted', name, { alias });
+  }
+
+  // ---- sharing
+
+  async listGrants(who: Principal, name: string): Promise<(Grant & { name: string })[]> {
+    const { model } = await this.access(who, name, 'viewer');
+    const grants = await this.permissions.list('model', model.id);
+    return Promise.all(grants.map(async (g) => ({ ...g, name: await this.principalName(g.principal) })));
+  }
+
+  async share(who: Principal, name: string, to: { type: 'user' | 'team'; name: string }, role: Role | undefined): Promise<void> {
+    const { model } = await this.access(who, name, 'owner');
+    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
+    if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
+    const ref: PrincipalRef = { type: to.type, id: found.id };
+    await this.store.transaction(async (tx) => {
+      if (role) await this.permissions.grant('model', model.id, ref, role, tx);
+      else await this.permissions.revoke('model', model.id, ref, tx);
+      await this.assertHasOwner(tx, model.id, name);
+      await audit(tx, { actorId: who.id, action: role ? 'model.share' : 'model.unshare', resourceType: 'model', resourceId: model.id, details: { to, role } });
+    });
+    this.publish('model.shared', model);
+  }
+
+  /** Registry events (resourceType 'model'); callers filter by visibility. */
+  subscribe(listener: (event: TandemEvent) => void): () => void {
+    return this.events.subscribe((event) => {
+      if (event.resourceType === 'model') listener(event);
+    });
+  }
+
+  // ---- helpers
+
+  private async modelForRegistration(who: Principal, name: string): Promise<Model> {
+    const existing = await this.store.findModel(name);
+    if (existing) return (await this.access(who, name, 'editor')).model;
+    try {
+      return await this.createModel(who, { name });
+    } catch (error) {
+      // Another registration created it first: use theirs (if we may).
+      if (error instanceof TandemError && error.code === 'ALREADY_EXISTS') return (await this.access(who, name, 'editor')).model;
+      throw error;
+    }
+  }
+
+  private async requireVersion(model: Model, ref: VersionRef): Promise<ModelVersion> {
+    const version = await this.store.findVersion(model.id, ref);
+    if (!version) {
+      throw new TandemError('NOT_FOUND', 'version' in ref ? `model ${model.name} has no version ${ref.version}` : `model ${model.name} has no alias ${ref.alias}`);
+    }
+    return version;
+  }
+
+  private async pendingVersion(model: Model, uploadId: string): Promise<ModelVersion> {
+    const version = await this.store.findVersionById(uploadId);
+    if (!version || version.modelId !== model.id) throw new TandemError('NOT_FOUND', `upload ${uploadId} not found on model ${model.name}`);
+    if (version.status !== 'pending') throw new TandemError('CONFLICT', `upload ${uploadId} is already committed as version ${version.number}`);
+    return version;
+  }
+
+  private async removePending(version: ModelVersion): Promise<void> {
+    await this.store.transaction((tx) => this.store.deleteVersion(tx, version.id));
+    await this.deleteObjects(version.files.map((f) => f.key));
+  }
+
+  private async deleteObjects(keys: string[]): Promise<void> {
+    for (const key of keys) await this.artifacts.delete(key);
+  }
+
+  private async assertHasOwner(tx: Queryable, modelId: string, name: string): Promise<void> {
+    const [row] = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM grants WHERE resource_type = 'model' AND resource_id = $1 AND role = 'owner'`,
+      [modelId],
+    );
+    if (row!.n === 0) throw new TandemError('CONFLICT', `model ${name} must keep at least one owner`);
+  }
+
+  private async principalName(ref: PrincipalRef): Promise<string> {
+    if (ref.type === 'user') return (await this.auth.getUser(ref.id))?.name ?? ref.id;
+    return (await this.auth.getTeam(ref.id))?.name ?? ref.id;
+  }
+
+  private async changed(type: string, name: string, data: Record<string, unknown> = {}): Promise<Model> {
+    const model = (await this.store.findModel(name))!;
+    this.publish(type, model, data);
+    return model;
+  }
+
+  private publish(type: string, model: Model, data: Record<string, unknown> = {}): void {
+    this.events.publish({ type, resourceType: 'model', resourceId: model.id, data: { name: model.name, ...data } });
+  }
+}
+
+/** The registry service wired to the server's shared stores; jobs use this to register versions. */
+export function createModelsService(ctx: AppContext): ModelsService {
+  return new ModelsService(new ModelsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.events, ctx.auth, {
+    maxFileBytes: ctx.config.maxArtifactBytes,
+    maxFilesPerVersion: 1000,
+    pendingTtlMs: 24 * 60 * 60 * 1000,
+  });
+}

@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
+import type { Permissions } from '../auth/permissions.js';
+import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
+import { TandemError } from '../errors.js';
+import type { ModelSearch } from './models.search.js';
+
+export type Json = Record<string, unknown>;
+
+export interface Model {
+  id: string;
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  latestVersion: number | null;
+  latestMetrics: Record<string, number>;
+  aliases: Record<string, number>;
+}
+
+export interface ModelFile {
+  path: string;
+  size: number;
+  sha256: string;
+  key: string;
+}
+
+export interface ModelVersion {
+  id: string;
+  modelId: string;
+  number: number | null;
+  status: 'pending' | 'ready';
+  description: string;
+  params: Json;
+  metrics: Record<string, number>;
+  signature: Json | null;
+  lineage: Json;
+  createdBy: string | null;
+  createdAt: Date;
+  readyAt: Date | null;
+  files: ModelFile[];
+  aliases: string[];
+}
+
+export interface NewVersion {
+  description?: string;
+  params?: Json;
+  metrics?: Record<string, number>;
+  signature?: Json | null;
+  lineage?: Json;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  nextPageToken?: string;
+}
+
+interface ModelRow {
+  id: string;
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  latest_version: number | null;
+  latest_metrics: Record<string, number>;
+  aliases: Record<string, number> | null;
+}
+
+interface VersionRow {
+  id: string;
+  model_id: string;
+  number: number | null;
+  status: 'pending' | 'ready';
+  description: string;
+  params: Json;
+  metrics: Record<string, number>;
+  signature: Json | null;
+  lineage: Json;
+  created_by: string | null;
+  created_at: Date;
+  ready_at: Date | null;
+  files: ModelFile[] | null;
+  aliases: string[] | null;
+}
+
+const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_by, m.created_at, m.updated_at, m.latest_version, m.latest_metrics,
+  (SELECT jsonb_object_agg(a.alias, v.number) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = m.id) AS aliases`;
+
+const VERSION_COLUMNS = `v.id, v.model_id, v.number, v.status, v.description, v.params, v.metrics, v.signature, v.lineage,
+  v.created_by, v.created_at, v.ready_at,
+  (SELECT jsonb_agg(jsonb_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256, 'key', f.key) ORDER BY f.path)
+     FROM model_files f WHERE f.version_id = v.id) AS files,
+  (SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases`;
+
+const toModel = (r: ModelRow): Model => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  tags: r.tags,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  latestVersion: r.latest_version,
+  latestMetrics: r.latest_metrics,
+  aliases: r.aliases ?? {},
+});
+
+const toVersion = (r: VersionRow): ModelVersion => ({
+  id: r.id,
+  modelId: r.model_id,
+  number: r.number,
+  status: r.status,
+  description: r.description,
+  params: r.params,
+  metrics: r.metrics,
+  signature: r.signature,
+  lineage: r.lineage,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  readyAt: r.ready_at,
+  files: (r.files ?? []).map((f) => ({ ...f, size: Number(f.size) })),
+  aliases: r.aliases ?? [],
+});
+
+/** Registry metadata in PostgreSQL, grouped by entity: models, versions (+ files), aliases, tags. */
+export class ModelsStore {
+  constructor(
+    private readonly db: Db,
+    private readonly permissions: Permissions,
+  ) {}
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  // ---- models
+
+  async createModel(tx: Queryable, input: { name: string; description?: string; tags?: Record<string, string>; createdBy: string }): Promise<Model> {
+    try {
+      await tx.query('INSERT INTO models (id, name, description, tags, created_by) VALUES ($1, $2, $3, $4, $5)', [
+        randomUUID(),
+        input.name,
+        input.description ?? '',
+        JSON.stringify(input.tags ?? {}),
+        input.createdBy,
+      ]);
+    } catch (cause) {
+      if (pgErrorCode(cause) === PgCode.uniqueViolation) throw new TandemError('ALREADY_EXISTS', `model ${input.name} already exists`, { cause });
+      throw cause;
+    }
+    return (await this.findModel(input.name, tx))!;
+  }
+
+  async findModel(name: string, q: Queryable = this.db): Promise<Model | undefined> {
+    const [row] = await q.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = $1`, [name]);
+    return row && toModel(row);
+  }
+
+  async updateModel(tx: Queryable, id: string, change: { description?: string; tags?: Record<string, string> }): Promise<void> {
+    await tx.query(
+      `UPDATE models SET description = COALESCE($2, description), tags = COALESCE($3::jsonb, tags), updated_at = now() WHERE id = $1`,
+      [id, change.description ?? null, change.tags ? JSON.stringify(change.tags) : null],
+    );
+  }
+
+  async setTag(tx: Queryable, id: string, key: string, value: string | undefined): Promise<void> {
+    await tx.query(
+      value === undefined
+        ? 'UPDATE models SET tags = tags - $2::text, updated_at = now() WHERE id = $1'
+        : 'UPDATE models SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE id = $1',
+      value === undefined ? [id, key] : [id, key, value],
+    );
+  }
+
+  async deleteModel(tx: Queryable, id: string): Promise<void> {
+    await tx.query('DELETE FROM models WHERE id = $1', [id]);
+  }
+
+  /** Models the caller can see, filtered and ordered as `search` says. */
+  async searchModels(who: Principal, search: ModelSearch): Promise<Page<Model>> {
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const visible = this.permissions.visibleSql(who, 'model', 'm.id', params.length + 1);
+    params.push(...visible.params);
+    const where = [visible.sql];
+    const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
+    if (search.prefix) where.push(`m.name LIKE ${p(`${escapeLike(search.prefix)}%`)}`);
+    if (search.q) where.push(`(m.name ILIKE ${p(`%${escapeLike(search.q)}%`)} OR m.description ILIKE ${p(`%${escapeLike(search.q)}%`)})`);
+    for (const tag of search.tags) {
+      where.push(tag.value === undefined ? `m.tags ? ${p(tag.key)}` : `m.tags->>${p(tag.key)} = ${p(tag.value)}`);
+    }
+    if (search.alias) where.push(`EXISTS (SELECT 1 FROM model_aliases a WHERE a.model_id = m.id AND a.alias = ${p(search.alias)})`);
+    for (const f of search.metrics) {
+      where.push(`(m.latest_metrics->>${p(f.name)})::float8 ${f.op} ${p(f.value)}`);
+    }
+    const direction = search.order.desc ? 'DESC' : 'ASC';
+    const order = search.order;
+    const orderBy =
+      order.by === 'metric'
+        ? `(m.latest_metrics->>${p(order.metric)})::float8 ${direction} NULLS LAST, m.name`
+        : order.by === 'updated'
+          ? `m.updated_at ${direction}, m.name`
+          : `m.name ${direction}`;
+    const rows = await this.db.query<ModelRow & { total: number }>(
+      `SELECT ${MODEL_COLUMNS}, count(*) OVER ()::int AS total FROM models m WHERE ${where.join(' AND ')}
+       ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}`,
+      params,
+    );
+    const total = rows[0]?.total ?? 0;
+    const next = search.offset + rows.length;
+    return { items: rows.map(toModel), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+  }
+
+  // ---- versions
+
+  async createPendingVersion(tx: Queryable, modelId: string, input: NewVersion, createdBy: string): Promise<string> {
+    const id = randomUUID();
+    await tx.query(
+      `INSERT INTO model_versions (id, model_id, status, description, params, metrics, signature, lineage, created_by)
+       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8)`,
+      [
+        id,
+        modelId,
+        input.description ?? '',
+        JSON.stringify(input.params ?? {}),
+        JSON.stringify(input.metrics ?? {}),
+        input.signature ? JSON.stringify(input.signature) : null,
+        JSON.stringify(input.lineage ?? {}),
+        createdBy,
+      ],
+    );
+    return id;
+  }
+
+  async findVersionById(id: string, q: Queryable = this.db): Promise<ModelVersion | undefined> {
+    const [row] = await q.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.id = $1`, [id]);
+    return row && toVersion(row);
+  }
+
+  /** A ready version by number or alias; pending versions are never returned. */
+  async findVersion(modelId: string, ref: { version: number } | { alias: string }): Promise<ModelVersion | undefined> {
+    const [row] =
+      'version' in ref
+        ? await this.db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_id = $1 AND v.number = $2`, [modelId, ref.version])
+        : await this.db.query<VersionRow>(
+            `SELECT ${VERSION_COLUMNS} FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2`,
+            [modelId, ref.alias],
+          );
+    return row && toVersion(row);
+  }
+
+  async listVersions(modelId: string, page: { limit: number; offset: number }): Promise<Page<ModelVersion>> {
+    const rows = await this.db.query<VersionRow & { total: number }>(
+      `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::int AS total FROM model_versions v
+       WHERE v.model_id = $1 AND v.status = 'ready' ORDER BY v.number DESC LIMIT $2 OFFSET $3`,
+      [modelId, page.limit, page.offset],
+    );
+    const total = rows[0]?.total ?? 0;
+    const next = page.offset + rows.length;
+    return { items: rows.map(toVersion), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+  }
+
+  async recordFile(versionId: string, file: ModelFile): Promise<void> {
+    await this.db.query(
+      `INSERT INTO model_files (version_id, path, key, size, sha256) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (version_id, path) DO UPDATE SET key = EXCLUDED.key, size = EXCLUDED.size, sha256 = EXCLUDED.sha256`,
+      [versionId, file.path, file.key, file.size, file.sha256],
+    );
+  }
+
+  /**
+   * Gives a pending version the model's next number and makes it visible. The UPDATE takes the
+   * model row lock, so concurrent commits of one model get distinct, consecutive numbers.
+   */
+  async commitVersion(tx: Queryable, version: ModelVersion): Promise<number> {
+    const [row] = await tx.query<{ number: number }>(
+      `UPDATE models SET next_version = next_version + 1, latest_version = next_version, latest_metrics = $2, updated_at = now()
+       WHERE id = $1 RETURNING next_version - 1 AS number`,
+      [version.modelId, JSON.stringify(version.metrics)],
+    );
+    const updated = await tx.query(
+      `UPDATE model_versions SET number = $2, status = 'ready', ready_at = now() WHERE id = $1 AND status = 'pending' RETURNING id`,
+      [version.id, row!.number],
+    );
+    if (updated.length === 0) throw new TandemError('CONFLICT', `upload ${version.id} was already committed or abandoned`);
+    return row!.number;
+  }
+
+  async deleteVersion(tx: Queryable, id: string): Promise<void> {
+    await tx.query('DELETE FROM model_versions WHERE id = $1', [id]);
+  }
+
+  /** Pending versions older than `before`: uploads that were never committed. */
+  async stalePending(before: Date, limit = 100): Promise<ModelVersion[]> {
+    const rows = await this.db.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.status = 'pending' AND v.created_at < $1 ORDER BY v.created_at LIMIT $2`,
+      [before, limit],
+    );
+    return rows.map(toVersion);
+  }
+
+  async fileKeysOfModel(modelId: string): Promise<string[]> {
+    const rows = await this.db.query<{ key: string }>(
+      'SELECT f.key FROM model_files f JOIN model_versions v ON v.id = f.version_id WHERE v.model_id = $1',
+      [modelId],
+    );
+    return rows.map((r) => r.key);
+  }
+
+  // ---- aliases
+
+  /** Points `alias` at a version, moving it when it pointed elsewhere. */
+  async setAlias(tx: Queryable, modelId: string, alias: string, versionId: string, by: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO model_aliases (model_id, alias, version_id, updated_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (model_id, alias) DO UPDATE SET version_id = EXCLUDED.version_id, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [modelId, alias, versionId, by],
+    );
+    await tx.query('UPDATE models SET updated_at = now() WHERE id = $1', [modelId]);
+  }
+
+  async deleteAlias(tx: Queryable, modelId: string, alias: string): Promise<boolean> {
+    const rows = await tx.query('DELETE FROM model_aliases WHERE model_id = $1 AND alias = $2 RETURNING alias', [modelId, alias]);
+    await tx.query('UPDATE models SET updated_at = now() WHERE id = $1', [modelId]);
+    return rows.length > 0;
+  }
+}
+
+export function encodePageToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
+}
+
+export function decodePageToken(token: string): number {
+  try {
+    const { offset } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset: unknown };
+    if (Number.isInteger(offset) && (offset as number) >= 0) return offset as number;
+  } catch (cause) {
+    throw new TandemError('INVALID_ARGUMENT', 'query.pageToken: not a page token from this API', { cause });
+  }
+  throw new TandemError('INVALID_ARGUMENT', 'query.pageToken: not a page token from this API');
+}

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createFolderStore } from '../../src/artifacts/folder-store.js';
+import { AuthStore } from '../../src/auth/auth.store.js';
+import { Permissions } from '../../src/auth/permissions.js';
+import type { Principal } from '../../src/auth/principal.js';
+import { EventBus, type TandemEvent } from '../../src/events.js';
+import { searchQuery } from '../../src/models/models.search.js';
+import { ModelsService } from '../../src/models/models.service.js';
+import { ModelsStore } from '../../src/models/models.store.js';
+import { describeEachDb } from '../support/backends.js';
+
+const bytes = (text: string) => [Buffer.from(text)];
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const search = (query: Record<string, unknown>) => searchQuery.parse(query);
+
+describeEachDb('ModelsService', (backend) => {
+  let db: Awaited<ReturnType<typeof backend.open>>;
+  let dir: string;
+  let models: ModelsService;
+  let alice: Principal;
+  let bob: Principal;
+  const events: TandemEvent[] = [];
+
+  beforeAll(async () => {
+    db = await backend.open();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-models-'));
+    const auth = new AuthStore(db);
+    const permissions = new Permissions(db);
+    const bus = new EventBus();
+    bus.subscribe((e) => events.push(e));
+    models = new ModelsService(new ModelsStore(db, permissions), await createFolderStore(dir), permissions, bus, auth, {
+      maxFileBytes: 1024,
+      maxFilesPerVersion: 3,
+      pendingTtlMs: 60_000,
+    });
+    const principal = async (name: string): Promise<Principal> => {
+      const user = await auth.createUser({ name });
+      return { id: user.id, name, displayName: name, isAdmin: false, teamIds: [], tokenKind: 'user' };
+    };
+    alice = await principal('alice');
+    bob = await principal('bob');
+  });
+  afterAll(async () => {
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('registerVersion() creates the model, numbers versions from 1 and records size and sha256 of each file', async () => {
+    const v1 = await models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'model.onnx', body: bytes('one') }], metrics: { accuracy: 0.8 } });
+    const v2 = await models.registerVersion({
+      model: 'churn',
+      actor: alice,
+      files: [{ path: 'weights/a.bin', body: bytes('two'), sha256: sha('two') }],
+      metrics: { accuracy: 0.9 },
+      params: { depth: 4 },
+      lineage: { notebook: 'churn.ipynb', jobId: 'job-1', datasetFingerprint: 'abc', author: 'alice' },
+      signature: { inputs: [{ name: 'x', type: 'float32' }], outputs: [{ name: 'y', type: 'float32' }] },
+    });
+    expect([v1.number, v2.number]).toEqual([1, 2]);
+    expect(v2.files).toEqual([expect.objectContaining({ path: 'weights/a.bin', size: 3, sha256: sha('two') })]);
+    expect(v2.lineage).toMatchObject({ jobId: 'job-1' });
+    const model = await models.getModel(alice, 'churn');
+    expect(model).toMatchObject({ latestVersion: 2, latestMetrics: { accuracy: 0.9 }, role: 'owner' });
+    expect(events.map((e) => e.type)).toContain('model.version.created');
+  });
+
+  it('readFile() streams the stored bytes, also a byte range', async () => {
+    const { file } = await models.findFile(alice, 'churn', { version: 2 }, 'weights/a.bin');
+    const read = async (range?: { start: number; end: number }) => Buffer.concat(await (await models.readFile(file, range)).toArray()).toString();
+    expect(await read()).toBe('two');
+    expect(await read({ start: 1, end: 2 })).toBe('wo');
+  });
+
+  it('a pending version is invisible until committed, and commit gives it the next number', async () => {
+    const pending = await models.startVersion(alice, 'churn', { metrics: { accuracy: 0.5 } });
+    await models.uploadFile(alice, 'churn', pending.id, { path: 'm.bin', body: bytes('x') });
+    expect((await models.listVersions(alice, 'churn', { limit: 10, offset: 0 })).items.map((v) => v.number)).toEqual([2, 1]);
+    expect((await models.getModel(alice, 'churn')).latestVersion).toBe(2);
+    const committed = await models.commitVersion(alice, 'churn', pending.id);
+    expect(committed).toMatchObject({ number: 3, status: 'ready' });
+    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('registerVersion() with a wrong sha256 fails with INVALID_ARGUMENT and leaves no version behind', async () => {
+    await expect(
+      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'bad.bin', body: bytes('abc'), sha256: sha('xyz') }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('sha256 mismatch') });
+    const versions = await models.listVersions(alice, 'churn', { limit: 10, offset: 0 });
+    expect(versions.total).toBe(3);
+    expect(await db.query(`SELECT 1 FROM model_versions WHERE status = 'pending'`)).toEqual([]);
+  });
+
+  it('rejects oversized files with PAYLOAD_TOO_LARGE, too many files and traversal paths with clear errors', async () => {
+    await expect(models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: [Buffer.alloc(2048)] }] })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    const files = ['a', 'b', 'c', 'd'].map((p) => ({ path: p, body: bytes(p) }));
+    await expect(models.registerVersion({ model: 'churn', actor: alice, files })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('at most 3 files') });
+    for (const bad of ['../x', 'a/../../x', '/abs', '', 'a//b', '.hidden']) {
+      await expect(models.registerVersion({ model: 'churn', actor: alice, files: [{ path: bad, body: bytes('x') }] })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
+    expect(await db.query(`SELECT 1 FROM model_versions WHERE status = 'pending'`)).toEqual([]);
+  });
+
+  it('commitVersion() refuses an upload without files', async () => {
+    const pending = await models.startVersion(alice, 'churn', {});
+    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await models.abortVersion(alice, 'churn', pending.id);
+  });
+
+  it('sweepPending() removes uploads older than the TTL with their files', async () => {
+    const pending = await models.startVersion(alice, 'churn', {});
+    await models.uploadFile(alice, 'churn', pending.id, { path: 'left.bin', body: bytes('left') });
+    expect(await models.sweepPending(Date.now())).toBe(0);
+    expect(await models.sweepPending(Date.now() + 120_000)).toBe(1);
+    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('setAlias() points an alias at a version and moves it on the next call', async () => {
+    await models.setAlias(alice, 'churn', 'production', 1);
+    expect((await models.getVersion(alice, 'churn', { alias: 'production' })).number).toBe(1);
+    const moved = await models.setAlias(alice, 'churn', 'production', 3);
+    expect(moved.aliases).toEqual({ production: 3 });
+    expect((await models.getVersion(alice, 'churn', { alias: 'production' })).aliases).toEqual(['production']);
+    await expect(models.setAlias(alice, 'churn', 'staging', 99)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model churn has no version 99' });
+  });
+
+  it('others get NOT_FOUND until shared with, then exactly the granted role', async () => {
+    await expect(models.getModel(bob, 'churn')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model churn not found' });
+    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, 'viewer');
+    expect((await models.getModel(bob, 'churn')).role).toBe('viewer');
+    await expect(models.setAlias(bob, 'churn', 'staging', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(models.share(alice, 'churn', { type: 'user', name: 'alice' }, undefined)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, undefined);
+    await expect(models.getModel(bob, 'churn')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('search() filters by prefix, substring, tag, alias and metric, orders by metric and pages with tokens', async () => {
+    for (const [name, accuracy, team] of [['fraud-a', 0.95, 'risk'], ['fraud-b', 0.7, 'risk'], ['vision', 0.99, 'cv']] as const) {
+      await models.createModel(alice, { name, tags: { team } });
+      await models.registerVersion({ model: name, actor: alice, files: [{ path: 'm', body: bytes(name) }], metrics: { accuracy } });
+    }
+    await models.setAlias(alice, 'fraud-b', 'staging', 1);
+    const names = async (q: Record<string, unknown>) => (await models.search(alice, search(q))).items.map((m) => m.name);
+    expect(await names({ prefix: 'fraud' })).toEqual(['fraud-a', 'fraud-b']);
+    expect(await names({ q: 'ISIO' })).toEqual(['vision']);
+    expect(await names({ tag: 'team:risk' })).toEqual(['fraud-a', 'fraud-b']);
+    expect(await names({ tag: 'team' })).toEqual(['fraud-a', 'fraud-b', 'vision']);
+    expect(await names({ alias: 'staging' })).toEqual(['fraud-b']);
+    expect(await names({ filter: 'metric.accuracy>0.9' })).toEqual(['fraud-a', 'vision']);
+    expect(await names({ filter: ['accuracy>=0.7', 'accuracy<0.99'], tag: 'team:risk' })).toEqual(['fraud-a', 'fraud-b']);
+    expect(await names({ orderBy: 'metric.accuracy', prefix: 'f' })).toEqual(['fraud-a', 'fraud-b']);
+    expect(await names({ prefix: '%' })).toEqual([]);
+
+    const first = await models.search(alice, search({ limit: '2' }));
+    expect(first.total).toBe(4);
+    const second = await models.search(alice, search({ limit: '2', pageToken: first.nextPageToken }));
+    expect([...first.items, ...second.items].map((m) => m.name)).toEqual(['churn', 'fraud-a', 'fraud-b', 'vision']);
+    expect(second.nextPageToken).toBeUndefined();
+    expect((await models.search(bob, search({}))).items).toEqual([]);
+  });
+
+  it('search input rejects bad filters, order keys and page tokens', () => {
+    expect(() => searchQuery.parse({ filter: 'accuracy>>1' })).toThrow();
+    expect(() => searchQuery.parse({ orderBy: 'drop table' })).toThrow();
+    expect(() => search({ pageToken: 'nonsense' })).toThrow(/pageToken/);
+  });
+
+  it('deleteModel() needs the owner and removes versions and files', async () => {
+    await models.share(alice, 'vision', { type: 'user', name: 'bob' }, 'editor');
+    await expect(models.deleteModel(bob, 'vision')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await models.deleteModel(alice, 'vision');
+    await expect(models.getModel(alice, 'vision')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await db.query(`SELECT 1 FROM grants WHERE resource_type = 'model' AND principal_id = $1`, [bob.id])).toEqual([]);
+    expect(events.at(-1)).toMatchObject({ type: 'model.deleted', data: { name: 'vision' } });
+  });
+});
