@@ -3,9 +3,9 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.js';
 
 /** Embedded PostgreSQL (WASM) in a data folder; one connection, so transactions run one at a time. */
-export async function openPglite(dataDir?: string): Promise<Db> {
+export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob } = {}): Promise<Db & { dump(): Promise<Blob> }> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir);
+  const pg = await PGlite.create(dataDir, { loadDataDir: options.loadDataDir });
   const wrap = (q: Pick<PGlite, 'query'>): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
       return (await q.query<R>(sql, params as unknown[])).rows;
@@ -19,5 +19,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       await pg.exec(sql);
     },
     close: () => pg.close(),
+    /** A copy of the whole cluster; `loadDataDir` starts a new instance from it in a fraction of initdb's time. */
+    dump: () => pg.dumpDataDir('none'),
   };
 }

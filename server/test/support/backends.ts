@@ -40,12 +40,25 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
   };
 }
 
+let template: Promise<Blob> | undefined;
+
+/** initdb + migrations once per test worker; each test database then starts from a copy. */
+function migratedPgliteTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const db = await openPglite();
+    await migrate(db);
+    const dump = await db.dump();
+    await db.close();
+    return dump;
+  })();
+  return template;
+}
+
 export const DB_BACKENDS: DbBackend[] = [
   {
     name: 'pglite',
     async open() {
-      const db = await openPglite();
-      await migrate(db);
+      const db = await openPglite(undefined, { loadDataDir: await migratedPgliteTemplate() });
       return Object.assign(db, { drop: () => db.close() });
     },
   },
