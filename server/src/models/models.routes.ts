@@ -160,11 +160,17 @@ export function modelsFeature(ctx: AppContext): Feature {
       params: uploadParams.extend({ path: filePath }),
       rawBody: 'application/octet-stream',
     },
-    async ({ req, params }) => {
+    async ({ req, res, params }) => {
       const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/).optional().safeParse(req.headers['x-tandem-sha256']);
       if (!sha256.success) throw new TandemError('INVALID_ARGUMENT', 'header X-Tandem-Sha256: expected 64 hex digits');
-      const { path, size, sha256: hash } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
-      return { path, size, sha256: hash };
+      try {
+        const { path, size, sha256: hash } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
+        return { path, size, sha256: hash };
+      } catch (error) {
+        // The client may still be sending: answer and close rather than reuse a half-read connection.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        throw error;
+      }
     },
   );
 
