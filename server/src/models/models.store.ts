@@ -209,9 +209,13 @@ export class ModelsStore {
         : order.by === 'updated'
           ? `m.updated_at ${direction}, m.name`
           : `m.name ${direction}`;
+    // The page is chosen on ids first, so that aliases are aggregated for its rows only.
     const rows = await this.db.query<ModelRow & { total: number }>(
-      `SELECT ${MODEL_COLUMNS}, count(*) OVER ()::int AS total FROM models m WHERE ${where.join(' AND ')}
-       ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}`,
+      `WITH page AS (
+         SELECT m.id, count(*) OVER ()::int AS total FROM models m WHERE ${where.join(' AND ')}
+         ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}
+       )
+       SELECT ${MODEL_COLUMNS}, page.total FROM page JOIN models m ON m.id = page.id ORDER BY ${orderBy}`,
       params,
     );
     const total = rows[0]?.total ?? 0;
