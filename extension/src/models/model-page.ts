@@ -160,7 +160,7 @@ export class ModelPage extends Widget {
 
   private versionsTable(): HTMLElement {
     const metricNames = [...new Set(this.versions.flatMap((v) => Object.keys(v.metrics)))];
-    return h(
+    const table = h(
       'table',
       { class: 'tandem-models-versions' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Created'), ...metricNames.map((n) => h('th', {}, n)), h('th', {}, 'Aliases'), h('th', {}, 'Files'))),
@@ -172,7 +172,7 @@ export class ModelPage extends Widget {
             'tr',
             { 'data-version': v.number, title: [v.lineage.notebook && `notebook: ${v.lineage.notebook}`, v.lineage.jobId && `job: ${v.lineage.jobId}`].filter(Boolean).join('\n') },
             h('td', {}, `v${v.number}`),
-            h('td', {}, new Date(v.createdAt).toLocaleString()),
+            h('td', { title: v.createdAt }, new Date(v.createdAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })),
             ...metricNames.map((n) => h('td', {}, v.metrics[n] === undefined ? '' : formatNumber(v.metrics[n]!))),
             h('td', {}, v.aliases.join(', ')),
             h('td', {}, ...v.files.map((f) => h('a', { href: this.api.downloadUrl(this.name, v.number, f.path), download: f.path.split('/').pop(), title: `sha256 ${f.sha256}` }, `${f.path} (${formatBytes(f.size)})`))),
@@ -180,6 +180,8 @@ export class ModelPage extends Widget {
         ),
       ),
     );
+    // The sidebar is narrow: the table scrolls sideways rather than hiding columns.
+    return h('div', { class: 'tandem-models-versions-scroll' }, table);
   }
 }
 
