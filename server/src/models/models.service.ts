@@ -13,14 +13,17 @@ import { ModelsStore, type Model, type ModelFile, type ModelVersion, type NewVer
 
 export type VersionRef = { version: number } | { alias: string };
 
-export interface FileUpload {
+export type FileUpload = {
   /** Relative path inside the version, e.g. `model.onnx` or `weights/layer1.bin`. */
   path: string;
-  body: Readable | AsyncIterable<Uint8Array>;
   /** When given, the upload fails unless the received bytes hash to it. */
   sha256?: string;
   contentType?: string;
-}
+} & (
+  | { body: Readable | AsyncIterable<Uint8Array> }
+  /** An object already in the artifact store (e.g. a job output): streamed into the version. */
+  | { fromKey: string }
+);
 
 export interface RegisterVersionInput extends NewVersion {
   model: string;
@@ -164,7 +167,7 @@ export class ModelsService {
       throw new TandemError('PAYLOAD_TOO_LARGE', `a version holds at most ${this.limits.maxFilesPerVersion} files`);
     }
     const key = `models/${model.id}/${version.id}/${file.path}`;
-    const body = file.body instanceof Readable ? file.body : Readable.from(file.body);
+    const body = 'fromKey' in file ? await this.artifacts.get(file.fromKey) : file.body instanceof Readable ? file.body : Readable.from(file.body);
     const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxFileBytes, contentType: file.contentType });
     if (file.sha256 && file.sha256.toLowerCase() !== put.sha256) {
       await this.artifacts.delete(key).catch(() => undefined);

@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
 import { createFolderStore } from '../../src/artifacts/folder-store.js';
+import type { ArtifactStore } from '../../src/artifacts/store.js';
 import { AuthStore } from '../../src/auth/auth.store.js';
 import { Permissions } from '../../src/auth/permissions.js';
 import type { Principal } from '../../src/auth/principal.js';
@@ -21,6 +23,7 @@ describeEachDb('ModelsService', (backend) => {
   let db: Awaited<ReturnType<typeof backend.open>>;
   let dir: string;
   let models: ModelsService;
+  let artifacts: ArtifactStore;
   let alice: Principal;
   let bob: Principal;
   const events: TandemEvent[] = [];
@@ -32,7 +35,8 @@ describeEachDb('ModelsService', (backend) => {
     const permissions = new Permissions(db);
     const bus = new EventBus();
     bus.subscribe((e) => events.push(e));
-    models = new ModelsService(new ModelsStore(db, permissions), await createFolderStore(dir), permissions, bus, auth, {
+    artifacts = await createFolderStore(dir);
+    models = new ModelsService(new ModelsStore(db, permissions), artifacts, permissions, bus, auth, {
       maxFileBytes: 1024,
       maxFilesPerVersion: 3,
       pendingTtlMs: 60_000,
@@ -66,6 +70,15 @@ describeEachDb('ModelsService', (backend) => {
     const model = await models.getModel(alice, 'churn');
     expect(model).toMatchObject({ latestVersion: 2, latestMetrics: { accuracy: 0.9 }, role: 'owner' });
     expect(events.map((e) => e.type)).toContain('model.version.created');
+  });
+
+  it('registerVersion() copies files already in the artifact store (job outputs) and audits the registration', async () => {
+    await artifacts.put('jobs/j1/out/model.bin', Readable.from(bytes('from a job')));
+    const version = await models.registerVersion({ model: 'job-output', actor: alice, files: [{ path: 'model.bin', fromKey: 'jobs/j1/out/model.bin' }], lineage: { jobId: 'j1' } });
+    expect(version.files).toEqual([expect.objectContaining({ size: 10, sha256: sha('from a job') })]);
+    const entries = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE resource_id = $1 ORDER BY id`, [version.modelId]);
+    expect(entries.map((e) => e.action)).toEqual(['model.create', 'model.version.create']);
+    await models.deleteModel(alice, 'job-output');
   });
 
   it('readFile() streams the stored bytes, also a byte range', async () => {
