@@ -10,7 +10,12 @@ export class ModelsPanel extends Panel {
   private readonly results = h('ul', { class: 'tandem-models-results' });
   private readonly status = h('div', { class: 'tandem-models-status', role: 'status' });
   private readonly query = h('input', { type: 'search', placeholder: 'Search models', 'aria-label': 'search models', class: 'tandem-models-search' });
-  private readonly filter = h('input', { placeholder: 'metric.accuracy>0.9', 'aria-label': 'metric filter', class: 'tandem-models-filter' });
+  private readonly filter = h('input', {
+    placeholder: 'metric.auc>0.9 tag:team=risk alias:production',
+    title: 'Space-separated filters: metric.<name><op><number>, tag:<key>[=<value>], alias:<name>',
+    'aria-label': 'filters',
+    class: 'tandem-models-filter',
+  });
   private readonly order = h(
     'select',
     { 'aria-label': 'order by', class: 'tandem-models-order' },
@@ -48,9 +53,8 @@ export class ModelsPanel extends Panel {
   }
 
   async refresh(): Promise<void> {
-    const filter = this.filter.value.trim();
     try {
-      const page = await this.api.search({ q: this.query.value.trim(), filter: filter || undefined, orderBy: this.order.value });
+      const page = await this.api.search({ q: this.query.value.trim(), ...parseFilters(this.filter.value), orderBy: this.order.value });
       this.results.replaceChildren(...page.items.map((m) => this.item(m)));
       this.status.textContent = page.total === 0 ? 'No models yet. Register one from a cell with models.register().' : `${page.total} model${page.total === 1 ? '' : 's'}`;
       this.status.classList.remove('tandem-models-error');
@@ -98,4 +102,15 @@ export class ModelsPanel extends Panel {
       ),
     );
   }
+}
+
+/** `metric.auc>0.9 tag:team=risk alias:production` → the search API's filter, tag and alias parameters. */
+export function parseFilters(text: string): { filter: string[]; tag: string[]; alias?: string } {
+  const out: { filter: string[]; tag: string[]; alias?: string } = { filter: [], tag: [] };
+  for (const token of text.split(/\s+/).filter(Boolean)) {
+    if (token.startsWith('tag:')) out.tag.push(token.slice(4).replace('=', ':'));
+    else if (token.startsWith('alias:')) out.alias = token.slice(6);
+    else out.filter.push(token);
+  }
+  return out;
 }

@@ -58,6 +58,7 @@ describe('Models panel in JupyterLab', () => {
       const res = await registerOverHttp(server, 'churn-browser', { 'model.onnx': `weights ${i}` }, { metadata: { metrics: { auc, loss: 1 - auc } } });
       expect(res.status).toBe(201);
     }
+    expect((await registerOverHttp(server, 'baseline', { 'model.onnx': 'constant' }, { metadata: { metrics: { auc: 0.5 } } })).status).toBe(201);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -73,8 +74,11 @@ describe('Models panel in JupyterLab', () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  it('lists registered models in the left sidebar and opens a model page with its versions', async () => {
+  it('lists registered models in the left sidebar, filters them and opens a model page with its versions', async () => {
     await page.locator('.jp-SideBar [data-id="tandem-models"]').click({ timeout: 60_000 });
+    await expect.poll(() => page.locator('.tandem-models-item').count(), { timeout: 15_000 }).toBe(2);
+    await page.locator('.tandem-models-filter').fill('metric.auc>0.6');
+    await expect.poll(() => page.locator('.tandem-models-item').count(), { timeout: 15_000 }).toBe(1);
     await page.locator('[data-model="churn-browser"]').click();
     await expect.poll(() => page.locator('.tandem-models-versions tbody tr').count(), { timeout: 15_000 }).toBe(2);
     expect(await page.locator('.tandem-models-chart polyline').count()).toBe(2);
@@ -91,6 +95,14 @@ describe('Models panel in JupyterLab', () => {
     await setAlias('1');
     await expect.poll(() => page.locator('.tandem-models-page [data-alias="production"]').textContent(), { timeout: 15_000 }).toContain('production → v1');
     expect((await server.api('GET', 'models/churn-browser/aliases/production')).body.number).toBe(1);
+  }, 60_000);
+
+  it('edits the markdown model card and renders it', async () => {
+    await page.locator('.tandem-models-section button', { hasText: 'Edit' }).click();
+    await page.locator('.tandem-models-description-editor').fill('# Churn model\n\nPredicts **churn** per customer.');
+    await page.locator('.tandem-models-section button', { hasText: 'Save' }).click();
+    await expect.poll(() => page.locator('.tandem-models-description h1').textContent(), { timeout: 15_000 }).toContain('Churn model');
+    expect((await server.api('GET', 'models/churn-browser')).body.description).toContain('**churn**');
   }, 60_000);
 
   it('refreshes live when someone else registers a version', async () => {
