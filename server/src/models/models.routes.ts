@@ -163,6 +163,8 @@ export function modelsFeature(ctx: AppContext): Feature {
     async ({ req, res, params }) => {
       const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/).optional().safeParse(req.headers['x-tandem-sha256']);
       if (!sha256.success) throw new TandemError('INVALID_ARGUMENT', 'header X-Tandem-Sha256: expected 64 hex digits');
+      // A JSON content type makes the JSON parser consume the bytes before they reach the store.
+      if (req.body !== undefined) throw new TandemError('INVALID_ARGUMENT', 'send file bytes with Content-Type: application/octet-stream');
       try {
         const { path, size, sha256: hash } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
         return { path, size, sha256: hash };

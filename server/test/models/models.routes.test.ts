@@ -128,6 +128,8 @@ describe('models API', () => {
       const wrong = await upload(server, file, 'abc', undefined, { 'x-tandem-sha256': createHash('sha256').update('xyz').digest('hex') });
       expect(wrong).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('sha256 mismatch') } } });
       expect((await upload(server, file, 'abc', undefined, { 'x-tandem-sha256': 'nothex' })).status).toBe(400);
+      const asJson = await upload(server, file, '{"a":1}', undefined, { 'content-type': 'application/json' });
+      expect(asJson).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('application/octet-stream') } } });
       const right = await upload(server, file, 'abc', undefined, { 'x-tandem-sha256': createHash('sha256').update('abc').digest('hex') });
       expect(right).toMatchObject({ status: 200, body: { size: 3 } });
       await server.api('DELETE', `models/churn/uploads/${started.body.uploadId}`);
