@@ -58,74 +58,17 @@ export interface Page<T> {
   nextPageToken?: string;
 }
 
-interface ModelRow {
-  id: string;
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-  latest_version: number | null;
-  latest_metrics: Record<string, number>;
-  aliases: Record<string, number> | null;
-}
+// Columns are aliased to the API's field names, so rows need no mapping.
+const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_by AS "createdBy", m.created_at AS "createdAt",
+  m.updated_at AS "updatedAt", m.latest_version AS "latestVersion", m.latest_metrics AS "latestMetrics",
+  COALESCE((SELECT jsonb_object_agg(a.alias, v.number) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
+            WHERE a.model_id = m.id), '{}'::jsonb) AS aliases`;
 
-interface VersionRow {
-  id: string;
-  model_id: string;
-  number: number | null;
-  status: 'pending' | 'ready';
-  description: string;
-  params: Json;
-  metrics: Record<string, number>;
-  signature: Json | null;
-  lineage: Json;
-  created_by: string | null;
-  created_at: Date;
-  ready_at: Date | null;
-  files: ModelFile[] | null;
-  aliases: string[] | null;
-}
-
-const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_by, m.created_at, m.updated_at, m.latest_version, m.latest_metrics,
-  (SELECT jsonb_object_agg(a.alias, v.number) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = m.id) AS aliases`;
-
-const VERSION_COLUMNS = `v.id, v.model_id, v.number, v.status, v.description, v.params, v.metrics, v.signature, v.lineage,
-  v.created_by, v.created_at, v.ready_at,
-  (SELECT jsonb_agg(jsonb_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256, 'key', f.key) ORDER BY f.path)
-     FROM model_files f WHERE f.version_id = v.id) AS files,
-  (SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id) AS aliases`;
-
-const toModel = (r: ModelRow): Model => ({
-  id: r.id,
-  name: r.name,
-  description: r.description,
-  tags: r.tags,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  latestVersion: r.latest_version,
-  latestMetrics: r.latest_metrics,
-  aliases: r.aliases ?? {},
-});
-
-const toVersion = (r: VersionRow): ModelVersion => ({
-  id: r.id,
-  modelId: r.model_id,
-  number: r.number,
-  status: r.status,
-  description: r.description,
-  params: r.params,
-  metrics: r.metrics,
-  signature: r.signature,
-  lineage: r.lineage,
-  createdBy: r.created_by,
-  createdAt: r.created_at,
-  readyAt: r.ready_at,
-  files: (r.files ?? []).map((f) => ({ ...f, size: Number(f.size) })),
-  aliases: r.aliases ?? [],
-});
+const VERSION_COLUMNS = `v.id, v.model_id AS "modelId", v.number, v.status, v.description, v.params, v.metrics, v.signature, v.lineage,
+  v.created_by AS "createdBy", v.created_at AS "createdAt", v.ready_at AS "readyAt",
+  COALESCE((SELECT jsonb_agg(jsonb_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256, 'key', f.key) ORDER BY f.path)
+            FROM model_files f WHERE f.version_id = v.id), '[]'::jsonb) AS files,
+  COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), ARRAY[]::text[]) AS aliases`;
 
 /** Registry metadata in PostgreSQL, grouped by entity: models, versions (+ files), aliases, tags. */
 export class ModelsStore {
@@ -157,8 +100,8 @@ export class ModelsStore {
   }
 
   async findModel(name: string, q: Queryable = this.db): Promise<Model | undefined> {
-    const [row] = await q.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = $1`, [name]);
-    return row && toModel(row);
+    const [row] = await q.query<Model>(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = $1`, [name]);
+    return row;
   }
 
   async updateModel(tx: Queryable, id: string, change: { description?: string; tags?: Record<string, string> }): Promise<void> {
@@ -210,7 +153,7 @@ export class ModelsStore {
           ? `m.updated_at ${direction}, m.name`
           : `m.name ${direction}`;
     // The page is chosen on ids first, so that aliases are aggregated for its rows only.
-    const rows = await this.db.query<ModelRow & { total: number }>(
+    const rows = await this.db.query<Model & { total: number }>(
       `WITH page AS (
          SELECT m.id, count(*) OVER ()::int AS total FROM models m WHERE ${where.join(' AND ')}
          ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}
@@ -220,7 +163,7 @@ export class ModelsStore {
     );
     const total = rows[0]?.total ?? 0;
     const next = search.offset + rows.length;
-    return { items: rows.map(toModel), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+    return { items: rows.map(withoutTotal), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
   }
 
   // ---- versions
@@ -245,31 +188,31 @@ export class ModelsStore {
   }
 
   async findVersionById(id: string, q: Queryable = this.db): Promise<ModelVersion | undefined> {
-    const [row] = await q.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.id = $1`, [id]);
-    return row && toVersion(row);
+    const [row] = await q.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.id = $1`, [id]);
+    return row;
   }
 
   /** A ready version by number or alias; pending versions are never returned. */
   async findVersion(modelId: string, ref: { version: number } | { alias: string }): Promise<ModelVersion | undefined> {
     const [row] =
       'version' in ref
-        ? await this.db.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_id = $1 AND v.number = $2`, [modelId, ref.version])
-        : await this.db.query<VersionRow>(
+        ? await this.db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_id = $1 AND v.number = $2`, [modelId, ref.version])
+        : await this.db.query<ModelVersion>(
             `SELECT ${VERSION_COLUMNS} FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2`,
             [modelId, ref.alias],
           );
-    return row && toVersion(row);
+    return row;
   }
 
   async listVersions(modelId: string, page: { limit: number; offset: number }): Promise<Page<ModelVersion>> {
-    const rows = await this.db.query<VersionRow & { total: number }>(
+    const rows = await this.db.query<ModelVersion & { total: number }>(
       `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::int AS total FROM model_versions v
        WHERE v.model_id = $1 AND v.status = 'ready' ORDER BY v.number DESC LIMIT $2 OFFSET $3`,
       [modelId, page.limit, page.offset],
     );
     const total = rows[0]?.total ?? 0;
     const next = page.offset + rows.length;
-    return { items: rows.map(toVersion), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+    return { items: rows.map(withoutTotal), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
   }
 
   async recordFile(versionId: string, file: ModelFile): Promise<void> {
@@ -304,11 +247,11 @@ export class ModelsStore {
 
   /** Pending versions older than `before`: uploads that were never committed. */
   async stalePending(before: Date, limit = 100): Promise<ModelVersion[]> {
-    const rows = await this.db.query<VersionRow>(
+    const rows = await this.db.query<ModelVersion>(
       `SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.status = 'pending' AND v.created_at < $1 ORDER BY v.created_at LIMIT $2`,
       [before, limit],
     );
-    return rows.map(toVersion);
+    return rows;
   }
 
   async fileKeysOfModel(modelId: string): Promise<string[]> {
@@ -336,6 +279,10 @@ export class ModelsStore {
     await tx.query('UPDATE models SET updated_at = now() WHERE id = $1', [modelId]);
     return rows.length > 0;
   }
+}
+
+function withoutTotal<T>({ total: _total, ...row }: T & { total: number }): T {
+  return row as T;
 }
 
 export function encodePageToken(offset: number): string {
