@@ -1,0 +1,46 @@
+// Entry point of the "TypeScript (Tandem)" kernel: `tandem-kernel <connection_file>`.
+import { createConverter, type Converter } from 'tslab/dist/converter.js';
+import { createExecutor, type ConverterSet } from 'tslab/dist/executor.js';
+import { KernelServer, type CellConsole } from './server.js';
+
+/** tslab's converters, remembering the last compiled cell for error line mapping. */
+function converters(remember: (source: string, output: string) => void): ConverterSet {
+  let node: Converter | undefined;
+  let browser: Converter | undefined;
+  return {
+    get node() {
+      if (!node) {
+        const created = createConverter({ isJS: false, isBrowser: false });
+        node = Object.assign(Object.create(created) as Converter, {
+          convert(prevDecl: string, src: string) {
+            const result = created.convert(prevDecl, src);
+            if (result.output) remember(src, result.output);
+            return result;
+          },
+        });
+      }
+      return node;
+    },
+    get browser() {
+      return (browser ??= createConverter({ isJS: false, isBrowser: true }));
+    },
+    close() {
+      node?.close();
+      browser?.close();
+    },
+  };
+}
+
+export async function startKernel(connectionFile: string): Promise<KernelServer> {
+  const convs = converters((source, output) => (server.lastCompiled = { source, output }));
+  void convs.node; // compile the TypeScript service before the first cell arrives
+  // The executor only ever logs a cell's value and reports errors; both go to the running cell.
+  const forward: CellConsole = { log: (value) => server.cellConsole.log(value), error: (...a) => server.cellConsole.error(...a) };
+  const executor = createExecutor(process.cwd(), convs, forward);
+  const server = new KernelServer(connectionFile, executor);
+  process.on('SIGINT', () => server.interrupt());
+  process.on('uncaughtException', (err) => console.error('Uncaught exception (after the cell finished):', err));
+  process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
+  await server.start();
+  return server;
+}

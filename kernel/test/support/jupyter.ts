@@ -1,0 +1,56 @@
+// Runs cells in a real kernel through jupyter_client (the venv's Python), as JupyterLab would.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../../..');
+
+export function pythonBin(): string {
+  if (process.env.TANDEM_PYTHON) return process.env.TANDEM_PYTHON;
+  const local = path.join(repoRoot, '.venv/bin/python');
+  return existsSync(local) ? local : '/tmp/warm/venv/bin/python';
+}
+
+export interface Step {
+  code: string;
+  interrupt_after?: number;
+  timeout?: number;
+  stop_on_error?: boolean;
+}
+
+export interface Output {
+  msg_type: string;
+  content: Record<string, any>;
+}
+
+export interface StepResult {
+  reply: Record<string, any>;
+  outputs: Output[];
+  idle: boolean;
+}
+
+export function runCells(steps: Step[], kernel = 'tandem', cwd = repoRoot): Promise<StepResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      pythonBin(),
+      [path.join(here, 'jupyter_driver.py')],
+      { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, JUPYTER_PATH: path.join(repoRoot, 'jupyter-config/data') } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`jupyter driver failed: ${err.message}\n${stderr}`, { cause: err }));
+        else resolve(JSON.parse(stdout));
+      },
+    );
+    child.stdin!.end(JSON.stringify({ kernel, cwd, steps }));
+  });
+}
+
+export const streamText = (result: StepResult, name = 'stdout'): string =>
+  result.outputs
+    .filter((o) => o.msg_type === 'stream' && o.content.name === name)
+    .map((o) => o.content.text)
+    .join('');
+
+export const outputOf = (result: StepResult, type: string): Output | undefined =>
+  result.outputs.find((o) => o.msg_type === type);
