@@ -42,5 +42,7 @@ export async function startKernel(connectionFile: string): Promise<KernelServer>
   process.on('uncaughtException', (err) => console.error('Uncaught exception (after the cell finished):', err));
   process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
   await server.start();
+  // Preload the SDK (and its table/figure formatters) while the user is still typing.
+  setImmediate(() => require('../index.js'));
   return server;
 }
