@@ -1,0 +1,36 @@
+// The SDK as users meet it: imported in cells of a running kernel.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { outputOf, runCells, type StepResult } from '../support/jupyter.js';
+
+describe('the Tandem SDK inside kernel cells', () => {
+  let results: StepResult[];
+
+  beforeAll(async () => {
+    results = await runCells([
+      { code: "import { sql, plot, md } from '@tandem/kernel';\nimport * as Plot from '@observablehq/plot';\nconst min: number = 2;\nawait sql`select i from range(5) t(i) where i > ${min}`" },
+      { code: "plot({ marks: [Plot.barY([{ k: 'a', v: 3 }], { x: 'k', y: 'v' })] })" },
+      { code: "md('**bold**')" },
+      { code: 'await sql`select count(*) from range(100000000000) a(i)`', interrupt_after: 3 },
+      { code: 'await sql`select 7 as seven`' },
+    ]);
+  }, 120_000);
+
+  it('shows a query result as a table with a bounded preview and a text fallback', () => {
+    const data = outputOf(results[0], 'execute_result')!.content.data;
+    expect(data['application/vnd.tandem.table+json']).toMatchObject({ rowCount: 2, rows: [[3], [4]], columns: [{ name: 'i', type: 'Int64' }] });
+    expect(data['text/plain']).toContain('(2 rows × 1 columns)');
+  });
+
+  it('renders Plot figures as SVG and md() as markdown', () => {
+    expect(outputOf(results[1], 'execute_result')!.content.data['image/svg+xml']).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(outputOf(results[2], 'execute_result')!.content.data['text/markdown']).toBe('**bold**');
+  });
+
+  it('shows elapsed time while a long query runs, and interrupting it cancels the query', () => {
+    const progress = results[3].outputs.filter((o) => o.msg_type === 'display_data' || o.msg_type === 'update_display_data');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0].content.data['text/plain']).toMatch(/^sql: running for \d+\.\d s/);
+    expect(results[3].reply).toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
+    expect(outputOf(results[4], 'execute_result')!.content.data['application/vnd.tandem.table+json'].rows).toEqual([[7]]);
+  });
+});
