@@ -1,8 +1,9 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { clientPlugin } from './client';
+import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, modelsPlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin];
 
 export default plugins;

@@ -25,8 +25,9 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = modelsIcon;
     app.shell.add(panel, 'left', { rank: 600 });
     app.commands.addCommand(CommandIDs.openModels, {
-      label: 'Open Models',
+      label: 'Models',
       caption: 'Show the Tandem model registry',
+      icon: modelsIcon,
       execute: (args) => {
         app.shell.activateById(panel.id);
         if (typeof args.name === 'string') panel.open(args.name);

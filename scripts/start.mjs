@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `npm start`: set up what is missing, then run the Tandem server on embedded defaults and
+// JupyterLab with the extension and kernel, and print one URL. Ctrl-C stops everything.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startJupyterLab } from './lib/jupyter.mjs';
+import { ROOT, TANDEM_HOME } from './lib/paths.mjs';
+import { httpOk, log, portOrFree, startProcess, stopProcess, waitFor } from './lib/proc.mjs';
+import { setup } from './setup.mjs';
+
+const LOGS = path.join(TANDEM_HOME, 'logs');
+
+async function startTandemServer() {
+  const port = await portOrFree(Number(process.env.TANDEM_PORT ?? 8787));
+  const child = startProcess('node', [path.join(ROOT, 'server/dist/src/cli.js'), 'serve'], {
+    env: { TANDEM_HOME: process.env.TANDEM_HOME ?? TANDEM_HOME, TANDEM_PORT: String(port) },
+    logStream: createWriteStream(path.join(LOGS, 'server.log'), { flags: 'a' }),
+    name: 'tandem server',
+    group: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('the Tandem server', () => httpOk(`${url}/healthz`), { child, timeoutMs: 60_000 });
+  const token = readFileSync(path.join(process.env.TANDEM_HOME ?? TANDEM_HOME, 'token'), 'utf8').trim();
+  return { child, url, token };
+}
+
+async function startLab(tandem) {
+  const port = await portOrFree(Number(process.env.JUPYTER_PORT ?? 8888));
+  const token = randomBytes(24).toString('hex');
+  const rootDir = process.env.TANDEM_NOTEBOOKS ?? path.join(ROOT, 'notebooks');
+  const { url, child } = await startJupyterLab({
+    port, token, rootDir,
+    home: path.join(TANDEM_HOME, 'jupyter'),
+    tandemUrl: tandem.url,
+    tandemToken: tandem.token,
+    logFile: path.join(LOGS, 'jupyterlab.log'),
+  });
+  return { child, url: `${url}/lab?token=${token}` };
+}
+
+/**
+ * The managed processes, started in order; each gets what the earlier ones returned. A step
+ * returns `{ child }` (stopped in reverse order on exit) and anything later steps need.
+ */
+const PROCESSES = [
+  ['tandem', () => startTandemServer()],
+  ['lab', ({ tandem }) => startLab(tandem)],
+];
+
+async function main() {
+  await setup();
+  mkdirSync(LOGS, { recursive: true });
+  const running = {};
+  let stopping = false;
+  const stopAll = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    for (const name of Object.keys(running).reverse()) await stopProcess(running[name].child);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+  try {
+    for (const [name, start] of PROCESSES) {
+      running[name] = await start(running);
+      running[name].child.once('exit', (code, signal) => {
+        if (stopping) return;
+        log(`${name} exited (${code ?? signal}); see ${path.relative(ROOT, LOGS)}/`);
+        void stopAll(1);
+      });
+    }
+  } catch (error) {
+    console.error(`\nnpm start failed: ${error.message}\nlogs: ${path.relative(ROOT, LOGS)}/`);
+    await stopAll(1);
+  }
+  const db = existsSync(path.join(TANDEM_HOME, 'db')) ? '.tandem/db (PGlite)' : 'PGlite';
+  log(`Tandem server ${running.tandem.url} · metadata ${db} · artifacts .tandem/artifacts · logs .tandem/logs`);
+  log('Ctrl-C stops everything. Open JupyterLab at:');
+  process.stdout.write(`\n    ${running.lab.url}\n\n`);
+}
+
+main();
