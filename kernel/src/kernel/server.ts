@@ -104,11 +104,11 @@ export class KernelServer {
     }
   }
 
-  private async dispatch(frames: Buffer[], replies: OrderedSender, aborting = false): Promise<boolean> {
+  private async dispatch(frames: Buffer[], replies: OrderedSender, aborting = false): Promise<void> {
     const msg = parseMessage(this.conn.key, frames);
     const type = msg.header.msg_type;
     await this.publish(msg, 'status', { execution_state: 'busy' });
-    let failed = false;
+    let queuedBehindError: Buffer[][] = [];
     try {
       const reply = (content: Record<string, unknown>) =>
         replies.send(childMessage(msg, type.replace(/_request$/, '_reply'), content, true));
@@ -120,7 +120,10 @@ export class KernelServer {
           if (aborting && msg.content.stop_on_error !== false) {
             await reply({ status: 'aborted', execution_count: this.executionCount });
           } else {
-            failed = await this.execute(msg, reply);
+            await this.execute(msg, async (content) => {
+              if (content.status === 'error' && !aborting && replies === this.shellSender) queuedBehindError = await this.takeQueued();
+              await reply(content);
+            });
           }
           break;
         case 'is_complete_request': {
@@ -157,19 +160,22 @@ export class KernelServer {
       await this.publish(msg, 'status', { execution_state: 'idle' });
     }
     if (this.closed) await this.close();
-    // Like ipykernel, an error aborts the cells already queued behind it (Run All stops at the
-    // failing cell) but never a request sent after the error reply.
-    if (failed && !aborting && replies === this.shellSender) await this.abortQueued(replies);
-    return failed;
+    for (const frames of queuedBehindError) await this.dispatch(frames, replies, true);
   }
 
-  private async abortQueued(replies: OrderedSender): Promise<void> {
+  /**
+   * Like ipykernel, an error aborts the cells already queued behind it (Run All stops at the
+   * failing cell) but never a request sent after the client saw the error reply: the queue is
+   * taken before that reply goes out (taking it after let a fast client's next cell be aborted).
+   */
+  private async takeQueued(): Promise<Buffer[][]> {
+    const queued: Buffer[][] = [];
     this.shell.receiveTimeout = 0;
     try {
       for (;;) {
         const frames = await this.shell.receive().catch(() => undefined);
-        if (!frames) return;
-        await this.dispatch(frames, replies, true);
+        if (!frames) return queued;
+        queued.push(frames);
       }
     } finally {
       this.shell.receiveTimeout = -1;
@@ -180,8 +186,8 @@ export class KernelServer {
     return this.iopubSender.send(childMessage(parent, type, content));
   }
 
-  /** Runs one cell; resolves true when the cell failed. */
-  private async execute(msg: Message, reply: (content: Record<string, unknown>) => Promise<void>): Promise<boolean> {
+  /** Runs one cell and replies. */
+  private async execute(msg: Message, reply: (content: Record<string, unknown>) => Promise<void>): Promise<void> {
     const { code, silent = false } = msg.content as { code: string; silent?: boolean };
     if (!silent) this.executionCount += 1;
     const count = this.executionCount;
@@ -235,10 +241,9 @@ export class KernelServer {
     if (error) {
       await this.publish(msg, 'error', { ...error });
       await reply({ status: 'error', execution_count: count, ...error });
-      return true;
+    } else {
+      await reply({ status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
     }
-    await reply({ status: 'ok', execution_count: count, user_expressions: {}, payload: [] });
-    return false;
   }
 
   /** Cell output (and output of timers the cell started) goes to the cell, as in ipykernel. */

@@ -15,6 +15,8 @@ describe('the Tandem kernel through a real Jupyter client', () => {
       { code: 'while (true) {}', interrupt_after: 2 },
       { code: 'await new Promise((resolve) => setTimeout(resolve, 60_000));', interrupt_after: 2 },
       { code: "console.log('alive'); 1 + 1" },
+      { code: "throw new RangeError('stops Run All')", queued: true },
+      { code: "console.log('queued behind the error')" },
     ]);
   }, 120_000);
 
@@ -51,6 +53,12 @@ describe('the Tandem kernel through a real Jupyter client', () => {
   it('runs the next cell right after an error', () => {
     expect(results[4].reply.status).toBe('ok');
     expect(outputOf(results[4], 'execute_result')?.content.data['text/plain']).toBe("'runs after an error'");
+  });
+
+  it('aborts cells queued behind a failing cell, as Run All expects', () => {
+    expect(results[8].reply).toMatchObject({ status: 'error', ename: 'RangeError' });
+    expect(results[9].reply.status).toBe('aborted');
+    expect(results[9].outputs).toEqual([]);
   });
 
   it('interrupts a busy synchronous loop and an awaited promise with SIGINT', () => {

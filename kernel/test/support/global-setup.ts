@@ -1,7 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
 // @ts-expect-error plain ESM helper shared with the root scripts
 import { setupTestServices } from '../../../scripts/lib/test-services.mjs';
+import { repoRoot } from './jupyter.js';
 
-export default setupTestServices;
+/** Kernel tests start `kernel/bin/tandem-kernel.js`, which runs the compiled SDK: compile it first. */
+export default async function setup(project: TestProject) {
+  // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
+  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel')], { stdio: 'inherit' });
+  return setupTestServices(project);
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {

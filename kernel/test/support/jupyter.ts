@@ -18,6 +18,8 @@ export interface Step {
   interrupt_after?: number;
   timeout?: number;
   stop_on_error?: boolean;
+  /** Send the next step without waiting for this one, as Run All does. */
+  queued?: boolean;
 }
 
 export interface Output {

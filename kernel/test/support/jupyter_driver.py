@@ -2,8 +2,9 @@
 
 Reads a JSON script from stdin: {"kernel": name, "cwd": dir, "steps": [...]}; kernel specs are
 found through JUPYTER_PATH.
-Each step is {"code": str, "interrupt_after": seconds?, "timeout": seconds?}; steps run in order and
-each waits for its execute_reply and the matching idle status. Prints one JSON list of results:
+Each step is {"code": str, "interrupt_after": seconds?, "timeout": seconds?, "queued": bool?}; steps
+run in order and each waits for its execute_reply and the matching idle status, except that a
+"queued" step's next step is sent at once. Prints one JSON list of results:
 {"reply": content, "outputs": [{"msg_type", "content"}], "idle": bool}.
 """
 import json
@@ -14,25 +15,41 @@ import time
 from jupyter_client.manager import start_new_kernel
 
 
-def collect(kc, msg_id, timeout):
-    outputs, idle = [], False
+class Inbox:
+    """Messages of one channel grouped by the request they answer, so queued cells can be awaited in turn."""
+
+    def __init__(self, receive):
+        self.receive, self.by_parent = receive, {}
+
+    def next_for(self, msg_id, deadline):
+        while not self.by_parent.get(msg_id):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = self.receive(timeout=remaining)
+            except Exception:
+                return None
+            self.by_parent.setdefault(msg["parent_header"].get("msg_id"), []).append(msg)
+        return self.by_parent[msg_id].pop(0)
+
+
+def collect(shell, iopub, msg_id, timeout):
     deadline = time.monotonic() + timeout
+    reply = shell.next_for(msg_id, deadline)
+    if reply is None:
+        raise TimeoutError(f"no execute_reply within {timeout} s")
+    outputs, idle = [], False
     while not idle:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        msg = iopub.next_for(msg_id, deadline)
+        if msg is None:
             break
-        try:
-            msg = kc.get_iopub_msg(timeout=remaining)
-        except Exception:
-            break
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
         kind = msg["msg_type"]
         if kind == "status":
             idle = msg["content"]["execution_state"] == "idle"
         elif kind != "execute_input":
             outputs.append({"msg_type": kind, "content": msg["content"]})
-    return outputs, idle
+    return {"reply": reply["content"], "outputs": outputs, "idle": idle}
 
 
 def main():
@@ -40,19 +57,20 @@ def main():
     km, kc = start_new_kernel(
         kernel_name=script["kernel"], cwd=script.get("cwd", os.getcwd()), startup_timeout=60
     )
-    results = []
+    shell, iopub = Inbox(kc.get_shell_msg), Inbox(kc.get_iopub_msg)
+    results, pending = [], []
     try:
         for step in script["steps"]:
-            timeout = step.get("timeout", 60)
             msg_id = kc.execute(step["code"], stop_on_error=step.get("stop_on_error", True))
+            pending.append((msg_id, step.get("timeout", 60)))
             if "interrupt_after" in step:
                 time.sleep(step["interrupt_after"])
                 km.interrupt_kernel()
-            reply = kc.get_shell_msg(timeout=timeout)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = kc.get_shell_msg(timeout=timeout)
-            outputs, idle = collect(kc, msg_id, timeout)
-            results.append({"reply": reply["content"], "outputs": outputs, "idle": idle})
+            # A "queued" step is sent without waiting, like Run All sends every cell at once.
+            if not step.get("queued"):
+                results += [collect(shell, iopub, mid, timeout) for mid, timeout in pending]
+                pending = []
+        results += [collect(shell, iopub, mid, timeout) for mid, timeout in pending]
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
