@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Minio from 'minio';
 import { startMinio, startPostgres } from '../../scripts/lib/services.mjs';
+import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
 
 const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
@@ -19,9 +20,8 @@ const RUNS = 3;
 const MODELS = 10_000;
 const SEARCHES = 300;
 
-// The bench drives the compiled server; an incremental build is a no-op when nothing changed.
-const build = spawnSync('npx', ['tsc', '-b', serverDir], { stdio: 'inherit' });
-if (build.status !== 0) throw new Error('building the server failed');
+// The bench drives the compiled server; the cached build is a no-op when nothing changed.
+await ensureBuild();
 const { loadConfig } = await import(path.join(serverDir, 'dist/src/config.js'));
 const { startServer } = await import(path.join(serverDir, 'dist/src/server.js'));
 
