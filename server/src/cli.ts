@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './server.js';
+import { WORKER_USAGE, workerCommand } from './worker/worker.cli.js';
 
 const USAGE = `usage: tandem <command>
 
 commands:
-  serve     run the Tandem server (configured by TANDEM_* environment variables)`;
+  serve     run the Tandem server (configured by TANDEM_* environment variables)
+  worker    run a worker agent for Spark and GPU jobs (tandem worker --help)`;
 
 async function main(argv: string[]): Promise<void> {
   const [command] = argv;
@@ -14,6 +16,17 @@ async function main(argv: string[]): Promise<void> {
       const server = await startServer({ config: loadConfig() });
       process.stdout.write(`Tandem server at ${server.url}\n`);
       const stop = () => void server.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return;
+    }
+    case 'worker': {
+      if (argv.includes('--help')) {
+        process.stdout.write(`${WORKER_USAGE}\n`);
+        return;
+      }
+      const worker = await workerCommand(argv.slice(1));
+      const stop = () => void worker.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return;

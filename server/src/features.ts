@@ -1,6 +1,7 @@
 import { authFeature } from './auth/auth.routes.js';
 import type { FeatureFactory } from './context.js';
+import { jobsFeature } from './jobs/jobs.routes.js';
 import { modelsFeature } from './models/models.routes.js';
 
 /** Every feature folder the server mounts, in order. */
-export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature];
+export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature];

@@ -1,0 +1,308 @@
+import type { Readable } from 'node:stream';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { AuthStore } from '../auth/auth.store.js';
+import type { Permissions } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { audit } from '../audit.js';
+import { TandemError } from '../errors.js';
+import type { EventBus, TandemEvent } from '../events.js';
+import type { ModelsService } from '../models/models.service.js';
+import { registerJobModel } from './job-registration.js';
+import {
+  FINAL_STATUSES,
+  type Job,
+  type JobEvent,
+  type JobEventType,
+  type JobFilter,
+  type JobKind,
+  type JobOutput,
+  type JobsStore,
+  type Json,
+  type Lease,
+  type Worker,
+} from './jobs.store.js';
+
+export interface SubmitInput {
+  kind: JobKind;
+  name?: string;
+  spec: Json;
+  register?: { model: string; description?: string };
+  notebook?: string;
+  maxAttempts?: number;
+}
+
+export interface Outcome {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  error?: string;
+  /** Final metrics the job reported (merged over the streamed ones). */
+  metrics?: Record<string, number>;
+}
+
+export interface JobsLimits {
+  maxOutputBytes: number;
+  /** How long a worker that has not heartbeated still counts as online. */
+  workerOnlineMs: number;
+}
+
+/**
+ * The job queue: users submit, cancel and follow jobs; workers claim them under leases, stream
+ * events, upload outputs and report the outcome. A job whose lease expires (its worker died or
+ * lost the network) is queued again until `maxAttempts`; a job that failed by itself is not
+ * retried, since running the same broken script again cannot help.
+ */
+export class JobsService {
+  constructor(
+    private readonly store: JobsStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly permissions: Permissions,
+    private readonly events: EventBus,
+    private readonly auth: AuthStore,
+    private readonly models: ModelsService,
+    private readonly limits: JobsLimits,
+  ) {}
+
+  // ---- users
+
+  async submit(who: Principal, input: SubmitInput): Promise<Job> {
+    const job = await this.store.transaction(async (tx) => {
+      const created = await this.store.create(tx, {
+        kind: input.kind,
+        name: input.name ?? defaultName(input),
+        spec: input.spec,
+        register: input.register,
+        notebook: input.notebook,
+        maxAttempts: input.maxAttempts ?? 3,
+        createdBy: who.id,
+      });
+      await this.store.addEvents(tx, created.id, 0, [{ type: 'state', data: { status: 'queued' } }]);
+      await this.permissions.grant('job', created.id, { type: 'user', id: who.id }, 'owner', tx);
+      await audit(tx, { actorId: who.id, action: 'job.submit', resourceType: 'job', resourceId: created.id, details: { kind: input.kind, name: created.name } });
+      return created;
+    });
+    this.publish('job.queued', job);
+    return job;
+  }
+
+  async get(who: Principal, id: string): Promise<Job> {
+    await this.permissions.require(who, 'job', id, 'viewer');
+    const job = await this.store.get(id);
+    if (!job) throw new TandemError('NOT_FOUND', `job ${id} not found`);
+    return job;
+  }
+
+  list(who: Principal, filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
+    return this.store.list(who, filter);
+  }
+
+  /**
+   * Events after the cursor `after`. With `waitMs`, an empty answer waits (long poll) until the
+   * job logs something or the time is up, so followers see events as they happen without polling hard.
+   */
+  async eventsOf(who: Principal, id: string, query: { after: number; types?: JobEventType[]; limit: number; waitMs: number }, signal?: AbortSignal): Promise<{ events: JobEvent[]; job: Job }> {
+    await this.get(who, id);
+    const read = async () => ({ events: await this.store.events(id, query.after, query.types, query.limit), job: (await this.store.get(id))! });
+    const first = await read();
+    if (first.events.length > 0 || query.waitMs === 0 || FINAL_STATUSES.includes(first.job.status)) return first;
+    await this.waitFor((e) => e.resourceType === 'job' && e.resourceId === id, query.waitMs, signal);
+    return read();
+  }
+
+  /** Queued jobs are cancelled at once; running ones when their worker has stopped the process. */
+  async cancel(who: Principal, id: string): Promise<Job> {
+    await this.permissions.require(who, 'job', id, 'editor');
+    const job = await this.store.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [id]);
+      const job = (await this.store.get(id, tx))!;
+      if (FINAL_STATUSES.includes(job.status)) throw new TandemError('CONFLICT', `job ${id} already ${job.status}`);
+      await audit(tx, { actorId: who.id, action: 'job.cancel', resourceType: 'job', resourceId: id });
+      if (job.status === 'queued') return this.store.setStatus(tx, job, 'cancelled', { error: `cancelled by ${who.name}` });
+      await this.store.requestCancel(tx, id);
+      await this.store.addEvents(tx, id, job.attempt, [{ type: 'log', data: { stream: 'system', line: `cancel requested by ${who.name}` } }]);
+      return (await this.store.get(id, tx))!;
+    });
+    this.publish('job.updated', job);
+    return job;
+  }
+
+  /** Runs a finished job again as a new job with the same spec. */
+  async retry(who: Principal, id: string): Promise<Job> {
+    const job = await this.get(who, id);
+    await this.permissions.require(who, 'job', id, 'editor');
+    if (!FINAL_STATUSES.includes(job.status)) throw new TandemError('CONFLICT', `job ${id} is still ${job.status}: cancel it first or wait for it`);
+    return this.submit(who, {
+      kind: job.kind,
+      name: job.name,
+      spec: job.spec,
+      register: job.register ?? undefined,
+      notebook: job.notebook ?? undefined,
+      maxAttempts: job.maxAttempts,
+    });
+  }
+
+  async outputsOf(who: Principal, id: string): Promise<JobOutput[]> {
+    const job = await this.get(who, id);
+    return this.store.outputs(id, job.attempt);
+  }
+
+  readOutput(output: JobOutput): Promise<Readable> {
+    return this.artifacts.get(output.key);
+  }
+
+  // ---- workers
+
+  async registerWorker(who: Principal, input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number }): Promise<Worker> {
+    requireWorkerToken(who);
+    return this.store.registerWorker({ ...input, ownerId: who.id });
+  }
+
+  async listWorkers(): Promise<Worker[]> {
+    return this.store.listWorkers(new Date(Date.now() - this.limits.workerOnlineMs));
+  }
+
+  /**
+   * The next job for this worker, or undefined after `waitMs` without one. Workers of admins run
+   * everyone's jobs (team workers); anybody else's workers only run their owner's jobs.
+   */
+  async claim(who: Principal, workerId: string, leaseMs: number, waitMs: number, signal?: AbortSignal): Promise<Job | undefined> {
+    const worker = await this.worker(who, workerId);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      await this.reapExpired();
+      const job = await this.store.claim(worker, who.isAdmin ? undefined : who.id, leaseMs);
+      if (job) {
+        this.publish('job.updated', job);
+        return job;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return undefined;
+      await this.waitFor((e) => e.type === 'job.queued', left, signal);
+    }
+  }
+
+  /** Extends the leases; answers which jobs to cancel and which this worker no longer holds. */
+  async heartbeat(who: Principal, workerId: string, leases: { jobId: string; attempt: number }[], leaseMs: number): Promise<{ cancel: string[]; lost: string[] }> {
+    await this.worker(who, workerId);
+    const held = await this.store.renew(workerId, leases, leaseMs);
+    const heldIds = new Set(held.map((h) => h.id));
+    return { cancel: held.filter((h) => h.cancelRequested).map((h) => h.id), lost: leases.map((l) => l.jobId).filter((id) => !heldIds.has(id)) };
+  }
+
+  async appendEvents(who: Principal, lease: Lease, events: { type: Exclude<JobEventType, 'state'>; data: Json }[]): Promise<void> {
+    await this.worker(who, lease.workerId);
+    const job = await this.store.transaction(async (tx) => {
+      const job = await this.requireLease(tx, lease);
+      await this.store.addEvents(tx, job.id, job.attempt, events);
+      return job;
+    });
+    this.publish('job.event', job);
+  }
+
+  /** Streams one output file of the current attempt into the artifact store. */
+  async uploadOutput(who: Principal, lease: Lease, path: string, body: Readable): Promise<JobOutput> {
+    await this.worker(who, lease.workerId);
+    await this.store.transaction((tx) => this.requireLease(tx, lease));
+    const key = `jobs/${lease.jobId}/${lease.attempt}/${path}`;
+    const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxOutputBytes });
+    const output = { path, key, size: put.size, sha256: put.sha256 };
+    await this.store.recordOutput(lease.jobId, lease.attempt, output);
+    return output;
+  }
+
+  /**
+   * Records the outcome. A succeeded job that asked for registration only counts as succeeded
+   * once its outputs are a committed model version; a registration failure fails the job.
+   */
+  async complete(who: Principal, lease: Lease, outcome: Outcome): Promise<Job> {
+    await this.worker(who, lease.workerId);
+    const job = await this.store.transaction((tx) => this.requireLease(tx, lease));
+    let result: Json | undefined;
+    let status = outcome.status;
+    let error = outcome.error;
+    if (status === 'succeeded' && job.register) {
+      try {
+        const creator = await this.creatorOf(job);
+        const outputs = await this.store.outputs(job.id, job.attempt);
+        const version = await registerJobModel(this.models, { job, creator, outputs, metrics: { ...job.metrics, ...outcome.metrics } });
+        result = { model: job.register.model, version: version.number };
+      } catch (cause) {
+        status = 'failed';
+        error = `registering model ${job.register.model} failed: ${(cause as Error).message}`;
+      }
+    }
+    const done = await this.store.transaction(async (tx) => {
+      const current = await this.requireLease(tx, lease);
+      if (outcome.metrics) await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: outcome.metrics }]);
+      return this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined });
+    });
+    this.publish('job.updated', done);
+    return done;
+  }
+
+  /** Requeues (or fails, when out of attempts) running jobs whose worker stopped renewing the lease. */
+  async reapExpired(): Promise<Job[]> {
+    const changed = await this.store.transaction(async (tx) => {
+      const out: Job[] = [];
+      for (const job of await this.store.expired(tx)) {
+        const lost = `worker lost (lease expired) during attempt ${job.attempt} of ${job.maxAttempts}`;
+        if (job.cancelRequested) out.push(await this.store.setStatus(tx, job, 'cancelled', { error: lost }));
+        else if (job.attempt < job.maxAttempts) {
+          await this.store.addEvents(tx, job.id, job.attempt, [{ type: 'log', data: { stream: 'system', line: `${lost}: retrying` } }]);
+          out.push(await this.store.setStatus(tx, job, 'queued'));
+        } else out.push(await this.store.setStatus(tx, job, 'failed', { error: lost }));
+      }
+      return out;
+    });
+    for (const job of changed) this.publish(job.status === 'queued' ? 'job.queued' : 'job.updated', job);
+    return changed;
+  }
+
+  // ---- helpers
+
+  private async worker(who: Principal, workerId: string): Promise<Worker> {
+    requireWorkerToken(who);
+    const worker = await this.store.getWorker(workerId);
+    if (!worker || worker.ownerId !== who.id) throw new TandemError('NOT_FOUND', `worker ${workerId} not found: register again`);
+    return worker;
+  }
+
+  private async requireLease(tx: Parameters<JobsStore['leased']>[0], lease: Lease): Promise<Job> {
+    const job = await this.store.leased(tx, lease);
+    if (!job) throw new TandemError('CONFLICT', `job ${lease.jobId} attempt ${lease.attempt} is no longer leased to this worker`);
+    return job;
+  }
+
+  private async creatorOf(job: Job): Promise<Principal> {
+    const user = await this.auth.getUser(job.createdBy);
+    if (!user) throw new TandemError('NOT_FOUND', `the user who submitted job ${job.id} no longer exists`);
+    return { id: user.id, name: user.name, displayName: user.displayName, isAdmin: user.isAdmin, teamIds: await this.auth.teamIdsOf(user.id), tokenKind: 'user' };
+  }
+
+  private waitFor(match: (event: TandemEvent) => boolean, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.events.subscribe((event) => {
+        if (match(event)) done();
+      });
+      signal?.addEventListener('abort', done);
+    });
+  }
+
+  private publish(type: string, job: Job): void {
+    this.events.publish({ type, resourceType: 'job', resourceId: job.id, data: { status: job.status, progress: job.progress, name: job.name } });
+  }
+}
+
+function requireWorkerToken(who: Principal): void {
+  if (who.tokenKind !== 'worker') throw new TandemError('FORBIDDEN', 'the worker API needs a worker token (POST /tandem/api/tokens {"kind":"worker"})');
+}
+
+function defaultName(input: SubmitInput): string {
+  const what = input.spec.template ?? (input.spec.file ? String(input.spec.file).split('/').at(-1) : 'script');
+  return `${input.kind} ${String(what)}`;
+}

@@ -1,0 +1,218 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { detectGpus, GpuPool, type Gpu } from './gpus.js';
+import { jobCommand, type Runtime } from './job-command.js';
+import { runJobProcess, type JobProcess } from './job-process.js';
+import { venvPython } from './python.js';
+import { followSparkProgress } from './spark-progress.js';
+import { WorkerApiError, WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
+
+export interface WorkerOptions {
+  serverUrl: string;
+  token: string;
+  name?: string;
+  spark: boolean;
+  gpu: boolean;
+  /** Run GPU jobs on the CPU when this machine has no NVIDIA GPU. */
+  allowCpu?: boolean;
+  concurrency?: number;
+  leaseMs?: number;
+  python?: string;
+  sparkMaster?: string;
+  /** GPUs to use instead of asking nvidia-smi. */
+  gpus?: Gpu[];
+  log?: (message: string) => void;
+}
+
+export interface RunningWorker {
+  id: string;
+  /** Stops claiming and stops running jobs; their leases expire and another worker retries them. */
+  stop(): Promise<void>;
+}
+
+const CLAIM_WAIT_MS = 20_000;
+const FLUSH_EVERY_MS = 200;
+const OUTPUT_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@=+-]*$/;
+
+interface Running {
+  job: ClaimedJob;
+  process?: JobProcess;
+  /** cancelling: the user asked; lost: the server gave the job to someone else. */
+  state: 'running' | 'cancelling' | 'lost';
+}
+
+/** The worker agent behind `tandem worker`: claims jobs, runs them as child processes, reports back. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const leaseMs = options.leaseMs ?? 30_000;
+  const concurrency = options.concurrency ?? 1;
+  const gpus = options.gpus ?? (options.gpu ? await detectGpus() : []);
+  if (options.gpu && gpus.length === 0 && !options.allowCpu) {
+    throw new Error('no NVIDIA GPU found (nvidia-smi): pass --allow-cpu to run GPU jobs on the CPU');
+  }
+  const capabilities = [...(options.spark ? ['spark'] : []), ...(options.gpu ? ['gpu'] : [])];
+  if (capabilities.length === 0) throw new Error('give --spark and/or --gpu: the kinds of jobs this worker runs');
+
+  const client = new WorkerClient(options.serverUrl.replace(/\/$/, ''), options.token);
+  const name = options.name ?? `${os.hostname()}-${process.pid}`;
+  const id = await client.register({ name, capabilities, gpus: gpus.map((g) => ({ ...g })), concurrency });
+  const runtime: Runtime = {
+    python: options.python ?? venvPython(),
+    sparkMaster: options.sparkMaster ?? process.env.TANDEM_SPARK_MASTER ?? 'local[*]',
+  };
+  const pool = new GpuPool(gpus);
+  const running = new Map<string, Running>();
+  const stopping = new AbortController();
+  log(`tandem worker ${name} (${capabilities.join(', ')}${gpus.length ? `, ${gpus.length} GPU` : ''}) serving ${options.serverUrl}`);
+
+  const heartbeat = setInterval(() => {
+    const leases = [...running.values()].map((r) => ({ jobId: r.job.id, attempt: r.job.attempt }));
+    client
+      .heartbeat(leaseMs, leases)
+      .then(({ cancel, lost }) => {
+        for (const jobId of cancel) stopJob(running.get(jobId), 'cancelling');
+        for (const jobId of lost) stopJob(running.get(jobId), 'lost');
+      })
+      .catch((error: unknown) => log(`heartbeat failed: ${(error as Error).message}`));
+  }, Math.max(250, Math.floor(leaseMs / 3)));
+
+  const stopJob = (entry: Running | undefined, state: Running['state']) => {
+    if (!entry || entry.state !== 'running') return;
+    entry.state = state;
+    log(`job ${entry.job.id}: ${state === 'lost' ? 'lease lost, stopping' : 'cancel requested, stopping'}`);
+    entry.process?.stop();
+  };
+
+  const runOne = async (job: ClaimedJob) => {
+    const entry: Running = { job, state: 'running' };
+    running.set(job.id, entry);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-job-'));
+    const events = eventSender(client, job, (error) => {
+      if (error instanceof WorkerApiError && error.code === 'CONFLICT') stopJob(entry, 'lost');
+      else log(`job ${job.id}: sending events failed: ${(error as Error).message}`);
+    });
+    let devices: number[] = [];
+    try {
+      devices = await gpusFor(job, pool, options.allowCpu ?? false, () => entry.state !== 'running');
+      const outputDir = path.join(dir, 'outputs');
+      await mkdir(outputDir);
+      const command = await jobCommand(job, dir, outputDir, runtime, devices);
+      events.push({ type: 'log', data: { stream: 'system', line: `attempt ${job.attempt} on ${name}: ${path.basename(command.command)} ${command.args.map((a) => path.basename(a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}` } });
+      if (entry.state !== 'running') return await finish(entry, events);
+      entry.process = runJobProcess(command.command, command.args, { cwd: dir, env: command.env, emit: (e) => events.push(e) });
+      const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, (e) => events.push(e)) : () => undefined;
+      const result = await entry.process.done.finally(stopProgress);
+      if (entry.state !== 'running') return await finish(entry, events);
+      if (result.code !== 0) {
+        const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+        return await finish(entry, events, { status: 'failed', error: `${path.basename(command.command)} ${how}${result.errorTail ? `:\n${result.errorTail}` : ''}` });
+      }
+      await uploadOutputs(client, job, outputDir, events);
+      await finish(entry, events, { status: 'succeeded', metrics: result.metrics });
+    } catch (error) {
+      if (entry.state === 'running') await finish(entry, events, { status: 'failed', error: `worker error: ${(error as Error).message}` }).catch(() => undefined);
+      throw error;
+    } finally {
+      pool.give(devices);
+      running.delete(job.id);
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  const finish = async (entry: Running, events: EventSender, outcome?: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> }) => {
+    await events.close();
+    if (entry.state === 'lost') return;
+    const final = entry.state === 'cancelling' ? { status: 'cancelled' as const, error: 'cancelled while running' } : outcome!;
+    await client.complete(entry.job, final);
+    log(`job ${entry.job.id} attempt ${entry.job.attempt}: ${final.status}`);
+  };
+
+  const slot = async () => {
+    while (!stopping.signal.aborted) {
+      let job: ClaimedJob | undefined;
+      try {
+        job = await client.claim(leaseMs, CLAIM_WAIT_MS, stopping.signal);
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        log(`claiming failed (retrying in 1 s): ${(error as Error).message}`);
+        await sleep(1000);
+        continue;
+      }
+      if (job) await runOne(job).catch((error: unknown) => log(`job ${job.id} failed in the worker: ${(error as Error).message}`));
+    }
+  };
+  const slots = Array.from({ length: concurrency }, slot);
+
+  return {
+    id,
+    async stop() {
+      stopping.abort();
+      clearInterval(heartbeat);
+      for (const entry of running.values()) stopJob(entry, 'lost');
+      await Promise.all(slots);
+    },
+  };
+}
+
+/** GPUs for a GPU job (waiting until enough are free); none for Spark jobs and CPU fallback. */
+async function gpusFor(job: ClaimedJob, pool: GpuPool, allowCpu: boolean, cancelled: () => boolean): Promise<number[]> {
+  if (job.kind !== 'gpu' || pool.gpus.length === 0) return [];
+  const wanted = Number(job.spec.gpus ?? 1);
+  if (wanted > pool.gpus.length) {
+    if (allowCpu) return [];
+    throw new Error(`job needs ${wanted} GPUs; this worker has ${pool.gpus.length}`);
+  }
+  for (;;) {
+    const taken = pool.take(wanted);
+    if (taken || cancelled()) return taken ?? [];
+    await sleep(500);
+  }
+}
+
+interface EventSender {
+  push(event: WorkerEvent): void;
+  /** Sends what is buffered and stops. */
+  close(): Promise<void>;
+}
+
+/** Buffers events and sends them in batches, in order, a few times a second. */
+function eventSender(client: WorkerClient, job: ClaimedJob, onError: (error: unknown) => void): EventSender {
+  let buffer: WorkerEvent[] = [];
+  let sending = Promise.resolve();
+  const flush = () => {
+    if (buffer.length === 0) return sending;
+    const batch = buffer.splice(0, 5000);
+    sending = sending.then(() => client.events(job, batch)).catch(onError);
+    return sending;
+  };
+  const timer = setInterval(flush, FLUSH_EVERY_MS);
+  return {
+    push(event) {
+      buffer.push(event);
+      if (buffer.length >= 5000) void flush();
+    },
+    async close() {
+      clearInterval(timer);
+      while (buffer.length > 0) await flush();
+      await sending;
+      buffer = [];
+    },
+  };
+}
+
+/** Streams every file the job wrote to TANDEM_OUTPUT_DIR to the server. */
+async function uploadOutputs(client: WorkerClient, job: ClaimedJob, outputDir: string, events: EventSender): Promise<void> {
+  const entries = await readdir(outputDir, { recursive: true, withFileTypes: true });
+  for (const entry of entries.filter((e) => e.isFile())) {
+    const relative = path.relative(outputDir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    if (!relative.split('/').every((s) => OUTPUT_SEGMENT.test(s))) {
+      events.push({ type: 'log', data: { stream: 'system', line: `output ${relative} skipped: names must start with a letter or digit (archive folders such as Spark models)` } });
+      continue;
+    }
+    await client.upload(job, relative, createReadStream(path.join(outputDir, relative)));
+    events.push({ type: 'log', data: { stream: 'system', line: `uploaded output ${relative}` } });
+  }
+}

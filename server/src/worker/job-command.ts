@@ -1,0 +1,87 @@
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { ClaimedJob } from './worker.client.js';
+import { PYTHON_DIR, sparkSubmit } from './python.js';
+
+export interface Runtime {
+  python: string;
+  sparkMaster: string;
+}
+
+export interface JobCommand {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Spark driver UI port, for progress. */
+  sparkUiPort?: number;
+}
+
+const TEMPLATE_FILES: Record<string, string> = {
+  'mllib-train': 'spark_train.py',
+  'tabular-mlp': 'gpu_tabular_mlp.py',
+};
+
+/** A port nobody listens on right now (Spark's UI would otherwise probe 4040, 4041, …). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Writes what the job runs into `dir` and returns the program to start: a script file plus its argv. */
+async function scriptOf(job: ClaimedJob, dir: string): Promise<{ file: string; args: string[] }> {
+  const spec = job.spec as { script?: string; file?: string; template?: string; inputs?: unknown; args?: string[] };
+  const args = spec.args ?? [];
+  if (spec.script !== undefined) {
+    const file = path.join(dir, 'job.py');
+    await writeFile(file, spec.script);
+    return { file, args };
+  }
+  if (spec.template !== undefined) {
+    const inputs = path.join(dir, 'inputs.json');
+    await writeFile(inputs, JSON.stringify(spec.inputs ?? {}));
+    return { file: path.join(PYTHON_DIR, TEMPLATE_FILES[spec.template]!), args: [inputs, ...args] };
+  }
+  return { file: String(spec.file), args };
+}
+
+/**
+ * The command line for a job: `spark-submit` against the configured master for Spark jobs,
+ * the venv's Python for GPU jobs. Both see TANDEM_OUTPUT_DIR (files there are uploaded when the
+ * job succeeds) and can `import tandem_job` for metrics and progress.
+ */
+export async function jobCommand(job: ClaimedJob, dir: string, outputDir: string, runtime: Runtime, cudaDevices: number[]): Promise<JobCommand> {
+  const { file, args } = await scriptOf(job, dir);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TANDEM_OUTPUT_DIR: outputDir,
+    TANDEM_JOB_ID: job.id,
+    TANDEM_JOB_ATTEMPT: String(job.attempt),
+    PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONUNBUFFERED: '1',
+  };
+  if (job.kind === 'gpu') {
+    return { command: runtime.python, args: [file, ...args], env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') } };
+  }
+  const sparkUiPort = await freePort();
+  const conf: Record<string, string> = {
+    'spark.log.level': 'WARN',
+    'spark.ui.showConsoleProgress': 'false',
+    ...((job.spec.conf as Record<string, string> | undefined) ?? {}),
+    'spark.ui.enabled': 'true',
+    'spark.ui.port': String(sparkUiPort),
+    'spark.app.name': `tandem-${job.name}`.slice(0, 100),
+  };
+  return {
+    command: sparkSubmit(runtime.python),
+    args: ['--master', runtime.sparkMaster, ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]), file, ...args],
+    env: { ...env, PYSPARK_PYTHON: runtime.python, PYSPARK_DRIVER_PYTHON: runtime.python },
+    sparkUiPort,
+  };
+}

@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { startWorker, type RunningWorker } from './agent.js';
+
+export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]] [--concurrency N] [--server URL] [--token TOKEN] [--name NAME]
+
+  --spark         run Spark jobs (spark-submit against TANDEM_SPARK_MASTER, default local[*])
+  --gpu           run GPU jobs (PyTorch; CUDA_VISIBLE_DEVICES per job from nvidia-smi)
+  --allow-cpu     run GPU jobs on the CPU when there is no NVIDIA GPU
+  --concurrency   jobs run at the same time (default 1)
+  --server        Tandem server URL (default TANDEM_URL or http://127.0.0.1:8787)
+  --token         worker token (default TANDEM_WORKER_TOKEN); create one with
+                  POST /tandem/api/tokens {"name":"worker","kind":"worker"}`;
+
+/** `tandem worker …`: starts the agent; resolves once it is registered. */
+export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      spark: { type: 'boolean', default: false },
+      gpu: { type: 'boolean', default: false },
+      'allow-cpu': { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '1' },
+      server: { type: 'string' },
+      token: { type: 'string' },
+      name: { type: 'string' },
+      'lease-ms': { type: 'string', default: '30000' },
+    },
+  });
+  const token = values.token ?? env.TANDEM_WORKER_TOKEN;
+  if (!token) throw new Error(`a worker token is required: --token or TANDEM_WORKER_TOKEN\n\n${WORKER_USAGE}`);
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer (got ${values.concurrency})`);
+  const leaseMs = Number(values['lease-ms']);
+  if (!Number.isInteger(leaseMs) || leaseMs < 1000) throw new Error(`--lease-ms must be an integer ≥ 1000 (got ${values['lease-ms']})`);
+  return startWorker({
+    serverUrl: values.server ?? env.TANDEM_URL ?? 'http://127.0.0.1:8787',
+    token,
+    name: values.name,
+    spark: values.spark,
+    gpu: values.gpu,
+    allowCpu: values['allow-cpu'],
+    concurrency,
+    leaseMs,
+  });
+}
