@@ -267,6 +267,7 @@ export function jobsFeature(ctx: AppContext): Feature {
     api,
     async close() {
       clearInterval(reaper);
+      jobs.close();
     },
   };
 }

@@ -51,6 +51,9 @@ export interface JobsLimits {
  * retried, since running the same broken script again cannot help.
  */
 export class JobsService {
+  /** Ends every long poll when the server shuts down. */
+  private readonly closing = new AbortController();
+
   constructor(
     private readonly store: JobsStore,
     private readonly artifacts: ArtifactStore,
@@ -104,6 +107,7 @@ export class JobsService {
     const first = await read();
     if (first.events.length > 0 || query.waitMs === 0 || FINAL_STATUSES.includes(first.job.status)) return first;
     await this.waitFor((e) => e.resourceType === 'job' && e.resourceId === id, query.waitMs, signal);
+    if (this.closing.signal.aborted) throw new TandemError('UNAVAILABLE', 'the server is shutting down');
     return read();
   }
 
@@ -174,8 +178,9 @@ export class JobsService {
         return job;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || signal?.aborted) return undefined;
+      if (left <= 0) return undefined;
       await this.waitFor((e) => e.type === 'job.queued', left, signal);
+      if (signal?.aborted || this.closing.signal.aborted) return undefined;
     }
   }
 
@@ -256,6 +261,10 @@ export class JobsService {
     return changed;
   }
 
+  close(): void {
+    this.closing.abort();
+  }
+
   // ---- helpers
 
   private async worker(who: Principal, workerId: string): Promise<Worker> {
@@ -279,17 +288,19 @@ export class JobsService {
 
   private waitFor(match: (event: TandemEvent) => boolean, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      const signals = [signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
       const done = () => {
         clearTimeout(timer);
         unsubscribe();
-        signal?.removeEventListener('abort', done);
+        for (const s of signals) s.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       const unsubscribe = this.events.subscribe((event) => {
         if (match(event)) done();
       });
-      signal?.addEventListener('abort', done);
+      for (const s of signals) s.addEventListener('abort', done);
+      if (signals.some((s) => s.aborted)) done();
     });
   }
 

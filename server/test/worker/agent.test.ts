@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, type RunningWorker } from '../../src/worker/agent.js';
+import { SERVER_ROOT } from '../../src/paths.js';
+import { logLines, waitForJob, workerToken } from '../jobs/support.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const SCRIPT = `
+import os, time, tandem_job as tj
+for step in range(3):
+    tj.metric(step=step, loss=1.0 / (step + 1))
+    tj.progress(fraction=(step + 1) / 3, message=f"step {step}")
+    print(f"line {step}", flush=True)
+with open(os.path.join(tj.output_dir(), "result.txt"), "w") as f:
+    f.write("done")
+print("CUDA_VISIBLE_DEVICES=" + repr(os.environ.get("CUDA_VISIBLE_DEVICES")))
+`;
+
+describe('worker agent', () => {
+  let server: TestServer;
+  let worker: RunningWorker;
+  let token: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    token = await workerToken(server);
+    worker = await startWorker({ serverUrl: server.url, token, gpu: true, spark: false, allowCpu: true, concurrency: 2, leaseMs: 3000, log: () => undefined });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await server?.stop();
+  });
+
+  const submit = async (body: Record<string, unknown>) => {
+    const res = await server.api('POST', 'jobs', { body: { kind: 'gpu', ...body } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  };
+
+  it('runs a script: streams logs, metrics and progress, uploads outputs, succeeds', async () => {
+    const id = await submit({ spec: { script: SCRIPT, gpus: 0 } });
+    const job = await waitForJob(server, id, (j) => j.status !== 'queued' && j.status !== 'running');
+    expect(job).toMatchObject({ status: 'succeeded', progress: 1, metrics: { loss: 1 / 3 } });
+    const lines = await logLines(server, id);
+    expect(lines).toEqual(expect.arrayContaining(['line 0', 'line 1', 'line 2', "CUDA_VISIBLE_DEVICES=''", 'uploaded output result.txt']));
+    const { body } = await server.api('GET', `jobs/${id}/events?types=metric,progress`);
+    expect(body.events.filter((e: any) => e.type === 'metric').map((e: any) => e.data.step)).toEqual([0, 1, 2, undefined]);
+    expect(body.events.filter((e: any) => e.type === 'progress').map((e: any) => e.data.message)).toEqual(['step 0', 'step 1', 'step 2']);
+    expect((await server.api('GET', `jobs/${id}/outputs`)).body.outputs).toEqual([{ path: 'result.txt', size: 4, sha256: expect.any(String) }]);
+  });
+
+  it('fails a broken script with the Python traceback as the error', async () => {
+    const id = await submit({ spec: { script: 'import json\njson.loads("{oops")\n', gpus: 0 } });
+    const job = await waitForJob(server, id, (j) => j.status === 'failed');
+    expect(job.error).toMatch(/exited with code 1:\nTraceback \(most recent call last\):[\s\S]*json\.decoder\.JSONDecodeError: Expecting property name/);
+    expect(job.attempt).toBe(1);
+  });
+
+  it('cancels a running job: the process group is stopped and the job is cancelled', async () => {
+    const id = await submit({ spec: { script: 'import time\nprint("started", flush=True)\ntime.sleep(600)\n', gpus: 0 } });
+    await waitForJob(server, id, (j) => j.status === 'running');
+    await expect.poll(async () => logLines(server, id), { timeout: 20_000 }).toContain('started');
+    await server.api('POST', `jobs/${id}/cancel`);
+    const job = await waitForJob(server, id, (j) => j.status === 'cancelled', 20_000);
+    expect(job.error).toBe('cancelled while running');
+  });
+
+  it('runs two jobs at once with concurrency 2', async () => {
+    const sleeper = 'import time\ntime.sleep(1.5)\n';
+    const started = Date.now();
+    const ids = [await submit({ spec: { script: sleeper, gpus: 0 } }), await submit({ spec: { script: sleeper, gpus: 0 } })];
+    for (const id of ids) await waitForJob(server, id, (j) => j.status === 'succeeded');
+    expect(Date.now() - started).toBeLessThan(2 * 1500 + 1500);
+  });
+});
+
+describe('a worker killed with SIGKILL mid-job', () => {
+  let server: TestServer;
+  let token: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    token = await workerToken(server);
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await server?.stop();
+  });
+
+  /** `tandem worker` as its own process, the way operators run it. */
+  const spawnWorker = () => {
+    const child = spawn(
+      process.execPath,
+      [path.join(SERVER_ROOT, '..', 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(SERVER_ROOT, 'src', 'cli.ts'), 'worker', '--gpu', '--allow-cpu', '--lease-ms', '2000', '--server', server.url],
+      { cwd: SERVER_ROOT, env: { ...process.env, TANDEM_WORKER_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.push(child);
+    return child;
+  };
+
+  it('loses its lease; a restarted worker runs the job again and it finishes', async () => {
+    const script = `
+import os, time, tandem_job as tj
+attempt = os.environ["TANDEM_JOB_ATTEMPT"]
+print("attempt " + attempt, flush=True)
+time.sleep(30 if attempt == "1" else 0.1)
+open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
+`;
+    const res = await server.api('POST', 'jobs', { body: { kind: 'gpu', spec: { script, gpus: 0 } } });
+    const id = res.body.id as string;
+    const first = spawnWorker();
+    await waitForJob(server, id, (j) => j.status === 'running', 60_000);
+    await expect.poll(async () => logLines(server, id), { timeout: 30_000 }).toContain('attempt 1');
+    first.kill('SIGKILL');
+    spawnWorker();
+    const job = await waitForJob(server, id, (j) => j.status === 'succeeded', 60_000);
+    expect(job.attempt).toBe(2);
+    const lines = await logLines(server, id);
+    expect(lines).toEqual(expect.arrayContaining(['attempt 1', expect.stringMatching(/worker lost \(lease expired\) during attempt 1 of 3: retrying/), 'attempt 2']));
+    const out = await fetch(`${server.url}/tandem/api/jobs/${id}/outputs/out.txt`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(await out.text()).toBe('attempt 2');
+  }, 120_000);
+});
