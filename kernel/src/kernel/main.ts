@@ -2,6 +2,7 @@
 import { createConverter, type Converter } from 'tslab/dist/converter.js';
 import { createExecutor, type ConverterSet } from 'tslab/dist/executor.js';
 import { KernelServer, type CellConsole } from './server.js';
+import { shareKernelModules } from './shared-modules.js';
 
 /** tslab's converters, remembering the last compiled cell for error line mapping. */
 function converters(remember: (source: string, output: string) => void): ConverterSet {
@@ -32,6 +33,7 @@ function converters(remember: (source: string, output: string) => void): Convert
 }
 
 export async function startKernel(connectionFile: string): Promise<KernelServer> {
+  shareKernelModules(process.cwd(), require.resolve.paths('@tandem/kernel') ?? []);
   const convs = converters((source, output) => (server.lastCompiled = { source, output }));
   void convs.node; // compile the TypeScript service before the first cell arrives
   // The executor only ever logs a cell's value and reports errors; both go to the running cell.

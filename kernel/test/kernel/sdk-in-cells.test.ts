@@ -1,5 +1,8 @@
 // The SDK as users meet it: imported in cells of a running kernel.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, runCells, type StepResult } from '../support/jupyter.js';
 
 describe('the Tandem SDK inside kernel cells', () => {
@@ -32,5 +35,33 @@ describe('the Tandem SDK inside kernel cells', () => {
     expect(progress[0].content.data['text/plain']).toMatch(/^sql: running for \d+\.\d s/);
     expect(results[3].reply).toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
     expect(outputOf(results[4], 'execute_result')!.content.data['application/vnd.tandem.table+json'].rows).toEqual([[7]]);
+  });
+});
+
+describe('a notebook outside the repository', () => {
+  let dir: string;
+  let results: StepResult[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-notebook-'));
+    await writeFile(path.join(dir, 'sales.csv'), 'region,amount\nnorth,3\nsouth,4\nnorth,5\n');
+    results = await runCells(
+      [
+        {
+          code: "import { sql } from '@tandem/kernel';\nimport type { Table } from 'apache-arrow';\nconst totals: Table = await sql`select region, sum(amount)::INT as total from 'sales.csv' group by region order by region`;\ntotals.toArray().map((r) => `${r.region}=${r.total}`).join(' ')",
+        },
+        { code: "import * as aq from 'arquero';\naq.table({ n: [1, 2, 3] }).rollup({ s: aq.op.sum('n') }).object()" },
+      ],
+      'tandem',
+      dir,
+    );
+  }, 120_000);
+
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('imports the SDK and its libraries with types, and reads files next to the notebook', () => {
+    expect(results[0].reply.status).toBe('ok');
+    expect(outputOf(results[0], 'execute_result')!.content.data['text/plain']).toBe("'north=8 south=4'");
+    expect(outputOf(results[1], 'execute_result')!.content.data['text/plain']).toBe('{ s: 6 }');
   });
 });
