@@ -58,6 +58,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       tandemToken,
       logFile: path.join(home, 'lab.log'),
       env: options.env,
+      // Lets tests drive JupyterLab's commands (window.jupyterapp) instead of racing key presses.
+      pageConfig: { exposeAppInBrowser: true },
     });
     const lab = {
       url,
@@ -99,6 +101,21 @@ export async function openLab(browser: Browser, labUrl: string, route = 'lab'): 
   await page.goto(`${labUrl}/${route}`);
   await page.locator('#jp-main-dock-panel').waitFor({ timeout: 90_000 });
   return page;
+}
+
+/**
+ * Runs every cell of the notebook in the current tab once its kernel is connected (pressing
+ * Shift+Enter before that silently skips the cell) and waits until the kernel is idle again.
+ */
+export async function runAllCells(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as any).jupyterapp?.shell.currentWidget?.sessionContext, undefined, { timeout: 60_000 });
+  await page.evaluate(async () => {
+    const app = (window as any).jupyterapp;
+    const panel = app.shell.currentWidget;
+    await panel.sessionContext.ready;
+    await panel.context.ready;
+    await app.commands.execute('notebook:run-all-cells');
+  });
 }
 
 /** Saves `test-results/<name>.png` and returns its path. */
