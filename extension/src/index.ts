@@ -2,8 +2,9 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { clientPlugin } from './client';
 import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
+import { tablePlugin } from './table/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin];
 
 export default plugins;
