@@ -33,19 +33,35 @@ export interface StepResult {
   idle: boolean;
 }
 
-export function runCells(steps: Step[], kernel = 'tandem', cwd = repoRoot): Promise<StepResult[]> {
+/** Runs one of the Python scripts in this folder with the repository's kernel specs; resolves its JSON output. */
+function runPython<T>(script: string, args: string[], stdin = ''): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       pythonBin(),
-      [path.join(here, 'jupyter_driver.py')],
+      [path.join(here, script), ...args],
       { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, JUPYTER_PATH: path.join(repoRoot, 'jupyter-config/data') } },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`jupyter driver failed: ${err.message}\n${stderr}`, { cause: err }));
+        if (err) reject(new Error(`${script} failed: ${err.message}\n${stderr}`, { cause: err }));
         else resolve(JSON.parse(stdout));
       },
     );
-    child.stdin!.end(JSON.stringify({ kernel, cwd, steps }));
+    child.stdin!.end(stdin);
   });
+}
+
+export function runCells(steps: Step[], kernel = 'tandem', cwd = repoRoot): Promise<StepResult[]> {
+  return runPython('jupyter_driver.py', [], JSON.stringify({ kernel, cwd, steps }));
+}
+
+export interface NotebookCell {
+  cell_type: string;
+  source: string;
+  outputs?: { output_type: string; data?: Record<string, any>; ename?: string; evalue?: string; text?: string }[];
+}
+
+/** Executes a notebook headless with nbclient (as CI does) and returns it with its outputs. */
+export function runNotebook(file: string, kernel = 'tandem'): Promise<{ cells: NotebookCell[] }> {
+  return runPython('run_notebook.py', [file, kernel]);
 }
 
 export const streamText = (result: StepResult, name = 'stdout'): string =>
