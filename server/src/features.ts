@@ -1,7 +1,8 @@
 import { authFeature } from './auth/auth.routes.js';
+import { collabFeature } from './collab/collab.routes.js';
 import type { FeatureFactory } from './context.js';
 import { jobsFeature } from './jobs/jobs.routes.js';
 import { modelsFeature } from './models/models.routes.js';
 
 /** Every feature folder the server mounts, in order. */
-export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature];
+export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature, collabFeature];

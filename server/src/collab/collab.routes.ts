@@ -1,0 +1,118 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { requirePrincipal } from '../auth/principal.js';
+import type { AppContext, Feature } from '../context.js';
+import { route } from '../http/route.js';
+import { CollabService } from './collab.service.js';
+import { CollabStore } from './collab.store.js';
+import { ipynbSchema } from './ipynb.js';
+import { Rooms } from './rooms.js';
+
+const tags = ['notebooks'];
+const NAME = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200, 'at most 200 characters')
+  .refine((n) => !/[/\\]/.test(n), 'must not contain / or \\');
+const notebookParams = z.object({ id: z.uuid('must be a notebook id (uuid)') });
+const versionParams = notebookParams.extend({ versionId: z.uuid('must be a version id (uuid)') });
+
+/**
+ * Shared notebooks: REST for lifecycle, sharing, .ipynb import/export and versions, and the
+ * y-websocket rooms at /tandem/collab/:id where their content is edited.
+ */
+export function collabFeature(ctx: AppContext): Feature {
+  const store = new CollabStore(ctx.db);
+  const rooms = new Rooms(store, ctx.auth, ctx.permissions, ctx.log, ctx.config.maxBodyBytes);
+  const notebooks = new CollabService(store, rooms, ctx.permissions, ctx.auth, ctx.events);
+  const api = Router();
+  const { openapi } = ctx;
+  const me = (req: Request) => requirePrincipal(req);
+
+  route(api, openapi, { method: 'get', path: '/notebooks', summary: 'Shared notebooks the caller can see, with their role', tags }, async ({ req }) => ({
+    notebooks: await notebooks.list(me(req)),
+  }));
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/notebooks',
+      summary: 'Create a shared notebook, empty or from .ipynb content (import); the caller owns it',
+      tags,
+      status: 201,
+      body: z.object({ name: NAME, content: ipynbSchema.optional() }),
+    },
+    async ({ req, body }) => notebooks.create(me(req), body.name, body.content),
+  );
+
+  route(api, openapi, { method: 'get', path: '/notebooks/:id', summary: 'One notebook and the caller’s role', tags, params: notebookParams }, async ({ req, params }) =>
+    notebooks.get(me(req), params.id),
+  );
+
+  route(api, openapi, { method: 'patch', path: '/notebooks/:id', summary: 'Rename (editors)', tags, params: notebookParams, body: z.object({ name: NAME }) }, async ({ req, params, body }) =>
+    notebooks.rename(me(req), params.id, body.name),
+  );
+
+  route(api, openapi, { method: 'delete', path: '/notebooks/:id', summary: 'Delete with its history and versions (owners); connected editors are disconnected', tags, params: notebookParams }, async ({ req, params }) => {
+    await notebooks.delete(me(req), params.id);
+    return undefined;
+  });
+
+  route(api, openapi, { method: 'get', path: '/notebooks/:id/ipynb', summary: 'Download as .ipynb (?attachment=1 for a file download)', tags, params: notebookParams }, async ({ req, res, params }) => {
+    const { notebook, content } = await notebooks.export(me(req), params.id);
+    if (req.query.attachment) res.attachment(`${notebook.name.replace(/\.ipynb$/i, '')}.ipynb`);
+    res.json(content);
+  });
+
+  route(api, openapi, { method: 'get', path: '/notebooks/:id/grants', summary: 'Who has which role on the notebook', tags, params: notebookParams }, async ({ req, params }) => ({
+    grants: await notebooks.listGrants(me(req), params.id),
+  }));
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/notebooks/:id/grants',
+      summary: 'Share with a user or team (owners); role null removes access',
+      tags,
+      params: notebookParams,
+      body: z.object({ type: z.enum(['user', 'team']), name: z.string().min(1).max(200), role: z.enum(['owner', 'editor', 'viewer']).nullable() }),
+    },
+    async ({ req, params, body }) => {
+      await notebooks.share(me(req), params.id, { type: body.type, name: body.name }, body.role);
+      return { grants: await notebooks.listGrants(me(req), params.id) };
+    },
+  );
+
+  route(api, openapi, { method: 'get', path: '/notebooks/:id/versions', summary: 'Named versions, newest first', tags, params: notebookParams }, async ({ req, params }) => ({
+    versions: await notebooks.listVersions(me(req), params.id),
+  }));
+
+  route(
+    api,
+    openapi,
+    { method: 'post', path: '/notebooks/:id/versions', summary: 'Save the current content as a named version (editors)', tags, status: 201, params: notebookParams, body: z.object({ name: NAME }) },
+    async ({ req, params, body }) => notebooks.createVersion(me(req), params.id, body.name),
+  );
+
+  route(
+    api,
+    openapi,
+    { method: 'post', path: '/notebooks/:id/versions/:versionId/restore', summary: 'Make the notebook equal to a version; connected editors see the change live', tags, params: versionParams },
+    async ({ req, params }) => {
+      await notebooks.restoreVersion(me(req), params.id, params.versionId);
+      return undefined;
+    },
+  );
+
+  return {
+    name: 'collab',
+    api,
+    upgrade: (req, socket, head) => rooms.upgrade(req, socket, head),
+    close: () => rooms.close(),
+  };
+}

@@ -1,0 +1,150 @@
+import type { INotebookContent } from '@jupyterlab/nbformat';
+import { audit } from '../audit.js';
+import type { AuthStore } from '../auth/auth.store.js';
+import type { Grant, Permissions, PrincipalRef, Role } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { TandemError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { CollabStore, Notebook, NotebookVersion } from './collab.store.js';
+import { EMPTY_NOTEBOOK, ipynbFromState, restoreUpdate, stateFromIpynb, type Ipynb } from './ipynb.js';
+import type { Rooms } from './rooms.js';
+
+export type NotebookWithRole = Notebook & { role: Role };
+
+/** Shared notebooks: lifecycle, sharing, .ipynb import/export and named versions. */
+export class CollabService {
+  constructor(
+    private readonly store: CollabStore,
+    private readonly rooms: Rooms,
+    private readonly permissions: Permissions,
+    private readonly auth: AuthStore,
+    private readonly events: EventBus,
+  ) {}
+
+  /** Creates a notebook (empty, or from .ipynb content) and writes its one and only seed state. */
+  async create(who: Principal, name: string, content: Ipynb = EMPTY_NOTEBOOK): Promise<NotebookWithRole> {
+    const state = stateFromIpynb(content);
+    const notebook = await this.store.transaction(async (tx) => {
+      const created = await this.store.create(tx, { name, createdBy: who.id, state });
+      await this.permissions.grant('notebook', created.id, { type: 'user', id: who.id }, 'owner', tx);
+      await audit(tx, { actorId: who.id, action: 'notebook.create', resourceType: 'notebook', resourceId: created.id, details: { name, cells: content.cells.length } });
+      return created;
+    });
+    this.publish('notebook.created', notebook);
+    return { ...notebook, role: 'owner' };
+  }
+
+  async list(who: Principal): Promise<NotebookWithRole[]> {
+    const notebooks = await this.store.list(this.permissions.visibleSql(who, 'notebook', 'notebooks.id', 1));
+    return Promise.all(notebooks.map(async (n) => ({ ...n, role: (await this.permissions.roleOf(who, 'notebook', n.id))! })));
+  }
+
+  async get(who: Principal, id: string): Promise<NotebookWithRole> {
+    const role = await this.permissions.require(who, 'notebook', id, 'viewer');
+    return { ...(await this.existing(id)), role };
+  }
+
+  async rename(who: Principal, id: string, name: string): Promise<NotebookWithRole> {
+    const role = await this.permissions.require(who, 'notebook', id, 'editor');
+    await this.existing(id);
+    const notebook = await this.store.transaction(async (tx) => {
+      const renamed = await this.store.rename(tx, id, name);
+      await audit(tx, { actorId: who.id, action: 'notebook.rename', resourceType: 'notebook', resourceId: id, details: { name } });
+      return renamed;
+    });
+    this.publish('notebook.renamed', notebook);
+    return { ...notebook, role };
+  }
+
+  async delete(who: Principal, id: string): Promise<void> {
+    await this.permissions.require(who, 'notebook', id, 'owner');
+    const notebook = await this.existing(id);
+    await this.store.transaction(async (tx) => {
+      await this.store.delete(tx, id);
+      await this.permissions.removeAll('notebook', id, tx);
+      await audit(tx, { actorId: who.id, action: 'notebook.delete', resourceType: 'notebook', resourceId: id, details: { name: notebook.name } });
+    });
+    await this.rooms.evict(id);
+    this.publish('notebook.deleted', notebook);
+  }
+
+  async listGrants(who: Principal, id: string): Promise<(Grant & { name: string })[]> {
+    await this.permissions.require(who, 'notebook', id, 'viewer');
+    const grants = await this.permissions.list('notebook', id);
+    return Promise.all(
+      grants.map(async (g) => {
+        const found = g.principal.type === 'user' ? await this.auth.getUser(g.principal.id) : await this.auth.getTeam(g.principal.id);
+        return { ...g, name: found?.name ?? g.principal.id };
+      }),
+    );
+  }
+
+  /** Grants `role` to a user or team by name; null removes access. The last owner cannot be removed. */
+  async share(who: Principal, id: string, to: { type: 'user' | 'team'; name: string }, role: Role | null): Promise<void> {
+    await this.permissions.require(who, 'notebook', id, 'owner');
+    const notebook = await this.existing(id);
+    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
+    if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
+    const ref: PrincipalRef = { type: to.type, id: found.id };
+    await this.store.transaction(async (tx) => {
+      if (role) await this.permissions.grant('notebook', id, ref, role, tx);
+      else await this.permissions.revoke('notebook', id, ref, tx);
+      const owners = await tx.query("SELECT 1 FROM grants WHERE resource_type = 'notebook' AND resource_id = $1 AND role = 'owner'", [id]);
+      if (owners.length === 0) throw new TandemError('CONFLICT', `notebook ${notebook.name} must keep at least one owner`);
+      await audit(tx, { actorId: who.id, action: role ? 'notebook.share' : 'notebook.unshare', resourceType: 'notebook', resourceId: id, details: { to, role } });
+    });
+    this.publish('notebook.shared', notebook);
+  }
+
+  /** The notebook as .ipynb, including edits not yet folded into the snapshot. */
+  async export(who: Principal, id: string): Promise<{ notebook: Notebook; content: INotebookContent }> {
+    await this.permissions.require(who, 'notebook', id, 'viewer');
+    const notebook = await this.existing(id);
+    const content = await this.rooms.use(id, (room) => ipynbFromState(room.state()));
+    return { notebook, content };
+  }
+
+  async listVersions(who: Principal, id: string): Promise<NotebookVersion[]> {
+    await this.permissions.require(who, 'notebook', id, 'viewer');
+    await this.existing(id);
+    return this.store.listVersions(id);
+  }
+
+  async createVersion(who: Principal, id: string, name: string): Promise<NotebookVersion> {
+    await this.permissions.require(who, 'notebook', id, 'editor');
+    await this.existing(id);
+    const state = await this.rooms.use(id, (room) => room.state());
+    return this.store.transaction(async (tx) => {
+      const version = await this.store.createVersion(tx, { notebookId: id, name, createdBy: who.id, state });
+      await audit(tx, { actorId: who.id, action: 'notebook.version.create', resourceType: 'notebook', resourceId: id, details: { version: version.id, name } });
+      return version;
+    });
+  }
+
+  /**
+   * Makes the notebook equal to a version by applying a new edit to the live document, so that
+   * connected clients converge on it and the restore itself can be undone by another restore.
+   */
+  async restoreVersion(who: Principal, id: string, versionId: string): Promise<void> {
+    await this.permissions.require(who, 'notebook', id, 'editor');
+    await this.existing(id);
+    const target = await this.store.versionState(id, versionId);
+    if (!target) throw new TandemError('NOT_FOUND', `version ${versionId} of notebook ${id} not found`);
+    await this.rooms.use(id, async (room) => {
+      room.apply(restoreUpdate(room.state(), target));
+      await room.flush();
+    });
+    await audit(this.store.db, { actorId: who.id, action: 'notebook.version.restore', resourceType: 'notebook', resourceId: id, details: { version: versionId } });
+    this.publish('notebook.restored', await this.existing(id));
+  }
+
+  private async existing(id: string): Promise<Notebook> {
+    const notebook = await this.store.get(id);
+    if (!notebook) throw new TandemError('NOT_FOUND', `notebook ${id} not found`);
+    return notebook;
+  }
+
+  private publish(type: string, notebook: Notebook): void {
+    this.events.publish({ type, resourceType: 'notebook', resourceId: notebook.id, data: { name: notebook.name } });
+  }
+}

@@ -1,0 +1,156 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { atLeast, type Permissions } from '../auth/permissions.js';
+import type { AuthStore } from '../auth/auth.store.js';
+import { TandemError } from '../errors.js';
+import { tokenOf } from '../http/authenticate.js';
+import type { Logger } from '../logger.js';
+import type { CollabStore } from './collab.store.js';
+import { Room, type Peer } from './room.js';
+
+export const COLLAB_PATH = /^\/tandem\/collab\/([A-Za-z0-9-]{1,64})(?:\?|$)/;
+const PING_MS = 30_000;
+
+/**
+ * Loaded rooms by notebook id. A room stays loaded while it has peers or leases; the last one
+ * out flushes and compacts it, and a room reopened meanwhile waits for that to finish first.
+ */
+export class Rooms {
+  private readonly open = new Map<string, Promise<Room>>();
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly wss: WebSocketServer;
+  private readonly ping: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: CollabStore,
+    private readonly auth: AuthStore,
+    private readonly permissions: Permissions,
+    private readonly log: Logger,
+    maxMessageBytes: number,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+    // Sockets of clients that vanished without closing (laptop lid, network loss) are dropped.
+    this.ping = setInterval(() => {
+      for (const socket of this.wss.clients as Set<WebSocket & { alive?: boolean }>) {
+        if (socket.alive === false) socket.terminate();
+        else {
+          socket.alive = false;
+          socket.ping();
+        }
+      }
+    }, PING_MS).unref();
+  }
+
+  /** Runs `fn` on the notebook's live room, loading it if nobody has it open. */
+  async use<T>(id: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
+    const room = await this.acquire(id);
+    try {
+      return await fn(room);
+    } finally {
+      this.release(room);
+    }
+  }
+
+  /** Disconnects everyone from a deleted notebook. */
+  async evict(id: string): Promise<void> {
+    const room = await this.open.get(id)?.catch(() => undefined);
+    room?.evict();
+  }
+
+  /** Takes a WebSocket upgrade for /tandem/collab/:id; answers false for other paths. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const match = COLLAB_PATH.exec(req.url ?? '');
+    if (!match) return false;
+    this.connect(match[1], req, socket, head).catch((error: unknown) => {
+      const known = error instanceof TandemError ? error : new TandemError('INTERNAL', 'internal error', { cause: error });
+      if (known.code === 'INTERNAL') this.log.error('collaboration handshake failed', { error: String(error) });
+      socket.end(`HTTP/1.1 ${known.status} ${known.code}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${known.message}`);
+    });
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.ping);
+    const rooms = await Promise.all([...this.open.values()].map((p) => p.catch(() => undefined)));
+    this.open.clear();
+    await Promise.all(rooms.map((room) => room?.close()));
+    await Promise.all(this.closing.values());
+    this.wss.close();
+  }
+
+  private async connect(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const token = tokenOf({ headers: req.headers, url: req.url ?? '/' });
+    const principal = token ? await this.auth.authenticate(token) : undefined;
+    if (!principal || principal.tokenKind !== 'user') throw new TandemError('UNAUTHENTICATED', 'a user API token is required (?token= or Authorization: Bearer)');
+    const role = await this.permissions.roleOf(principal, 'notebook', id);
+    if (!role) throw new TandemError('NOT_FOUND', `notebook ${id} not found`);
+    const room = await this.acquire(id);
+    try {
+      const ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
+      this.attach(room, ws, atLeast(role, 'editor'));
+    } finally {
+      this.release(room);
+    }
+  }
+
+  private attach(room: Room, ws: WebSocket & { alive?: boolean }, canWrite: boolean): void {
+    ws.binaryType = 'nodebuffer';
+    ws.alive = true;
+    const peer: Peer = {
+      canWrite,
+      send: (data) => {
+        if (ws.readyState === ws.OPEN) ws.send(data);
+      },
+      close: (code, reason) => ws.close(code, reason),
+    };
+    ws.on('pong', () => {
+      ws.alive = true;
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) peer.close(1003, 'binary y-websocket messages only');
+      else room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    ws.on('error', (error) => this.log.debug('collaboration socket error', { notebook: room.id, error: String(error) }));
+    ws.on('close', () => {
+      room.leave(peer);
+      this.maybeUnload(room);
+    });
+    room.join(peer);
+  }
+
+  private acquire(id: string): Promise<Room> {
+    let loading = this.open.get(id);
+    if (!loading) {
+      const previous = this.closing.get(id);
+      loading = (async () => {
+        await previous;
+        return Room.load(id, this.store, this.log);
+      })();
+      this.open.set(id, loading);
+      loading.catch(() => this.open.delete(id));
+    }
+    return loading.then((room) => {
+      room.leases += 1;
+      return room;
+    });
+  }
+
+  private release(room: Room): void {
+    room.leases -= 1;
+    this.maybeUnload(room);
+  }
+
+  private maybeUnload(room: Room): void {
+    if (room.leases > 0 || room.peerCount > 0) return;
+    if (this.open.get(room.id) === undefined) return;
+    this.open.delete(room.id);
+    const done = room
+      .close()
+      .catch((error: unknown) => this.log.error('closing a notebook room failed', { notebook: room.id, error: String(error) }))
+      .finally(() => {
+        if (this.closing.get(room.id) === done) this.closing.delete(room.id);
+      });
+    this.closing.set(room.id, done);
+  }
+}
