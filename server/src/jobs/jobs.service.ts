@@ -236,7 +236,9 @@ export class JobsService {
     }
     const done = await this.store.transaction(async (tx) => {
       const current = await this.requireLease(tx, lease);
-      if (outcome.metrics) await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: outcome.metrics }]);
+      // Final metrics usually repeat the last streamed values; only new ones are events.
+      const fresh = Object.entries(outcome.metrics ?? {}).filter(([k, v]) => current.metrics[k] !== v);
+      if (fresh.length > 0) await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: Object.fromEntries(fresh) }]);
       return this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined });
     });
     this.publish('job.updated', done);

@@ -100,7 +100,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const outputDir = path.join(dir, 'outputs');
       await mkdir(outputDir);
       const command = await jobCommand(job, dir, outputDir, runtime, devices);
-      events.push({ type: 'log', data: { stream: 'system', line: `attempt ${job.attempt} on ${name}: ${path.basename(command.command)} ${command.args.map((a) => path.basename(a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}` } });
+      events.push({ type: 'log', data: { stream: 'system', line: `attempt ${job.attempt} on ${name}: ${[command.command, ...command.args].map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}` } });
       if (entry.state !== 'running') return await finish(entry, events);
       entry.process = runJobProcess(command.command, command.args, { cwd: dir, env: command.env, emit: (e) => events.push(e) });
       const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, (e) => events.push(e)) : () => undefined;

@@ -81,7 +81,7 @@ export async function jobCommand(job: ClaimedJob, dir: string, outputDir: string
   return {
     command: sparkSubmit(runtime.python),
     args: ['--master', runtime.sparkMaster, ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]), file, ...args],
-    env: { ...env, PYSPARK_PYTHON: runtime.python, PYSPARK_DRIVER_PYTHON: runtime.python },
+    env: { SPARK_LOCAL_IP: '127.0.0.1', ...env, PYSPARK_PYTHON: runtime.python, PYSPARK_DRIVER_PYTHON: runtime.python },
     sparkUiPort,
   };
 }

@@ -10,7 +10,7 @@ const TAIL_LINES = 60;
 export interface ProcessResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** The end of stderr: the Python traceback or Spark error, for the job's error message. */
+  /** The end of the output: the Python traceback or Spark error, for the job's error message. */
   errorTail: string;
   /** The last value of each metric the job reported. */
   metrics: Record<string, number>;
@@ -59,7 +59,8 @@ export function runJobProcess(command: string, args: string[], options: { cwd: s
         if (event.type === 'metric') {
           for (const [k, v] of Object.entries(event.data)) if (k !== 'step' && typeof v === 'number') metrics[k] = v;
         }
-        if (stream === 'stderr' && event.type === 'log') {
+        // Both streams: spark-submit forwards the Python driver's stderr (tracebacks) to stdout.
+        if (event.type === 'log') {
           tail.push(String(event.data.line));
           if (tail.length > TAIL_LINES) tail.shift();
         }

@@ -1,0 +1,189 @@
+/**
+ * Jobs in cells: `spark.submit/train` and `gpu.submit/train` return a `Job`; `await job.wait()`
+ * follows it live under the cell (progress, metrics, logs) and resolves when it succeeds.
+ * Interrupting the cell only stops following: the job keeps running until `job.cancel()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { apiSettings, request } from './api.js';
+import { toMimeBundle } from './display/mime-bundle.js';
+import { onInterrupt, publishDisplay, type MimeBundle } from './kernel/channel.js';
+import { jobHtml, jobText, type JobView, type MetricPoint } from './jobs-view.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobInfo {
+  id: string;
+  kind: 'spark' | 'gpu';
+  name: string;
+  status: JobStatus;
+  spec: Record<string, unknown>;
+  attempt: number;
+  maxAttempts: number;
+  progress: number | null;
+  metrics: Record<string, number>;
+  error: string | null;
+  result: { model?: string; version?: number } | null;
+  cancelRequested: boolean;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+interface JobEvent {
+  id: number;
+  attempt: number;
+  type: 'log' | 'metric' | 'progress' | 'state';
+  data: Record<string, unknown>;
+}
+
+export interface SubmitRequest {
+  kind: 'spark' | 'gpu';
+  name?: string;
+  spec: Record<string, unknown>;
+  register?: { model: string; description?: string };
+  maxAttempts?: number;
+}
+
+export class JobError extends Error {
+  constructor(readonly job: JobInfo) {
+    super(`job ${job.name} (${job.id}) ${job.status}${job.error ? `: ${job.error}` : ''}`);
+    this.name = 'JobError';
+  }
+}
+
+const FINAL: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+const REDRAW_MS = 400;
+const POLL_MS = 15_000;
+
+export class Job {
+  private cursor = 0;
+  private readonly series: Record<string, MetricPoint[]> = {};
+  private readonly logLines: string[] = [];
+  private progressMessage?: string;
+
+  constructor(public info: JobInfo) {}
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  get status(): JobStatus {
+    return this.info.status;
+  }
+
+  /**
+   * Follows the job until it finishes, showing it live under the cell; resolves with the final
+   * state when it succeeded and throws a JobError (with the job's error) otherwise.
+   */
+  async wait(options: { display?: boolean; timeoutMs?: number } = {}): Promise<JobInfo> {
+    const displayId = randomUUID();
+    const show = options.display !== false;
+    let shown = false;
+    let drawnAt = 0;
+    const draw = (force = false, note?: string) => {
+      if (!show || (!force && Date.now() - drawnAt < REDRAW_MS)) return;
+      publishDisplay(this.bundle(note), { displayId, update: shown });
+      shown = true;
+      drawnAt = Date.now();
+    };
+    const stop = new AbortController();
+    const stopInterrupt = onInterrupt(() => stop.abort());
+    const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
+    try {
+      draw(true);
+      while (!FINAL.includes(this.info.status)) {
+        if (stop.signal.aborted || Date.now() > deadline) {
+          const note = `Stopped following; the job keeps running. job.cancel() stops it (id ${this.id}).`;
+          draw(true, note);
+          throw new Error(stop.signal.aborted ? `interrupted: ${note}` : `timed out after ${options.timeoutMs} ms: ${note}`);
+        }
+        await this.poll(Math.min(POLL_MS, deadline - Date.now()), stop.signal);
+        draw();
+      }
+      // Events logged just before the final state may still be unread.
+      await this.poll(0);
+      draw(true);
+    } finally {
+      stopInterrupt();
+    }
+    if (this.info.status !== 'succeeded') throw new JobError(this.info);
+    return this.info;
+  }
+
+  /** Asks the server to cancel; a running job stops once its worker has killed the process. */
+  async cancel(): Promise<JobInfo> {
+    this.info = await request<JobInfo>(`jobs/${this.id}/cancel`, { method: 'POST' });
+    return this.info;
+  }
+
+  /** Every log line so far (stdout, stderr and the worker's own notes). */
+  async logs(): Promise<string[]> {
+    await this.poll(0);
+    return [...this.logLines];
+  }
+
+  /** Metric series reported so far, by name. */
+  metrics(): Record<string, MetricPoint[]> {
+    return structuredClone(this.series);
+  }
+
+  async refresh(): Promise<JobInfo> {
+    this.info = await request<JobInfo>(`jobs/${this.id}`);
+    return this.info;
+  }
+
+  [toMimeBundle](): MimeBundle {
+    return this.bundle(FINAL.includes(this.info.status) ? undefined : 'await job.wait() to follow it here');
+  }
+
+  private bundle(note?: string): MimeBundle {
+    const view: JobView = { job: this.info, series: this.series, logs: this.logLines, progressMessage: this.progressMessage, serverUrl: apiSettings().url, note };
+    return { 'text/html': jobHtml(view), 'text/plain': jobText(view) };
+  }
+
+  /** Reads new events (long-polling up to `waitMs`) and the job's current state. */
+  private async poll(waitMs: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const { events, job } = await request<{ events: JobEvent[]; job: JobInfo }>(
+        `jobs/${this.id}/events?after=${this.cursor}&waitMs=${Math.max(0, Math.floor(waitMs))}`,
+        signal ? { signal } : {},
+      ).catch((error: unknown) => {
+        if (signal?.aborted) return { events: [], job: this.info };
+        throw error;
+      });
+      this.info = job;
+      for (const event of events) this.absorb(event);
+      // A full page means more are waiting: read on without waiting.
+      if (events.length < 1000) return;
+      waitMs = 0;
+    }
+  }
+
+  private absorb(event: JobEvent): void {
+    this.cursor = event.id;
+    if (event.type === 'log') this.logLines.push(String(event.data.line));
+    else if (event.type === 'progress' && typeof event.data.message === 'string') this.progressMessage = event.data.message;
+    else if (event.type === 'metric') {
+      for (const [name, value] of Object.entries(event.data)) {
+        if (name === 'step' || typeof value !== 'number') continue;
+        const points = (this.series[name] ??= []);
+        points.push({ step: typeof event.data.step === 'number' ? event.data.step : points.length, value });
+      }
+    }
+  }
+}
+
+/** Submits a job; the notebook (when Jupyter names it) becomes the model's lineage. */
+export async function submitJob(body: SubmitRequest): Promise<Job> {
+  const notebook = process.env.JPY_SESSION_NAME;
+  return new Job(await request<JobInfo>('jobs', { method: 'POST', json: { ...body, ...(notebook ? { notebook } : {}) } }));
+}
+
+export const jobs = {
+  async get(id: string): Promise<Job> {
+    return new Job(await request<JobInfo>(`jobs/${encodeURIComponent(id)}`));
+  },
+  async list(filter: { status?: JobStatus; kind?: 'spark' | 'gpu'; q?: string; limit?: number } = {}): Promise<JobInfo[]> {
+    const query = new URLSearchParams(Object.entries(filter).map(([k, v]): [string, string] => [k, String(v)]));
+    return (await request<{ jobs: JobInfo[] }>(`jobs?${query}`)).jobs;
+  },
+};
