@@ -1,10 +1,11 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { clientPlugin } from './client';
+import { jobsPlugin } from './jobs/plugin';
 import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
 import { tablePlugin } from './table/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin, jobsPlugin];
 
 export default plugins;
