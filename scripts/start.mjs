@@ -46,6 +46,14 @@ async function startLab(tandem) {
 const PROCESSES = [
   ['tandem', () => startTandemServer()],
   ['lab', ({ tandem }) => startLab(tandem)],
+  // A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU).
+  ['worker', async ({ tandem }) => {
+    const res = await fetch(`${tandem.url}/tandem/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${tandem.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'local worker', kind: 'worker' }) });
+    if (!res.ok) throw new Error(`creating a worker token failed: HTTP ${res.status} ${await res.text()}`);
+    const { token } = await res.json();
+    const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
+    return { child: startProcess('node', args, { env: { TANDEM_WORKER_TOKEN: token }, logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }), name: 'tandem worker', group: true }) };
+  }],
 ];
 
 async function main() {
