@@ -1,8 +1,9 @@
 import { authFeature } from './auth/auth.routes.js';
 import { collabFeature } from './collab/collab.routes.js';
 import type { FeatureFactory } from './context.js';
+import { dashboardsFeature } from './dashboards/dashboards.routes.js';
 import { jobsFeature } from './jobs/jobs.routes.js';
 import { modelsFeature } from './models/models.routes.js';
 
 /** Every feature folder the server mounts, in order. */
-export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature, collabFeature];
+export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature, collabFeature, dashboardsFeature];

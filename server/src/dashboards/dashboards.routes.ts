@@ -1,0 +1,142 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { requirePrincipal } from '../auth/principal.js';
+import type { AppContext, Feature } from '../context.js';
+import { route } from '../http/route.js';
+import { cellChoice, notebookSchema } from './content.js';
+import { createDashboardsService, type Executor } from './dashboards.service.js';
+import { dashboardPages } from './pages.js';
+import { PdfPrinter } from './pdf.js';
+
+const tags = ['dashboards'];
+export const SLUG = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and - (max 63)');
+const slugParams = z.object({ slug: SLUG });
+const selection = z.array(cellChoice).max(10_000).optional();
+const publishBody = z.object({
+  title: z.string().trim().min(1, 'must not be empty').max(200),
+  description: z.string().max(20_000).optional(),
+  notebook: notebookSchema,
+  selection,
+});
+const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
+
+export interface DashboardsOptions {
+  /** How often due schedules are looked for (ms). */
+  tickMs?: number;
+  /** Replaces headless nbclient execution (tests of the scheduling logic only). */
+  execute?: Executor;
+}
+
+/** Published dashboards: the publishing API under /tandem/api/dashboards and the pages under /tandem/d. */
+export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = {}): Feature {
+  const dashboards = createDashboardsService(ctx, options.execute);
+  const printer = new PdfPrinter();
+  const api = Router();
+  const { openapi } = ctx;
+  const me = requirePrincipal;
+
+  route(api, openapi, { method: 'get', path: '/dashboards', summary: 'Dashboards the caller can see, recently updated first', tags, query: pageQuery }, async ({ req, query }) => ({
+    items: await dashboards.list(me(req), query),
+  }));
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/dashboards',
+      summary: 'Publish a notebook as a new dashboard (chosen cells; code hidden unless chosen); the caller owns it',
+      tags,
+      status: 201,
+      body: publishBody.extend({ slug: SLUG.optional(), notebookPath: z.string().max(1000).optional() }),
+    },
+    async ({ req, body }) => dashboards.create(me(req), body),
+  );
+
+  route(api, openapi, { method: 'get', path: '/dashboards/:slug', summary: 'A dashboard, the caller’s role and (editors) its schedule and last run', tags, params: slugParams }, async ({ req, params }) =>
+    dashboards.get(me(req), params.slug),
+  );
+
+  route(api, openapi, { method: 'delete', path: '/dashboards/:slug', summary: 'Delete a dashboard and all its versions (owners)', tags, params: slugParams }, async ({ req, params }) => {
+    await dashboards.delete(me(req), params.slug);
+    return undefined;
+  });
+
+  route(api, openapi, { method: 'post', path: '/dashboards/:slug/versions', summary: 'Republish: add a version and make it current (editors)', tags, status: 201, params: slugParams, body: publishBody }, async ({ req, params, body }) =>
+    dashboards.publish(me(req), params.slug, body),
+  );
+
+  route(api, openapi, { method: 'get', path: '/dashboards/:slug/versions', summary: 'Published versions, newest first (editors)', tags, params: slugParams }, async ({ req, params }) => ({
+    versions: await dashboards.versions(me(req), params.slug),
+  }));
+
+  route(
+    api,
+    openapi,
+    { method: 'post', path: '/dashboards/:slug/revert', summary: 'Make an older version current again (editors)', tags, params: slugParams, body: z.object({ version: z.number().int().min(1) }) },
+    async ({ req, params, body }) => dashboards.revert(me(req), params.slug, body.version),
+  );
+
+  route(api, openapi, { method: 'get', path: '/dashboards/:slug/grants', summary: 'Who has which role on the dashboard', tags, params: slugParams }, async ({ req, params }) => ({
+    grants: await dashboards.listGrants(me(req), params.slug),
+  }));
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/dashboards/:slug/grants',
+      summary: 'Share with a named user or a team (owners); role null removes access',
+      tags,
+      params: slugParams,
+      body: z.object({ type: z.enum(['user', 'team']), name: z.string().min(1).max(200), role: z.enum(['owner', 'editor', 'viewer']).nullable() }),
+    },
+    async ({ req, params, body }) => {
+      await dashboards.share(me(req), params.slug, { type: body.type, name: body.name }, body.role ?? undefined);
+      return { grants: await dashboards.listGrants(me(req), params.slug) };
+    },
+  );
+
+  route(api, openapi, { method: 'post', path: '/dashboards/:slug/link', summary: 'Create a secret view link, replacing the previous one (owners)', tags, status: 201, params: slugParams }, async ({ req, params }) =>
+    dashboards.createLink(me(req), params.slug),
+  );
+
+  route(api, openapi, { method: 'delete', path: '/dashboards/:slug/link', summary: 'Revoke the secret view link (owners)', tags, params: slugParams }, async ({ req, params }) => {
+    await dashboards.deleteLink(me(req), params.slug);
+    return undefined;
+  });
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/dashboards/:slug/schedule',
+      summary: 'Refresh on a cron schedule (UTC) by re-running the notebook headless; cron null stops it (editors)',
+      tags,
+      params: slugParams,
+      body: z.object({ cron: z.string().max(200).nullable(), notebook: notebookSchema.optional(), selection }),
+    },
+    async ({ req, params, body }) => dashboards.setSchedule(me(req), params.slug, body),
+  );
+
+  route(api, openapi, { method: 'post', path: '/dashboards/:slug/refresh', summary: 'Refresh now; follow lastRun for the outcome (editors)', tags, status: 202, params: slugParams }, async ({ req, params }) =>
+    dashboards.refreshNow(me(req), params.slug),
+  );
+
+  const tick = setInterval(() => {
+    dashboards.runDue().catch((error: unknown) => ctx.log.warn('looking for due dashboard refreshes failed', { error: String(error) }));
+  }, options.tickMs ?? 30_000).unref();
+
+  return {
+    name: 'dashboards',
+    api,
+    pages: dashboardPages(dashboards, ctx.auth, printer),
+    async close() {
+      clearInterval(tick);
+      await Promise.allSettled(dashboards.running.values());
+      await printer.close();
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import type { ArtifactStore } from '../artifacts/store.js';
+import type { AuthStore } from '../auth/auth.store.js';
+import { atLeast, type Grant, type Permissions, type PrincipalRef, type Role } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { audit } from '../audit.js';
+import type { AppContext } from '../context.js';
+import { TandemError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../logger.js';
+import { extractContent, type CellChoice, type Notebook } from './content.js';
+import { parseCron } from './cron.js';
+import { DashboardsStore, type Dashboard, type DashboardRow, type DashboardVersion, type DashboardVersionWithContent } from './dashboards.store.js';
+import { executeNotebook, type RunOptions } from './runner.js';
+
+export interface PublishInput {
+  title: string;
+  description?: string;
+  notebook: Notebook;
+  selection?: CellChoice[];
+}
+
+export type DashboardView = Dashboard & { role: Role; url: string };
+
+export type Executor = (notebook: Notebook, options: RunOptions) => Promise<Notebook>;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Publishing, versions, sharing, secret links and scheduled refreshes of dashboards. */
+export class DashboardsService {
+  /** Refreshes in flight, by dashboard id: tests and shutdown wait on them. */
+  readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: DashboardsStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly permissions: Permissions,
+    private readonly auth: AuthStore,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+    private readonly execute: Executor = executeNotebook,
+    /** Environment for refresh kernels, e.g. TANDEM_URL so the cell SDK reaches this server. */
+    private readonly kernelEnv: Record<string, string> = {},
+  ) {}
+
+  // ---- publishing
+
+  async create(who: Principal, input: PublishInput & { slug?: string; notebookPath?: string }): Promise<{ dashboard: DashboardView; version: number }> {
+    const content = extractContent(input.notebook, input.selection);
+    const slug = input.slug ?? `${slugify(input.title)}-${randomBytes(3).toString('hex')}`;
+    const { dashboard, version } = await this.store.transaction(async (tx) => {
+      const created = await this.store.create(tx, { slug, title: input.title, description: input.description ?? '', notebookPath: input.notebookPath, createdBy: who.id });
+      await this.permissions.grant('dashboard', created.id, { type: 'user', id: who.id }, 'owner', tx);
+      const number = await this.store.addVersion(tx, created.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
+      await audit(tx, { actorId: who.id, action: 'dashboard.create', resourceType: 'dashboard', resourceId: created.id, details: { slug } });
+      return { dashboard: created, version: number };
+    });
+    this.changed(dashboard, version);
+    return { dashboard: await this.get(who, dashboard.slug), version };
+  }
+
+  /** Republishing adds a version; earlier versions stay as they were. */
+  async publish(who: Principal, slug: string, input: PublishInput): Promise<{ dashboard: DashboardView; version: number }> {
+    const row = await this.access(who, slug, 'editor');
+    const content = extractContent(input.notebook, input.selection);
+    const version = await this.store.transaction(async (tx) => {
+      const number = await this.store.addVersion(tx, row.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
+      await audit(tx, { actorId: who.id, action: 'dashboard.publish', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
+      return number;
+    });
+    this.changed(row, version);
+    return { dashboard: await this.get(who, slug), version };
+  }
+
+  async get(who: Principal, slug: string): Promise<DashboardView> {
+    const row = await this.access(who, slug, 'viewer');
+    return this.view(row, row.role);
+  }
+
+  async list(who: Principal, page: { limit: number; offset: number }): Promise<DashboardView[]> {
+    const rows = await this.store.list(who, page.limit, page.offset);
+    return Promise.all(rows.map(async (r) => this.view(r, (await this.permissions.roleOf(who, 'dashboard', r.id)) ?? 'viewer')));
+  }
+
+  async delete(who: Principal, slug: string): Promise<void> {
+    const row = await this.access(who, slug, 'owner');
+    await this.store.transaction(async (tx) => {
+      await this.store.delete(tx, row.id);
+      await this.permissions.removeAll('dashboard', row.id, tx);
+      await audit(tx, { actorId: who.id, action: 'dashboard.delete', resourceType: 'dashboard', resourceId: row.id, details: { slug } });
+    });
+    if (row.sourceKey) await this.artifacts.delete(row.sourceKey);
+  }
+
+  async versions(who: Principal, slug: string): Promise<DashboardVersion[]> {
+    return this.store.versions((await this.access(who, slug, 'editor')).id);
+  }
+
+  /** Makes an older version current again (its content is unchanged; later versions are kept). */
+  async revert(who: Principal, slug: string, number: number): Promise<DashboardView> {
+    const row = await this.access(who, slug, 'editor');
+    if (!(await this.store.version(row.id, number))) throw new TandemError('NOT_FOUND', `version: dashboard ${slug} has no version ${number}`);
+    await this.store.transaction(async (tx) => {
+      await this.store.setCurrent(tx, row.id, number);
+      await audit(tx, { actorId: who.id, action: 'dashboard.revert', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
+    });
+    this.changed(row, number);
+    return this.get(who, slug);
+  }
+
+  // ---- who may see it
+
+  async listGrants(who: Principal, slug: string): Promise<(Grant & { name: string })[]> {
+    const row = await this.access(who, slug, 'viewer');
+    const grants = await this.permissions.list('dashboard', row.id);
+    return Promise.all(grants.map(async (g) => ({ ...g, name: await this.principalName(g.principal) })));
+  }
+
+  /** Named viewers and teams; `role` undefined removes their access. */
+  async share(who: Principal, slug: string, to: { type: 'user' | 'team'; name: string }, role: Role | undefined): Promise<void> {
+    const row = await this.access(who, slug, 'owner');
+    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
+    if (!found) throw new TandemError('NOT_FOUND', `name: ${to.type} ${to.name} not found`);
+    const ref: PrincipalRef = { type: to.type, id: found.id };
+    await this.store.transaction(async (tx) => {
+      if (role) await this.permissions.grant('dashboard', row.id, ref, role, tx);
+      else await this.permissions.revoke('dashboard', row.id, ref, tx);
+      const [owners] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM grants WHERE resource_type = 'dashboard' AND resource_id = $1 AND role = 'owner'`, [row.id]);
+      if (owners!.n === 0) throw new TandemError('CONFLICT', `dashboard ${slug} must keep at least one owner`);
+      await audit(tx, { actorId: who.id, action: role ? 'dashboard.share' : 'dashboard.unshare', resourceType: 'dashboard', resourceId: row.id, details: { to, role } });
+    });
+  }
+
+  /** A new secret link (replacing any earlier one, which stops working). Only its hash is stored. */
+  async createLink(who: Principal, slug: string): Promise<{ key: string; url: string }> {
+    const row = await this.access(who, slug, 'owner');
+    const key = randomBytes(24).toString('base64url');
+    await this.store.transaction(async (tx) => {
+      await this.store.setLinkKeyHash(tx, row.id, sha256(key));
+      await audit(tx, { actorId: who.id, action: 'dashboard.link.create', resourceType: 'dashboard', resourceId: row.id });
+    });
+    return { key, url: `${pageUrl(slug)}?key=${key}` };
+  }
+
+  async deleteLink(who: Principal, slug: string): Promise<void> {
+    const row = await this.access(who, slug, 'owner');
+    await this.store.transaction(async (tx) => {
+      await this.store.setLinkKeyHash(tx, row.id, null);
+      await audit(tx, { actorId: who.id, action: 'dashboard.link.delete', resourceType: 'dashboard', resourceId: row.id });
+    });
+  }
+
+  /**
+   * The dashboard a page request may show: signed-in callers need a grant, anonymous ones the
+   * secret link. Everyone else learns nothing, not even whether the slug exists.
+   */
+  async forPage(slug: string, who: Principal | undefined, key: string | undefined): Promise<{ row: DashboardRow; role: Role }> {
+    if (key) {
+      const row = await this.store.findByLinkKeyHash(slug, sha256(key));
+      if (row) return { row, role: 'viewer' };
+    }
+    if (!who) throw new TandemError(key ? 'NOT_FOUND' : 'UNAUTHENTICATED', key ? `dashboard ${slug} not found or the link was revoked` : 'sign in or use a share link to open this dashboard');
+    const row = await this.store.find(slug);
+    const role = row && (await this.permissions.roleOf(who, 'dashboard', row.id));
+    if (!row || !role) throw new TandemError('NOT_FOUND', `dashboard ${slug} not found`);
+    return { row, role };
+  }
+
+  async content(row: DashboardRow, number = row.currentVersion ?? 0): Promise<DashboardVersionWithContent> {
+    const version = await this.store.version(row.id, number);
+    if (!version) throw new TandemError('NOT_FOUND', `dashboard ${row.slug} has no version ${number}`);
+    return version;
+  }
+
+  // ---- scheduled refresh
+
+  /**
+   * Sets (or with `cron` null, clears) the refresh schedule. Only now is the notebook's source kept
+   * (in the artifact store, readable by nobody through the API) since re-running needs its code.
+   */
+  async setSchedule(who: Principal, slug: string, input: { cron: string | null; notebook?: Notebook; selection?: CellChoice[] }): Promise<DashboardView> {
+    const row = await this.access(who, slug, 'editor');
+    if (input.cron === null) {
+      await this.store.transaction((tx) => this.store.setSchedule(tx, row.id, null));
+      if (row.sourceKey) await this.artifacts.delete(row.sourceKey);
+      return this.get(who, slug);
+    }
+    const cron = parseCron(input.cron);
+    if (!input.notebook && !row.sourceKey) throw new TandemError('INVALID_ARGUMENT', 'notebook: a scheduled refresh needs the notebook to run');
+    if (input.notebook) extractContent(input.notebook, input.selection);
+    const sourceKey = `dashboards/${row.id}/source.ipynb`;
+    if (input.notebook) await this.artifacts.put(sourceKey, Readable.from([JSON.stringify(input.notebook)]), { contentType: 'application/x-ipynb+json' });
+    await this.store.transaction(async (tx) => {
+      await this.store.setSchedule(tx, row.id, { cron: cron.source, nextRunAt: cron.next(new Date()), sourceKey, selection: input.selection ?? row.selection });
+      await audit(tx, { actorId: who.id, action: 'dashboard.schedule', resourceType: 'dashboard', resourceId: row.id, details: { cron: cron.source } });
+    });
+    return this.get(who, slug);
+  }
+
+  /** Starts a refresh now (editors); progress and failures show in the dashboard's `lastRun`. */
+  async refreshNow(who: Principal, slug: string): Promise<DashboardView> {
+    const row = await this.access(who, slug, 'editor');
+    if (!row.sourceKey) throw new TandemError('CONFLICT', `dashboard ${slug} has no schedule: set one (with its notebook) before refreshing`);
+    if (this.running.has(row.id)) throw new TandemError('CONFLICT', `dashboard ${slug} is already refreshing`);
+    await this.store.markRunning(row.id, new Date());
+    this.startRefresh(row);
+    return this.get(who, slug);
+  }
+
+  /** Claims due schedules and starts their refreshes; the server calls this every tick. */
+  async runDue(now = new Date()): Promise<number> {
+    const due = await this.store.claimDue(now, (cron, after) => parseCron(cron).next(after));
+    for (const row of due) if (!this.running.has(row.id)) this.startRefresh(row);
+    return due.length;
+  }
+
+  private startRefresh(row: DashboardRow): void {
+    const run = this.refresh(row).finally(() => this.running.delete(row.id));
+    this.running.set(row.id, run);
+  }
+
+  /** Re-executes the kept notebook as its owner and publishes the result; a failure keeps the last good version. */
+  private async refresh(row: DashboardRow): Promise<void> {
+    const token = row.createdBy ? await this.auth.createToken(row.createdBy, `dashboard refresh ${row.slug}`) : undefined;
+    try {
+      const notebook = JSON.parse(await text(await this.artifacts.get(row.sourceKey!))) as Notebook;
+      const executed = await this.execute(notebook, { env: { ...this.kernelEnv, ...(token ? { TANDEM_TOKEN: token.token } : {}) } });
+      const content = extractContent(executed, row.selection ?? undefined);
+      const current = await this.store.findById(row.id);
+      if (!current) return;
+      const version = await this.store.transaction((tx) =>
+        this.store.addVersion(tx, row.id, { title: current.title, description: current.description, content, origin: 'schedule', createdBy: row.createdBy }),
+      );
+      await this.store.finishRun(row.id, 'succeeded', null);
+      this.changed(row, version);
+    } catch (error) {
+      const message = error instanceof TandemError ? error.message : `refresh failed: ${(error as Error).message}`;
+      this.log.warn('dashboard refresh failed', { slug: row.slug, error: message });
+      await this.store.finishRun(row.id, 'failed', message).catch(() => undefined);
+    } finally {
+      if (token && row.createdBy) await this.auth.revokeToken(row.createdBy, token.id).catch(() => undefined);
+    }
+  }
+
+  // ---- helpers
+
+  private async access(who: Principal, slug: string, needed: Role): Promise<DashboardRow & { role: Role }> {
+    const row = await this.store.find(slug);
+    if (!row) throw new TandemError('NOT_FOUND', `dashboard ${slug} not found`);
+    return { ...row, role: await this.permissions.require(who, 'dashboard', row.id, needed) };
+  }
+
+  /** Viewers see what the page shows; the schedule and run status are for editors. */
+  private view(row: DashboardRow, role: Role): DashboardView {
+    const { sourceKey: _source, selection: _selection, ...dashboard } = row as DashboardRow & { role?: Role };
+    const editor = atLeast(role, 'editor');
+    return { ...dashboard, schedule: editor ? dashboard.schedule : null, lastRun: editor ? dashboard.lastRun : null, hasLink: editor && dashboard.hasLink, role, url: pageUrl(row.slug) };
+  }
+
+  private async principalName(ref: PrincipalRef): Promise<string> {
+    if (ref.type === 'user') return (await this.auth.getUser(ref.id))?.name ?? ref.id;
+    return (await this.auth.getTeam(ref.id))?.name ?? ref.id;
+  }
+
+  private changed(row: Pick<Dashboard, 'id' | 'slug'>, version: number): void {
+    this.events.publish({ type: 'dashboard.version', resourceType: 'dashboard', resourceId: row.id, data: { slug: row.slug, version } });
+  }
+}
+
+export const pageUrl = (slug: string): string => `/tandem/d/${encodeURIComponent(slug)}`;
+
+function slugify(title: string): string {
+  const base = title
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
+  return base || 'dashboard';
+}
+
+export function createDashboardsService(ctx: AppContext, execute?: Executor): DashboardsService {
+  const url = ctx.config.publicUrl ?? (ctx.config.port ? `http://${ctx.config.host}:${ctx.config.port}` : undefined);
+  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, execute, url ? { TANDEM_URL: url } : {});
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
+import type { Permissions } from '../auth/permissions.js';
+import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
+import { TandemError } from '../errors.js';
+import type { CellChoice, DashboardContent } from './content.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type VersionOrigin = 'publish' | 'schedule';
+
+export interface Dashboard {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  notebookPath: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  currentVersion: number | null;
+  hasLink: boolean;
+  schedule: { cron: string; nextRunAt: Date | null } | null;
+  lastRun: { at: Date; status: RunStatus; error: string | null } | null;
+}
+
+/** Internal fields never sent to clients. */
+export interface DashboardRow extends Dashboard {
+  sourceKey: string | null;
+  selection: CellChoice[] | null;
+}
+
+export interface DashboardVersion {
+  number: number;
+  title: string;
+  description: string;
+  origin: VersionOrigin;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+export interface DashboardVersionWithContent extends DashboardVersion {
+  content: DashboardContent;
+}
+
+const COLUMNS = `id, slug, title, description, notebook_path, created_by, created_at, updated_at, current_version,
+  link_key_hash IS NOT NULL AS has_link, schedule_cron, next_run_at, last_run_at, last_run_status, last_run_error,
+  source_key, selection`;
+
+interface Row {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  notebook_path: string | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  current_version: number | null;
+  has_link: boolean;
+  schedule_cron: string | null;
+  next_run_at: Date | null;
+  last_run_at: Date | null;
+  last_run_status: RunStatus | null;
+  last_run_error: string | null;
+  source_key: string | null;
+  selection: CellChoice[] | null;
+}
+
+const toDashboard = (r: Row): DashboardRow => ({
+  id: r.id,
+  slug: r.slug,
+  title: r.title,
+  description: r.description,
+  notebookPath: r.notebook_path,
+  createdBy: r.created_by,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+  currentVersion: r.current_version,
+  hasLink: r.has_link,
+  schedule: r.schedule_cron ? { cron: r.schedule_cron, nextRunAt: r.next_run_at && new Date(r.next_run_at) } : null,
+  lastRun: r.last_run_at && r.last_run_status ? { at: new Date(r.last_run_at), status: r.last_run_status, error: r.last_run_error } : null,
+  sourceKey: r.source_key,
+  selection: r.selection,
+});
+
+const VERSION_COLUMNS = 'number, title, description, origin, created_by AS "createdBy", created_at AS "createdAt"';
+
+/** Dashboards and their immutable versions in PostgreSQL. */
+export class DashboardsStore {
+  constructor(
+    private readonly db: Db,
+    private readonly permissions: Permissions,
+  ) {}
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  async create(tx: Queryable, input: { slug: string; title: string; description: string; notebookPath?: string; createdBy: string }): Promise<DashboardRow> {
+    try {
+      const [row] = await tx.query<Row>(
+        `INSERT INTO dashboards (id, slug, title, description, notebook_path, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [randomUUID(), input.slug, input.title, input.description, input.notebookPath ?? null, input.createdBy],
+      );
+      return toDashboard(row!);
+    } catch (error) {
+      if (pgErrorCode(error) === PgCode.uniqueViolation) throw new TandemError('ALREADY_EXISTS', `slug: a dashboard named ${input.slug} already exists`, { cause: error });
+      throw error;
+    }
+  }
+
+  async find(slug: string, q: Queryable = this.db): Promise<DashboardRow | undefined> {
+    const [row] = await q.query<Row>(`SELECT ${COLUMNS} FROM dashboards WHERE slug = $1`, [slug]);
+    return row && toDashboard(row);
+  }
+
+  async findById(id: string, q: Queryable = this.db): Promise<DashboardRow | undefined> {
+    const [row] = await q.query<Row>(`SELECT ${COLUMNS} FROM dashboards WHERE id = $1`, [id]);
+    return row && toDashboard(row);
+  }
+
+  async findByLinkKeyHash(slug: string, hash: string): Promise<DashboardRow | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM dashboards WHERE slug = $1 AND link_key_hash = $2`, [slug, hash]);
+    return row && toDashboard(row);
+  }
+
+  async list(who: Principal, limit: number, offset: number): Promise<DashboardRow[]> {
+    const visible = this.permissions.visibleSql(who, 'dashboard', 'id', 3);
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM dashboards WHERE ${visible.sql} ORDER BY updated_at DESC LIMIT $1 OFFSET $2`,
+      [limit, offset, ...visible.params],
+    );
+    return rows.map(toDashboard);
+  }
+
+  /** Adds the next version and makes it current; the row lock orders concurrent publishes. */
+  async addVersion(tx: Queryable, dashboardId: string, v: { title: string; description: string; content: DashboardContent; origin: VersionOrigin; createdBy: string | null }): Promise<number> {
+    const [row] = await tx.query<{ number: number }>(
+      `UPDATE dashboards SET next_version = next_version + 1, current_version = next_version, title = $2, description = $3, updated_at = now()
+       WHERE id = $1 RETURNING next_version - 1 AS number`,
+      [dashboardId, v.title, v.description],
+    );
+    if (!row) throw new TandemError('NOT_FOUND', `dashboard ${dashboardId} not found`);
+    await tx.query(
+      'INSERT INTO dashboard_versions (dashboard_id, number, title, description, content, origin, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [dashboardId, row.number, v.title, v.description, JSON.stringify(v.content), v.origin, v.createdBy],
+    );
+    return row.number;
+  }
+
+  async versions(dashboardId: string): Promise<DashboardVersion[]> {
+    return this.db.query<DashboardVersion>(`SELECT ${VERSION_COLUMNS} FROM dashboard_versions WHERE dashboard_id = $1 ORDER BY number DESC`, [dashboardId]);
+  }
+
+  async version(dashboardId: string, number: number): Promise<DashboardVersionWithContent | undefined> {
+    const [row] = await this.db.query<DashboardVersionWithContent>(
+      `SELECT ${VERSION_COLUMNS}, content FROM dashboard_versions WHERE dashboard_id = $1 AND number = $2`,
+      [dashboardId, number],
+    );
+    return row;
+  }
+
+  async setCurrent(tx: Queryable, dashboardId: string, number: number): Promise<void> {
+    await tx.query(
+      `UPDATE dashboards d SET current_version = v.number, title = v.title, description = v.description, updated_at = now()
+       FROM dashboard_versions v WHERE d.id = $1 AND v.dashboard_id = d.id AND v.number = $2`,
+      [dashboardId, number],
+    );
+  }
+
+  async setLinkKeyHash(tx: Queryable, id: string, hash: string | null): Promise<void> {
+    await tx.query('UPDATE dashboards SET link_key_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
+  }
+
+  async setSchedule(tx: Queryable, id: string, schedule: { cron: string; nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null } | null): Promise<void> {
+    await tx.query(
+      'UPDATE dashboards SET schedule_cron = $2, next_run_at = $3, source_key = $4, selection = $5, updated_at = now() WHERE id = $1',
+      [id, schedule?.cron ?? null, schedule?.nextRunAt ?? null, schedule?.sourceKey ?? null, schedule?.selection ? JSON.stringify(schedule.selection) : null],
+    );
+  }
+
+  /**
+   * Claims scheduled dashboards that are due: moves their next run forward in the same statement,
+   * so two servers on one database never run the same refresh twice.
+   */
+  async claimDue(now: Date, nextRun: (cron: string, after: Date) => Date): Promise<DashboardRow[]> {
+    return this.db.transaction(async (tx) => {
+      const due = await tx.query<Row>(
+        `SELECT ${COLUMNS} FROM dashboards WHERE schedule_cron IS NOT NULL AND next_run_at <= $1
+           AND (last_run_status IS DISTINCT FROM 'running' OR last_run_at < $1::timestamptz - interval '1 hour')
+         ORDER BY next_run_at LIMIT 10 FOR UPDATE SKIP LOCKED`,
+        [now],
+      );
+      for (const row of due) {
+        await tx.query(`UPDATE dashboards SET next_run_at = $2, last_run_at = $3, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [
+          row.id,
+          nextRun(row.schedule_cron!, now),
+          now,
+        ]);
+      }
+      return due.map(toDashboard);
+    });
+  }
+
+  async markRunning(id: string, at: Date): Promise<void> {
+    await this.db.query(`UPDATE dashboards SET last_run_at = $2, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [id, at]);
+  }
+
+  async finishRun(id: string, status: 'succeeded' | 'failed', error: string | null): Promise<void> {
+    await this.db.query('UPDATE dashboards SET last_run_status = $2, last_run_error = $3 WHERE id = $1', [id, status, error]);
+  }
+
+  async delete(tx: Queryable, id: string): Promise<void> {
+    await tx.query('DELETE FROM dashboards WHERE id = $1', [id]);
+  }
+}

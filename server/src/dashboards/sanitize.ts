@@ -1,0 +1,71 @@
+import { Marked } from 'marked';
+import sanitizeHtml from 'sanitize-html';
+
+// Outputs are untrusted (any notebook author, any library's HTML). These allowlists keep layout,
+// tables and graphics and drop everything that can run script or fetch: <script>, on* attributes,
+// javascript:/vbscript: URLs, <iframe>/<object>/<embed>, <foreignObject>, external images.
+// The page's Content-Security-Policy is the second wall should anything slip through.
+
+const HTML_TAGS = [
+  ...sanitizeHtml.defaults.allowedTags.filter((t) => t !== 'a'),
+  'a', 'img', 'span', 'div', 'details', 'summary', 'sup', 'sub', 'del', 'ins', 'kbd', 'mark', 'small',
+  'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption', 'colgroup', 'col', 'hr', 'br',
+];
+const GLOBAL_ATTRS = ['class', 'title', 'style', 'align', 'colspan', 'rowspan', 'width', 'height', 'lang', 'dir'];
+
+const HTML_OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: HTML_TAGS,
+  allowedAttributes: { '*': GLOBAL_ATTRS, a: ['href', 'name', 'target', 'rel'], img: ['src', 'alt'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: { img: ['data'] },
+  allowedSchemesAppliedToAttributes: ['href', 'src'],
+  allowProtocolRelative: false,
+  // Only raster data: images; SVG data: URLs could carry script into an <img> opened on its own.
+  exclusiveFilter: (frame) => frame.tag === 'img' && !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(frame.attribs.src ?? ''),
+  transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow', target: '_blank' }) },
+  disallowedTagsMode: 'discard',
+};
+
+const SVG_TAGS = [
+  'svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon', 'text', 'tspan', 'title', 'desc',
+  'defs', 'clipPath', 'linearGradient', 'radialGradient', 'stop', 'pattern', 'mask', 'marker', 'symbol', 'style',
+];
+const SVG_ATTRS = [
+  'id', 'class', 'style', 'x', 'y', 'x1', 'x2', 'y1', 'y2', 'cx', 'cy', 'r', 'rx', 'ry', 'd', 'points', 'width', 'height',
+  'viewBox', 'preserveAspectRatio', 'transform', 'fill', 'fill-opacity', 'fill-rule', 'stroke', 'stroke-width',
+  'stroke-opacity', 'stroke-dasharray', 'stroke-linecap', 'stroke-linejoin', 'stroke-miterlimit', 'opacity',
+  'font-family', 'font-size', 'font-weight', 'font-variant', 'text-anchor', 'dominant-baseline', 'dx', 'dy',
+  'clip-path', 'clipPathUnits', 'mask', 'offset', 'stop-color', 'stop-opacity', 'gradientUnits', 'gradientTransform',
+  'patternUnits', 'markerWidth', 'markerHeight', 'refX', 'refY', 'orient', 'marker-start', 'marker-mid', 'marker-end',
+  'paint-order', 'vector-effect', 'shape-rendering', 'xmlns', 'aria-label', 'aria-hidden', 'role', 'direction',
+];
+
+const SVG_OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: SVG_TAGS,
+  allowedAttributes: { '*': SVG_ATTRS },
+  allowedSchemes: [],
+  // `style` elements hold Plot's scoped CSS; CSS cannot run script, and the CSP forbids remote loads.
+  allowVulnerableTags: true,
+  nonTextTags: ['script', 'textarea', 'option', 'noscript', 'foreignObject', 'iframe'],
+  parser: { lowerCaseTags: false, lowerCaseAttributeNames: false },
+  disallowedTagsMode: 'discard',
+};
+
+export function sanitizeHtmlOutput(html: string): string {
+  return sanitizeHtml(html, HTML_OPTIONS);
+}
+
+export function sanitizeSvg(svg: string): string {
+  // Presentation attributes may hold url(#id) references but never url(http:…) or javascript:.
+  return sanitizeHtml(svg, SVG_OPTIONS).replace(/url\(\s*['"]?(?!#)[^)]*\)/gi, 'none');
+}
+
+const marked = new Marked({ gfm: true, breaks: false, async: false });
+
+/** Markdown to safe HTML: raw HTML inside the markdown goes through the same allowlist. */
+export function renderMarkdown(markdown: string): string {
+  return sanitizeHtmlOutput(marked.parse(markdown) as string);
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);

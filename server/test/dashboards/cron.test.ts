@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { parseCron } from '../../src/dashboards/cron.js';
+
+const next = (expr: string, from: string) => parseCron(expr).next(new Date(from)).toISOString();
+
+describe('parseCron()', () => {
+  it('finds the next matching minute strictly after the given time', () => {
+    expect(next('*/15 * * * *', '2026-11-23T10:07:30Z')).toBe('2026-11-23T10:15:00.000Z');
+    expect(next('*/15 * * * *', '2026-11-23T10:15:00Z')).toBe('2026-11-23T10:30:00.000Z');
+  });
+
+  it('handles hours, ranges, lists and weekdays (7 is Sunday too)', () => {
+    expect(next('30 6 * * 1-5', '2026-11-21T12:00:00Z')).toBe('2026-11-23T06:30:00.000Z'); // Saturday → Monday
+    expect(next('0 9,17 * * *', '2026-11-23T09:00:00Z')).toBe('2026-11-23T17:00:00.000Z');
+    expect(next('0 0 * * 7', '2026-11-23T00:00:00Z')).toBe('2026-11-29T00:00:00.000Z');
+  });
+
+  it('understands macros and month boundaries', () => {
+    expect(next('@daily', '2026-12-31T23:59:00Z')).toBe('2027-01-01T00:00:00.000Z');
+    expect(next('@monthly', '2026-02-15T00:00:00Z')).toBe('2026-03-01T00:00:00.000Z');
+    expect(next('0 0 29 2 *', '2026-03-01T00:00:00Z')).toBe('2028-02-29T00:00:00.000Z');
+  });
+
+  it('names the bad field in its errors', () => {
+    expect(() => parseCron('61 * * * *')).toThrow(/minute "61" is outside 0-59/);
+    expect(() => parseCron('* * *')).toThrow(/expected 5 fields/);
+    expect(() => parseCron('0 0 31 2 *').next(new Date())).toThrow(/never matches/);
+    expect(() => parseCron('x * * * *')).toThrow(/cannot read minute field "x"/);
+  });
+});

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { sampleNotebook } from './support.js';
+
+type Who = 'anonymous' | 'outsider' | 'viewer' | 'teammate' | 'editor' | 'owner' | 'link';
+
+describe('dashboards API and pages', () => {
+  let server: TestServer;
+  const tokens: Record<string, string> = {};
+  let linkKey = '';
+  const page = (path: string, init: RequestInit = {}) => fetch(`${server.url}/tandem/d/${path}`, { redirect: 'manual', ...init });
+  const pageAs = (who: Who, path = 'sales') => {
+    if (who === 'anonymous') return page(path);
+    if (who === 'link') return page(`${path}${path.includes('?') ? '&' : '?'}key=${linkKey}`);
+    return page(path, { headers: { authorization: `Bearer ${tokens[who]}` } });
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    for (const name of ['owner', 'editor', 'viewer', 'teammate', 'outsider']) tokens[name] = (await server.user(name)).token;
+    const team = await server.api('POST', 'teams', { token: tokens.owner, body: { name: 'managers' } });
+    await server.api('POST', `teams/${team.body.id}/members`, { body: { user: 'teammate' } });
+    const created = await server.api('POST', 'dashboards', { token: tokens.owner, body: { slug: 'sales', title: 'Sales', description: 'Weekly *numbers*', notebook: sampleNotebook('v1') } });
+    expect(created.status).toBe(201);
+    for (const [type, name, role] of [['user', 'viewer', 'viewer'], ['user', 'editor', 'editor'], ['team', 'managers', 'viewer']]) {
+      expect((await server.api('PUT', 'dashboards/sales/grants', { token: tokens.owner, body: { type, name, role } })).status).toBe(200);
+    }
+    const link = await server.api('POST', 'dashboards/sales/link', { token: tokens.owner });
+    linkKey = link.body.key;
+  });
+  afterAll(() => server.stop());
+
+  describe('the page answers each kind of visitor', () => {
+    const expected: Record<Who, number> = { anonymous: 401, outsider: 404, viewer: 200, teammate: 200, editor: 200, owner: 200, link: 200 };
+    for (const [who, status] of Object.entries(expected) as [Who, number][]) {
+      it(`${who} gets ${status}`, async () => {
+        const res = await pageAs(who);
+        expect(res.status).toBe(status);
+        const html = await res.text();
+        if (status === 200) expect(html).toContain('Sales report v1');
+        else expect(html).not.toContain('Sales report');
+      });
+    }
+
+    it('a wrong or revoked link key shows nothing, and the old key stops working when the link is replaced', async () => {
+      expect((await page('sales?key=nope')).status).toBe(404);
+      const old = linkKey;
+      linkKey = (await server.api('POST', 'dashboards/sales/link', { token: tokens.owner })).body.key;
+      expect((await page(`sales?key=${old}`)).status).toBe(404);
+      expect((await pageAs('link')).status).toBe(200);
+    });
+
+    it('a link key opens only its own dashboard', async () => {
+      await server.api('POST', 'dashboards', { token: tokens.owner, body: { slug: 'private-one', title: 'Private', notebook: { cells: [] } } });
+      expect((await page(`private-one?key=${linkKey}`)).status).toBe(404);
+    });
+
+    it('only owners share, make links or delete; viewers cannot republish or read versions', async () => {
+      const asViewer = { token: tokens.viewer };
+      expect((await server.api('PUT', 'dashboards/sales/grants', { token: tokens.editor, body: { type: 'user', name: 'outsider', role: 'viewer' } })).status).toBe(403);
+      expect((await server.api('POST', 'dashboards/sales/link', { token: tokens.editor })).status).toBe(403);
+      expect((await server.api('DELETE', 'dashboards/sales', { token: tokens.editor })).status).toBe(403);
+      expect((await server.api('POST', 'dashboards/sales/versions', { ...asViewer, body: { title: 'x', notebook: { cells: [] } } })).status).toBe(403);
+      expect((await server.api('GET', 'dashboards/sales/versions', asViewer)).status).toBe(403);
+      expect((await server.api('GET', 'dashboards/sales', { token: tokens.outsider })).status).toBe(404);
+      expect((await server.api('GET', 'dashboards/sales', { token: null })).status).toBe(401);
+    });
+
+    it('the viewer sees the dashboard but neither its schedule nor its link', async () => {
+      const res = await server.api('GET', 'dashboards/sales', { token: tokens.viewer });
+      expect(res.body).toMatchObject({ slug: 'sales', role: 'viewer', schedule: null, lastRun: null, hasLink: false, url: '/tandem/d/sales' });
+      expect(JSON.stringify(res.body)).not.toMatch(/sourceKey|selection/);
+    });
+
+    it('lists only dashboards the caller can see', async () => {
+      const slugs = async (who: string) => (await server.api('GET', 'dashboards', { token: tokens[who] })).body.items.map((d: { slug: string }) => d.slug);
+      expect(await slugs('teammate')).toEqual(['sales']);
+      expect(await slugs('outsider')).toEqual([]);
+    });
+  });
+
+  describe('the page', () => {
+    it('is standalone HTML with a strict CSP whose nonce is the only way script runs', async () => {
+      const res = await pageAs('viewer');
+      const csp = res.headers.get('content-security-policy')!;
+      const html = await res.text();
+      const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1];
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).not.toContain("script-src 'unsafe-inline'");
+      expect(html.match(/<script(?![^>]*type="application\/json")[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      const second = (await pageAs('viewer')).headers.get('content-security-policy');
+      expect(second).not.toBe(csp);
+    });
+
+    it('shows markdown, the table (first page rendered, rest as inert JSON), the SVG and text, never the code', async () => {
+      const html = await (await pageAs('viewer')).text();
+      expect(html).toContain('<strong>managers</strong>');
+      expect(html).toContain('<td>r24</td>');
+      expect(html).not.toContain('<td>r25</td>');
+      expect(html).toContain('40 rows');
+      expect(html).toContain('<script type="application/json" class="rows">');
+      expect(html).toContain('fill="steelblue"');
+      expect(html).toContain('total: 42');
+      expect(html).not.toContain('salaries');
+      expect(html).not.toContain('internal detail');
+      expect(html).toContain('Last refreshed');
+    });
+
+    it('moves a ?token= sign-in into an HttpOnly cookie and drops it from the URL', async () => {
+      const res = await page(`sales?token=${tokens.viewer}`);
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/tandem/d/sales');
+      const cookie = res.headers.get('set-cookie')!;
+      expect(cookie).toMatch(/HttpOnly/);
+      const again = await page('sales', { headers: { cookie: cookie.split(';')[0]! } });
+      expect(again.status).toBe(200);
+    });
+
+    it('answers its state for live polling and keeps link keys in its own links', async () => {
+      const state = await (await pageAs('link', 'sales/state')).json();
+      expect(state.version).toBe(1);
+      const html = await (await pageAs('link')).text();
+      expect(html).toContain(`href="sales/pdf?key=${linkKey}"`);
+    });
+
+    it('exports a PDF through headless Chromium', async () => {
+      const res = await pageAs('link', 'sales/pdf');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/pdf');
+      expect(Buffer.from(await res.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    }, 60_000);
+  });
+
+  describe('versions', () => {
+    it('republishing adds a version; the old one stays and revert brings it back', async () => {
+      const republished = await server.api('POST', 'dashboards/sales/versions', { token: tokens.editor, body: { title: 'Sales (new)', notebook: sampleNotebook('v2') } });
+      expect(republished.status).toBe(201);
+      expect(republished.body).toMatchObject({ version: 2, dashboard: { title: 'Sales (new)', currentVersion: 2 } });
+      expect(await (await pageAs('viewer')).text()).toContain('Sales report v2');
+
+      const versions = await server.api('GET', 'dashboards/sales/versions', { token: tokens.editor });
+      expect(versions.body.versions.map((v: { number: number; origin: string }) => [v.number, v.origin])).toEqual([[2, 'publish'], [1, 'publish']]);
+      expect(await (await pageAs('editor', 'sales?version=1')).text()).toContain('Sales report v1');
+      expect((await pageAs('viewer', 'sales?version=1')).status).toBe(403);
+
+      const reverted = await server.api('POST', 'dashboards/sales/revert', { token: tokens.editor, body: { version: 1 } });
+      expect(reverted.body).toMatchObject({ currentVersion: 1, title: 'Sales' });
+      expect(await (await pageAs('viewer')).text()).toContain('Sales report v1');
+      expect((await server.api('POST', 'dashboards/sales/revert', { token: tokens.editor, body: { version: 9 } })).body.error.message).toMatch(/no version 9/);
+    });
+  });
+
+  describe('validation', () => {
+    it('names the bad field', async () => {
+      const bad = async (body: unknown) => (await server.api('POST', 'dashboards', { token: tokens.owner, body })).body.error;
+      expect(await bad({ title: '', notebook: { cells: [] } })).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/title/) });
+      expect(await bad({ title: 'x', slug: 'Bad Slug', notebook: { cells: [] } })).toMatchObject({ message: expect.stringMatching(/slug/) });
+      expect(await bad({ title: 'x' })).toMatchObject({ message: expect.stringMatching(/notebook/) });
+      expect(await bad({ title: 'x', notebook: { cells: [] }, selection: [{ index: 3 }] })).toMatchObject({ message: expect.stringMatching(/selection: cell 3 does not exist/) });
+      expect(await bad({ slug: 'sales', title: 'dup', notebook: { cells: [] } })).toMatchObject({ code: 'ALREADY_EXISTS', message: expect.stringMatching(/slug/) });
+      const schedule = await server.api('PUT', 'dashboards/sales/schedule', { token: tokens.editor, body: { cron: '99 * * * *', notebook: sampleNotebook() } });
+      expect(schedule.body.error.message).toMatch(/cron: minute "99"/);
+    });
+
+    it('derives a unique slug from the title when none is given', async () => {
+      const res = await server.api('POST', 'dashboards', { token: tokens.owner, body: { title: 'Q4 Revenue — EMEA', notebook: { cells: [] } } });
+      expect(res.body.dashboard.slug).toMatch(/^q4-revenue-emea-[0-9a-f]{6}$/);
+    });
+  });
+});
