@@ -6,26 +6,6 @@ import sanitizeHtml from 'sanitize-html';
 // javascript:/vbscript: URLs, <iframe>/<object>/<embed>, <foreignObject>, external images.
 // The page's Content-Security-Policy is the second wall should anything slip through.
 
-const HTML_TAGS = [
-  ...sanitizeHtml.defaults.allowedTags.filter((t) => t !== 'a'),
-  'a', 'img', 'span', 'div', 'details', 'summary', 'sup', 'sub', 'del', 'ins', 'kbd', 'mark', 'small',
-  'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption', 'colgroup', 'col', 'hr', 'br',
-];
-const GLOBAL_ATTRS = ['class', 'title', 'style', 'align', 'colspan', 'rowspan', 'width', 'height', 'lang', 'dir'];
-
-const HTML_OPTIONS: sanitizeHtml.IOptions = {
-  allowedTags: HTML_TAGS,
-  allowedAttributes: { '*': GLOBAL_ATTRS, a: ['href', 'name', 'target', 'rel'], img: ['src', 'alt'] },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: { img: ['data'] },
-  allowedSchemesAppliedToAttributes: ['href', 'src'],
-  allowProtocolRelative: false,
-  // Only raster data: images; SVG data: URLs could carry script into an <img> opened on its own.
-  exclusiveFilter: (frame) => frame.tag === 'img' && !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(frame.attribs.src ?? ''),
-  transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow', target: '_blank' }) },
-  disallowedTagsMode: 'discard',
-};
-
 const SVG_TAGS = [
   'svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon', 'text', 'tspan', 'title', 'desc',
   'defs', 'clipPath', 'linearGradient', 'radialGradient', 'stop', 'pattern', 'mask', 'marker', 'symbol', 'style',
@@ -39,25 +19,48 @@ const SVG_ATTRS = [
   'patternUnits', 'markerWidth', 'markerHeight', 'refX', 'refY', 'orient', 'marker-start', 'marker-mid', 'marker-end',
   'paint-order', 'vector-effect', 'shape-rendering', 'xmlns', 'aria-label', 'aria-hidden', 'role', 'direction',
 ];
+const HTML_TAGS = [
+  ...sanitizeHtml.defaults.allowedTags,
+  'img', 'span', 'div', 'details', 'summary', 'sup', 'sub', 'del', 'ins', 'kbd', 'mark', 'small', 'figure', 'figcaption',
+  'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption', 'colgroup', 'col', 'hr', 'br',
+];
+const HTML_ATTRS = ['class', 'title', 'style', 'align', 'colspan', 'rowspan', 'width', 'height', 'lang', 'dir'];
 
-const SVG_OPTIONS: sanitizeHtml.IOptions = {
-  allowedTags: SVG_TAGS,
-  allowedAttributes: { '*': SVG_ATTRS },
-  allowedSchemes: [],
+// Tag and attribute names keep their case so SVG's clipPath/viewBox survive; matching stays an
+// exact allowlist, so an upper-case <SCRIPT> or ONERROR is simply not on it and is dropped.
+const COMMON: sanitizeHtml.IOptions = {
   // `style` elements hold Plot's scoped CSS; CSS cannot run script, and the CSP forbids remote loads.
   allowVulnerableTags: true,
-  nonTextTags: ['script', 'textarea', 'option', 'noscript', 'foreignObject', 'iframe'],
+  nonTextTags: ['script', 'SCRIPT', 'textarea', 'option', 'noscript', 'foreignObject', 'iframe'],
   parser: { lowerCaseTags: false, lowerCaseAttributeNames: false },
   disallowedTagsMode: 'discard',
+  allowProtocolRelative: false,
 };
 
+const HTML_OPTIONS: sanitizeHtml.IOptions = {
+  ...COMMON,
+  // Plot figures with legends arrive as HTML holding an SVG.
+  allowedTags: [...HTML_TAGS, ...SVG_TAGS],
+  allowedAttributes: { '*': [...HTML_ATTRS, ...SVG_ATTRS], a: ['href', 'name', 'target', 'rel'], img: ['src', 'alt'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: { img: ['data'] },
+  allowedSchemesAppliedToAttributes: ['href', 'src'],
+  // Only raster data: images; SVG data: URLs could carry script into an <img> opened on its own.
+  exclusiveFilter: (frame) => frame.tag === 'img' && !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(frame.attribs.src ?? ''),
+  transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow', target: '_blank' }) },
+};
+
+const SVG_OPTIONS: sanitizeHtml.IOptions = { ...COMMON, allowedTags: SVG_TAGS, allowedAttributes: { '*': SVG_ATTRS }, allowedSchemes: [] };
+
+/** Presentation attributes and CSS may hold url(#id) references but never url(http:…) or javascript:. */
+const localUrlsOnly = (s: string) => s.replace(/url\(\s*['"]?(?!#)[^)]*\)/gi, 'none');
+
 export function sanitizeHtmlOutput(html: string): string {
-  return sanitizeHtml(html, HTML_OPTIONS);
+  return localUrlsOnly(sanitizeHtml(html, HTML_OPTIONS));
 }
 
 export function sanitizeSvg(svg: string): string {
-  // Presentation attributes may hold url(#id) references but never url(http:…) or javascript:.
-  return sanitizeHtml(svg, SVG_OPTIONS).replace(/url\(\s*['"]?(?!#)[^)]*\)/gi, 'none');
+  return localUrlsOnly(sanitizeHtml(svg, SVG_OPTIONS));
 }
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });

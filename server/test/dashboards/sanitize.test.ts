@@ -35,6 +35,13 @@ describe('output sanitizers', () => {
     expect(clean).toContain('.plot-1 { fill: red; }');
   });
 
+  it('keep a Plot figure with a legend: HTML holding an SVG', () => {
+    const figure = '<figure class="plot-1-figure"><style>.plot-1-swatch{display:inline}</style><span class="plot-1-swatch">USA</span><svg viewBox="0 0 4 4"><clipPath id="k"></clipPath><path d="M0,0L1,1"/></svg></figure>';
+    const clean = sanitizeHtmlOutput(figure);
+    expect(clean).toContain('<svg viewBox="0 0 4 4"><clipPath id="k"></clipPath>');
+    expect(clean).toContain('<span class="plot-1-swatch">USA</span>');
+  });
+
   it('neutralize url() references to other documents in SVG', () => {
     expect(sanitizeSvg('<svg><rect fill="url(https://evil.example/x.svg#p)"/></svg>')).toBe('<svg><rect fill="none"></rect></svg>');
   });
