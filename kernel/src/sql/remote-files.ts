@@ -1,10 +1,12 @@
-// `s3://bucket/key` paths in SQL: DuckDB cannot load httpfs here, so objects are downloaded
-// through the minio client (TANDEM_S3_* environment) into a local cache that DuckDB reads.
+// Remote files in SQL: DuckDB cannot load httpfs here, so `s3://bucket/key` objects are downloaded
+// through the minio client (TANDEM_S3_* environment), and `tandem://models/<name>/<version>/<path>`
+// files of registered versions through the Tandem server, into local caches that DuckDB reads.
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as Minio from 'minio';
+import { load, type VersionRef } from '../models.js';
 
 let client: Minio.Client | undefined;
 
@@ -53,12 +55,35 @@ export async function localCopyOf(url: string): Promise<string> {
   return file;
 }
 
-const S3_LITERAL = /'(s3:\/\/(?:[^']|'')+)'/g;
+/**
+ * `tandem://models/churn/3/data/train.parquet` (a version number, an alias such as `production`,
+ * or `latest`): the version's files are downloaded once into the sha256-verified model cache.
+ */
+async function modelFile(url: string): Promise<string> {
+  const match = /^tandem:\/\/models\/([^/]+)\/([^/]+)\/(.+)$/.exec(url);
+  if (!match) throw new Error(`${url} is not a tandem://models/<name>/<version|alias|latest>/<path> URL`);
+  const [, name, at, file] = match;
+  const ref: VersionRef = /^\d+$/.test(at) ? { version: Number(at) } : at === 'latest' ? {} : { alias: at };
+  const loaded = await load(name, ref);
+  if (!loaded.version.files.some((f) => f.path === file)) {
+    throw new Error(`${url}: version ${loaded.version.number} of ${name} has no file ${file} (it has ${loaded.version.files.map((f) => f.path).join(', ')})`);
+  }
+  return loaded.path(file);
+}
 
-/** Replaces every quoted `'s3://…'` literal in `query` with the quoted path of its local copy. */
+/** The local path of an `s3://` or `tandem://` file, e.g. to bind as a parameter: sql`select * from read_parquet(${await file(url)})`. */
+export async function file(url: string): Promise<string> {
+  if (url.startsWith('s3://')) return localCopyOf(url);
+  if (url.startsWith('tandem://')) return modelFile(url);
+  throw new Error(`file(): ${url} is neither an s3:// nor a tandem:// URL`);
+}
+
+const REMOTE_LITERAL = /'((?:s3|tandem):\/\/(?:[^']|'')+)'/g;
+
+/** Replaces every quoted `'s3://…'` or `'tandem://…'` literal in `query` with the quoted path of its local copy. */
 export async function withLocalFiles(query: string): Promise<string> {
-  const urls = [...new Set([...query.matchAll(S3_LITERAL)].map((m) => m[1]))];
+  const urls = [...new Set([...query.matchAll(REMOTE_LITERAL)].map((m) => m[1]))];
   if (urls.length === 0) return query;
-  const local = new Map(await Promise.all(urls.map(async (url) => [url, await localCopyOf(url.replace(/''/g, "'"))] as const)));
-  return query.replace(S3_LITERAL, (_, url: string) => `'${local.get(url)!.replace(/'/g, "''")}'`);
+  const local = new Map(await Promise.all(urls.map(async (url) => [url, await file(url.replace(/''/g, "'"))] as const)));
+  return query.replace(REMOTE_LITERAL, (_, url: string) => `'${local.get(url)!.replace(/'/g, "''")}'`);
 }
