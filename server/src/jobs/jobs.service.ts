@@ -104,9 +104,13 @@ export class JobsService {
   async eventsOf(who: Principal, id: string, query: { after: number; types?: JobEventType[]; limit: number; waitMs: number }, signal?: AbortSignal): Promise<{ events: JobEvent[]; job: Job }> {
     await this.get(who, id);
     const read = async () => ({ events: await this.store.events(id, query.after, query.types, query.limit), job: (await this.store.get(id))! });
+    const changed = this.waitFor((e) => e.resourceType === 'job' && e.resourceId === id, query.waitMs, signal);
     const first = await read();
-    if (first.events.length > 0 || query.waitMs === 0 || FINAL_STATUSES.includes(first.job.status)) return first;
-    await this.waitFor((e) => e.resourceType === 'job' && e.resourceId === id, query.waitMs, signal);
+    if (first.events.length > 0 || query.waitMs === 0 || FINAL_STATUSES.includes(first.job.status)) {
+      changed.cancel();
+      return first;
+    }
+    await changed;
     if (this.closing.signal.aborted) throw new TandemError('UNAVAILABLE', 'the server is shutting down');
     return read();
   }
@@ -171,15 +175,22 @@ export class JobsService {
     const worker = await this.worker(who, workerId);
     const deadline = Date.now() + waitMs;
     for (;;) {
-      await this.reapExpired();
-      const job = await this.store.claim(worker, who.isAdmin ? undefined : who.id, leaseMs);
-      if (job) {
-        this.publish('job.updated', job);
+      // Listen before looking, so a job queued in between still wakes this claim.
+      const queued = this.waitFor((e) => e.type === 'job.queued', Math.max(0, deadline - Date.now()), signal);
+      let job: Job | undefined;
+      try {
+        await this.reapExpired();
+        job = await this.store.claim(worker, who.isAdmin ? undefined : who.id, leaseMs);
+      } catch (error) {
+        queued.cancel();
+        throw error;
+      }
+      if (job || deadline <= Date.now()) {
+        queued.cancel();
+        if (job) this.publish('job.updated', job);
         return job;
       }
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await this.waitFor((e) => e.type === 'job.queued', left, signal);
+      await queued;
       if (signal?.aborted || this.closing.signal.aborted) return undefined;
     }
   }
@@ -288,8 +299,10 @@ export class JobsService {
     return { id: user.id, name: user.name, displayName: user.displayName, isAdmin: user.isAdmin, teamIds: await this.auth.teamIdsOf(user.id), tokenKind: 'user' };
   }
 
-  private waitFor(match: (event: TandemEvent) => boolean, ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
+  /** Resolves on the first matching event, after `ms`, or on abort; `cancel()` resolves it now. */
+  private waitFor(match: (event: TandemEvent) => boolean, ms: number, signal?: AbortSignal): Promise<void> & { cancel(): void } {
+    let cancel = () => undefined as void;
+    const waiting = new Promise<void>((resolve) => {
       const signals = [signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
       const done = () => {
         clearTimeout(timer);
@@ -303,7 +316,9 @@ export class JobsService {
       });
       for (const s of signals) s.addEventListener('abort', done);
       if (signals.some((s) => s.aborted)) done();
+      cancel = done;
     });
+    return Object.assign(waiting, { cancel: () => cancel() });
   }
 
   private publish(type: string, job: Job): void {

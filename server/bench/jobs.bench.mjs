@@ -1,0 +1,120 @@
+// Jobs benchmarks (run by `npm run bench`, or `node server/bench/jobs.bench.mjs`):
+//  1. submit → running latency of worker jobs: an idle worker long-polls its claim, so a job
+//     should start within 300 ms of being submitted (server timestamps, real PostgreSQL);
+//  2. a Spark job's wall time through Tandem (submit → succeeded, worker + spark-submit) vs the
+//     same script run by raw `spark-submit` in the same run (target: ≤ 1.1×).
+// BENCH_JOBS (default 30) and BENCH_SPARK_RUNS (default 2) set the sample sizes.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPostgres } from '../../scripts/lib/services.mjs';
+import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+
+const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const JOBS = Number(process.env.BENCH_JOBS ?? 30);
+const SPARK_RUNS = Number(process.env.BENCH_SPARK_RUNS ?? 2);
+const SPARK_SCRIPT = `
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print(spark.range(5_000_000).selectExpr("sum(id % 7) AS s").first()["s"])
+spark.stop()
+`;
+
+// The bench drives the compiled server; the cached build is a no-op when nothing changed.
+await ensureBuild();
+const { loadConfig } = await import(path.join(serverDir, 'dist/src/config.js'));
+const { startServer } = await import(path.join(serverDir, 'dist/src/server.js'));
+const { startWorker } = await import(path.join(serverDir, 'dist/src/worker/agent.js'));
+const { venvPython, sparkSubmit } = await import(path.join(serverDir, 'dist/src/worker/python.js'));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+
+async function api(server, method, apiPath, body) {
+  const res = await fetch(`${server.url}/tandem/api/${apiPath}`, {
+    method,
+    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${apiPath}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Follows the job's event stream (long poll) until it finishes. */
+async function waitFinished(server, id) {
+  let after = 0;
+  for (;;) {
+    const { events, job } = await api(server, 'GET', `jobs/${id}/events?after=${after}&waitMs=10000`);
+    after = events.at(-1)?.id ?? after;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return job;
+  }
+}
+
+async function latencyBench(server) {
+  const latencies = [];
+  for (let i = 0; i < JOBS; i++) {
+    const { id } = await api(server, 'POST', 'jobs', { kind: 'gpu', spec: { script: 'pass', gpus: 0 } });
+    const job = await waitFinished(server, id);
+    if (job.status !== 'succeeded') throw new Error(`latency job failed: ${job.error}`);
+    latencies.push(new Date(job.startedAt) - new Date(job.createdAt));
+  }
+  const p95 = percentile(latencies, 95);
+  console.log(`submit → running over ${JOBS} jobs (idle worker, PostgreSQL):`);
+  console.log(`  p50 ${median(latencies)} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms`);
+  console.log(`  ratio p95/target = ${(p95 / 300).toFixed(2)} (target ≤ 300 ms) ${p95 <= 300 ? 'PASS' : 'FAIL'}`);
+}
+
+function rawSparkSubmit(script) {
+  const python = venvPython();
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(sparkSubmit(python), ['--master', 'local[*]', script], {
+      env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: '127.0.0.1' },
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`raw spark-submit exited with ${code}`))));
+  });
+}
+
+async function sparkBench(server, scratch) {
+  const script = path.join(scratch, 'bench.py');
+  await writeFile(script, SPARK_SCRIPT);
+  const raw = [];
+  const tandem = [];
+  // Alternate, so that a machine getting busier does not favour one side.
+  for (let i = 0; i < SPARK_RUNS; i++) {
+    raw.push(await rawSparkSubmit(script));
+    const started = performance.now();
+    const { id } = await api(server, 'POST', 'jobs', { kind: 'spark', spec: { file: script } });
+    const job = await waitFinished(server, id);
+    if (job.status !== 'succeeded') throw new Error(`Spark bench job failed: ${job.error}`);
+    tandem.push(performance.now() - started);
+  }
+  const ratio = median(tandem) / median(raw);
+  console.log(`Spark job wall time, median of ${SPARK_RUNS} (local[*]):`);
+  console.log(`  raw spark-submit       ${(median(raw) / 1000).toFixed(1)} s`);
+  console.log(`  Tandem job (submit → succeeded) ${(median(tandem) / 1000).toFixed(1)} s`);
+  console.log(`  ratio Tandem/raw = ${ratio.toFixed(2)} (target ≤ 1.10) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}`);
+}
+
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-jobs-bench-'));
+const stops = [];
+try {
+  spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
+  const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
+  stops.push(pg.stop);
+  const server = await startServer({ config: loadConfig({ TANDEM_HOME: path.join(scratch, 'home'), TANDEM_PORT: '0', TANDEM_LOG_LEVEL: 'warn', TANDEM_DATABASE_URL: pg.url }) });
+  stops.unshift(() => server.close());
+  const { token } = await api(server, 'POST', 'tokens', { name: 'bench worker', kind: 'worker' });
+  const worker = await startWorker({ serverUrl: server.url, token, spark: true, gpu: true, allowCpu: true, sparkMaster: 'local[*]', log: () => undefined });
+  stops.unshift(() => worker.stop());
+  await latencyBench(server);
+  await sparkBench(server, scratch);
+} finally {
+  for (const stop of stops) await stop().catch(() => undefined);
+  await rm(scratch, { recursive: true, force: true });
+}
