@@ -2,6 +2,7 @@
 export { TandemApiError, request as tandemRequest } from './api.js';
 export { models, type LoadedModel, type ModelVersion as RegisteredModelVersion, type RegisterOptions } from './models.js';
 export { sql, register, duckdb, toArrow, SqlError, type Queryable, type SqlParams } from './sql/sql.js';
+export { file } from './sql/remote-files.js';
 export { table, tablePayload, TABLE_MIME, type TableOptions, type TablePayload, type ColumnSummary } from './display/table.js';
 export { plot, md, html, display } from './display/figures.js';
 export { spark, type SparkSubmitOptions, type SparkTrainOptions } from './spark.js';
