@@ -1,11 +1,12 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { clientPlugin } from './client';
+import { collabPlugin, drivePlugin, presencePlugin } from './collab/plugin';
 import { jobsPlugin } from './jobs/plugin';
 import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
 import { tablePlugin } from './table/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin, jobsPlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin, drivePlugin, collabPlugin, presencePlugin, jobsPlugin];
 
 export default plugins;

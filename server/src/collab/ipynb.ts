@@ -32,10 +32,14 @@ export const ipynbSchema = z.object({
 
 export type Ipynb = z.output<typeof ipynbSchema>;
 
+/** A new shared notebook: one empty code cell on the TypeScript (Tandem) kernel. */
 export const EMPTY_NOTEBOOK: Ipynb = {
   nbformat: 4,
   nbformat_minor: 5,
-  metadata: {},
+  metadata: {
+    kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)', language: 'typescript' },
+    language_info: { name: 'typescript' },
+  },
   cells: [{ cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
 };
 

@@ -1,0 +1,186 @@
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { addIcon, downloadIcon, fileUploadIcon, LabIcon, shareIcon } from '@jupyterlab/ui-components';
+import { CommandIDs } from '../commands';
+import type { ModelsApi } from '../models/api';
+import { showShareDialog } from '../models/share-dialog';
+import type { TandemClient } from '../requests';
+import { ITandemClient, ITandemDrive } from '../tokens';
+import { NotebooksApi } from './api';
+import { remoteCursors } from './cursors';
+import { DRIVE_NAME, TandemDrive } from './drive';
+import { CollaboratorsList, colorFor } from './presence';
+import type { CollabProvider } from './provider';
+
+const sharedIcon = new LabIcon({
+  name: 'tandem:shared-notebooks',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path class="jp-icon3" fill="#616161" d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8m0 2c-3.3 0-7 1.6-7 4v3h14v-3c0-2.4-3.7-4-7-4m7.5-2a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7m.5 2c-.4 0-.9 0-1.3.1 1.4 1 2.3 2.3 2.3 3.9v3h5v-3c0-2.2-3.4-4-6-4"/></svg>',
+});
+
+/** The "Tandem" drive and its file browser: shared notebooks, create/import/share/download. */
+export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
+  id: '@tandem/extension:drive',
+  description: 'Shared notebooks on the Tandem server, as a drive in the file browser.',
+  autoStart: true,
+  requires: [ITandemClient, IFileBrowserFactory],
+  optional: [ICommandPalette],
+  provides: ITandemDrive,
+  activate: (app: JupyterFrontEnd, client: TandemClient, factory: IFileBrowserFactory, palette: ICommandPalette | null) => {
+    const api = new NotebooksApi(client);
+    const drive = new TandemDrive(api);
+    app.serviceManager.contents.addDrive(drive);
+    const browser = factory.createFileBrowser('tandem-shared-notebooks', { driveName: DRIVE_NAME, refreshInterval: 10_000 });
+    browser.title.icon = sharedIcon;
+    browser.title.caption = 'Shared notebooks (Tandem)';
+    browser.addClass('tandem-SharedBrowser');
+    app.shell.add(browser, 'left', { rank: 102 });
+
+    const selected = () => {
+      const item = browser.selectedItems().next();
+      return item.done ? undefined : item.value;
+    };
+    const fail = (title: string) => (error: unknown) => void showErrorMessage(title, (error as Error).message ?? String(error));
+
+    app.commands.addCommand(CommandIDs.newSharedNotebook, {
+      label: 'New Shared Notebook',
+      icon: addIcon,
+      execute: async () => {
+        try {
+          const model = await drive.newUntitled({ type: 'notebook' });
+          await browser.model.refresh();
+          await app.commands.execute('docmanager:open', { path: `${DRIVE_NAME}:${model.path}`, factory: 'Notebook' });
+        } catch (error) {
+          fail('Cannot create a shared notebook')(error);
+        }
+      },
+    });
+    app.commands.addCommand(CommandIDs.importSharedNotebook, {
+      label: 'Import .ipynb as Shared Notebook…',
+      icon: fileUploadIcon,
+      execute: () => {
+        const input = document.createElement('input');
+        input.type = 'file';
+        input.accept = '.ipynb,application/x-ipynb+json';
+        input.onchange = async () => {
+          const file = input.files?.[0];
+          if (!file) return;
+          try {
+            await drive.importNotebook(file.name, JSON.parse(await file.text()));
+            await browser.model.refresh();
+          } catch (error) {
+            fail(`Cannot import ${file.name}`)(error);
+          }
+        };
+        input.click();
+      },
+    });
+    app.commands.addCommand(CommandIDs.shareSharedNotebook, {
+      label: 'Share…',
+      icon: shareIcon,
+      isEnabled: () => !!selected(),
+      execute: async () => {
+        const notebook = selected() && drive.notebookAt(selected()!.path);
+        if (!notebook) return;
+        // The Models share dialog only needs grants() and share(); notebooks answer the same shape.
+        const sharing = { grants: () => api.grants(notebook.id), share: (_: string, to: { type: 'user' | 'team'; name: string }, role: 'owner' | 'editor' | 'viewer' | null) => api.share(notebook.id, to, role) };
+        await showShareDialog(sharing as unknown as ModelsApi, notebook.name, notebook.role === 'owner');
+      },
+    });
+    app.commands.addCommand(CommandIDs.downloadSharedNotebook, {
+      label: 'Download as .ipynb',
+      icon: downloadIcon,
+      isEnabled: () => !!selected(),
+      execute: async () => {
+        const item = selected();
+        if (!item) return;
+        const link = document.createElement('a');
+        link.href = await drive.getDownloadUrl(item.path);
+        link.download = item.name;
+        link.click();
+      },
+    });
+
+    const buttons: [string, string][] = [
+      ['new', CommandIDs.newSharedNotebook],
+      ['import', CommandIDs.importSharedNotebook],
+      ['share', CommandIDs.shareSharedNotebook],
+      ['download', CommandIDs.downloadSharedNotebook],
+    ];
+    for (const [name, command] of buttons) {
+      browser.toolbar.addItem(`tandem-${name}`, new CommandToolbarButton({ commands: app.commands, id: command, label: '' }));
+    }
+    for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook]) palette?.addItem({ command, category: 'Tandem' });
+    return drive;
+  },
+};
+
+/** Binds opened shared notebooks: who we are in the room, and read-only for viewers. */
+export const collabPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@tandem/extension:collab',
+  description: 'Collaborative shared models for Tandem notebooks (Yjs rooms).',
+  autoStart: true,
+  requires: [ITandemClient, ITandemDrive, INotebookTracker],
+  activate: (_app: JupyterFrontEnd, client: TandemClient, drive: TandemDrive, tracker: INotebookTracker) => {
+    const me = client.request<{ name: string; displayName: string }>('me');
+    drive.providerAdded.connect(async (_, { provider }) => {
+      try {
+        const user = await me;
+        provider.sharedModel.awareness.setLocalStateField('user', { ...user, color: colorFor(user.name) });
+      } catch (error) {
+        console.warn('Tandem: cannot tell collaborators who you are', error);
+      }
+    });
+    tracker.widgetAdded.connect(async (_, panel) => {
+      const path = tandemPath(panel);
+      if (!path) return;
+      await panel.context.ready;
+      if (drive.notebookAt(path)?.role === 'viewer' && panel.model) panel.model.readOnly = true;
+    });
+  },
+};
+
+/** Collaborators' cursors, selections and names in cells, and a collaborators list per notebook. */
+export const presencePlugin: JupyterFrontEndPlugin<void> = {
+  id: '@tandem/extension:presence',
+  description: 'Shows who else is in a shared notebook and where their cursors are.',
+  autoStart: true,
+  requires: [ITandemDrive, INotebookTracker, IEditorExtensionRegistry],
+  activate: (_app: JupyterFrontEnd, drive: TandemDrive, tracker: INotebookTracker, editors: IEditorExtensionRegistry) => {
+    editors.addExtension({
+      name: 'tandem:remote-cursors',
+      factory: ({ model }) => {
+        const extension = remoteCursors(model.sharedModel as Parameters<typeof remoteCursors>[0]);
+        return extension ? EditorExtensionRegistry.createImmutableExtension(extension) : null;
+      },
+    });
+    tracker.widgetAdded.connect((_, panel) => {
+      const path = tandemPath(panel);
+      if (!path) return;
+      const attach = (provider: CollabProvider) => {
+        if (panel.isDisposed) return;
+        const list = new CollaboratorsList(provider);
+        panel.toolbar.insertItem(10, 'tandem-collaborators', list);
+        panel.disposed.connect(() => list.dispose());
+      };
+      const existing = drive.providerFor(path);
+      if (existing) return attach(existing);
+      const onAdded = (_: unknown, added: { path: string; provider: CollabProvider }) => {
+        if (added.path !== path) return;
+        drive.providerAdded.disconnect(onAdded);
+        attach(added.provider);
+      };
+      drive.providerAdded.connect(onAdded);
+      panel.disposed.connect(() => drive.providerAdded.disconnect(onAdded));
+    });
+  },
+};
+
+/** The drive-local path of a notebook on the Tandem drive, or undefined for other notebooks. */
+function tandemPath(panel: NotebookPanel): string | undefined {
+  const prefix = `${DRIVE_NAME}:`;
+  return panel.context.path.startsWith(prefix) ? panel.context.path.slice(prefix.length) : undefined;
+}
