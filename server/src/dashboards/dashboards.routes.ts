@@ -7,6 +7,7 @@ import { cellChoice, notebookSchema } from './content.js';
 import { createDashboardsService, type Executor } from './dashboards.service.js';
 import { dashboardPages } from './pages.js';
 import { PdfPrinter } from './pdf.js';
+import { templateRoutes } from './templates.js';
 
 const tags = ['dashboards'];
 export const SLUG = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and - (max 63)');
@@ -27,7 +28,7 @@ export interface DashboardsOptions {
   execute?: Executor;
 }
 
-/** Published dashboards: the publishing API under /tandem/api/dashboards and the pages under /tandem/d. */
+/** Published dashboards (API under /tandem/api/dashboards, pages under /tandem/d) and the notebook templates they start from. */
 export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = {}): Feature {
   const dashboards = createDashboardsService(ctx, options.execute);
   const printer = new PdfPrinter();
@@ -124,6 +125,8 @@ export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = 
   route(api, openapi, { method: 'post', path: '/dashboards/:slug/refresh', summary: 'Refresh now; follow lastRun for the outcome (editors)', tags, status: 202, params: slugParams }, async ({ req, params }) =>
     dashboards.refreshNow(me(req), params.slug),
   );
+
+  templateRoutes(api, openapi);
 
   const tick = setInterval(() => {
     dashboards.runDue().catch((error: unknown) => ctx.log.warn('looking for due dashboard refreshes failed', { error: String(error) }));

@@ -168,4 +168,16 @@ describe('dashboards API and pages', () => {
       expect(res.body.dashboard.slug).toMatch(/^q4-revenue-emea-[0-9a-f]{6}$/);
     });
   });
+
+  describe('templates', () => {
+    it('lists the templates with titles and serves each notebook', async () => {
+      const list = await server.api('GET', 'templates', { token: tokens.viewer });
+      expect(list.body.templates.map((t: { name: string }) => t.name)).toEqual(['compare-models', 'dashboard', 'explore-data', 'train-on-gpu', 'train-on-spark']);
+      expect(list.body.templates[2]).toMatchObject({ title: 'Explore a dataset', description: expect.stringMatching(/SQL/) });
+      const nb = await server.api('GET', 'templates/train-on-spark', { token: tokens.viewer });
+      expect(JSON.stringify(nb.body.cells)).toContain('spark.train');
+      expect((await server.api('GET', 'templates/nope', { token: tokens.viewer })).status).toBe(404);
+      expect((await server.api('GET', 'templates', { token: null })).status).toBe(401);
+    });
+  });
 });
