@@ -7,10 +7,12 @@ import { log } from './lib/proc.mjs';
 
 export async function setup({ test = false } = {}) {
   const started = Date.now();
+  const testTools = test ? ensureTestTools() : undefined;
+  testTools?.catch(() => {}); // reported by the await below, not as an unhandled rejection
   await ensureNodeModules();
   await ensureVenv({ dev: test });
   await ensureBuild();
-  if (test) await ensureTestTools();
+  await testTools;
   log(`set-up ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -1,5 +1,5 @@
 // The individual set-up steps. Each is idempotent and cached; `scripts/setup.mjs` runs them.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cachedStep, hashInputs } from './cache.mjs';
@@ -89,22 +89,34 @@ function aptInstall(packages) {
   apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
 }
 
-/** Test-only system services: PostgreSQL and Chromium from Debian, MinIO built with Go. */
-export async function ensureTestTools() {
+/**
+ * Test-only system tools: PostgreSQL, Chromium (and Java for Spark) from Debian, MinIO built with
+ * Go. The MinIO build takes minutes on a fresh machine, so it runs in the background while the
+ * rest of set-up proceeds; await the returned promise before starting MinIO.
+ */
+export function ensureTestTools() {
+  const minio = minioBinary() ? Promise.resolve() : buildMinio();
   const missing = [];
   if (!postgresBinDir()) missing.push('postgresql');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (!javaOk()) missing.push('openjdk-17-jre-headless');
   if (missing.length) aptInstall(missing);
-  if (!minioBinary()) {
-    if (!which('go')) throw new Error('Go is required to build MinIO (go install github.com/minio/minio@latest)');
-    log('building MinIO with go install (first run only; takes a few minutes)');
-    run('go', ['install', 'github.com/minio/minio@latest']);
-  }
-  ensureJava();
+  return minio;
 }
 
-function ensureJava() {
+function buildMinio() {
+  if (!which('go')) return Promise.reject(new Error('Go 1.24+ is required to build MinIO (go install github.com/minio/minio@latest)'));
+  log('building MinIO with go install in the background (first run only; takes minutes)');
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', ['install', 'github.com/minio/minio@latest'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install github.com/minio/minio@latest exited with ${code}\n${stderr}`))));
+  });
+}
+
+function javaOk() {
   const res = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const major = Number(/version "(\d+)/.exec(res.stderr ?? '')?.[1]);
-  if (!(major >= 17)) aptInstall(['openjdk-17-jre-headless']);
+  return Number(/version "(\d+)/.exec(res.stderr ?? '')?.[1]) >= 17;
 }
