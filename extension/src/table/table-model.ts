@@ -1,5 +1,7 @@
 // What the table renderer shows, without the DOM: the payload the Tandem kernel sends as
-// `application/vnd.tandem.table+json`, and the sorted, paged view of its preview rows.
+// `application/vnd.tandem.table+json` (written by kernel/src/display/table.ts, which runs in Node
+// and cannot be imported here; parsePayload() checks it at the boundary), and the sorted, paged
+// view of its preview rows.
 
 export const TABLE_MIME = 'application/vnd.tandem.table+json';
 
