@@ -1,0 +1,80 @@
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { CommandIDs } from '../commands';
+import type { TandemClient } from '../requests';
+import { ITandemClient } from '../tokens';
+import { DashboardsApi } from './api';
+import { askPublishChoices, showPublished } from './publish-dialog';
+
+const dashboardIcon = new LabIcon({
+  name: 'tandem:dashboard',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path class="jp-icon3" fill="#616161" d="M3 3h8v10H3zm10 0h8v6h-8zM3 15h8v6H3zm10-4h8v10h-8z"/></svg>',
+});
+
+/** Where a notebook remembers the dashboard it was published as, so the next publish adds a version. */
+interface DashboardMetadata {
+  slug: string;
+  cron?: string;
+}
+
+const metadataOf = (panel: NotebookPanel) => (panel.model?.getMetadata('tandem') ?? {}) as { dashboard?: DashboardMetadata };
+
+async function publish(api: DashboardsApi, panel: NotebookPanel): Promise<void> {
+  const model = panel.model;
+  if (!model) return;
+  const notebook = model.toJSON() as { cells: { cell_type: string; source: string | string[]; outputs?: unknown[] }[] };
+  const tandem = metadataOf(panel);
+  const existing = tandem.dashboard ? await api.get(tandem.dashboard.slug).catch(() => undefined) : undefined;
+  const choices = await askPublishChoices(notebook.cells, {
+    title: existing?.title ?? panel.context.path.split('/').pop()!.replace(/\.ipynb$/, ''),
+    description: existing?.description ?? '',
+    cron: existing?.schedule?.cron ?? '',
+    republish: !!existing,
+  });
+  if (!choices) return;
+  const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection };
+  const { dashboard, version } = existing ? await api.republish(existing.slug, body) : await api.create({ ...body, notebookPath: panel.context.path });
+  model.setMetadata('tandem', { ...tandem, dashboard: { slug: dashboard.slug, ...(choices.cron ? { cron: choices.cron } : {}) } });
+  // The notebook's code is kept on the server only when a refresh schedule needs to re-run it.
+  if (choices.cron || existing?.schedule) await api.setSchedule(dashboard.slug, choices.cron ? { cron: choices.cron, notebook, selection: choices.selection } : { cron: null });
+  const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
+  await showPublished({ title: dashboard.title, version, pageUrl: api.pageUrl(dashboard.slug), shareUrl: share && `${api.client.url}${share.url}` });
+}
+
+/** "Publish as dashboard": notebook toolbar button and command palette entry. */
+export const publishPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@tandem/extension:publish',
+  description: 'Publish a notebook’s chosen outputs as a dashboard on the Tandem server.',
+  autoStart: true,
+  requires: [ITandemClient, INotebookTracker],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, client: TandemClient, tracker: INotebookTracker, palette: ICommandPalette | null) => {
+    const api = new DashboardsApi(client);
+    app.commands.addCommand(CommandIDs.publishDashboard, {
+      label: 'Publish as Dashboard…',
+      caption: 'Publish chosen outputs of this notebook as a dashboard page (code hidden)',
+      icon: dashboardIcon,
+      isEnabled: () => !!tracker.currentWidget,
+      execute: async () => {
+        const panel = tracker.currentWidget;
+        if (!panel) return;
+        try {
+          await publish(api, panel);
+        } catch (error) {
+          await showErrorMessage('Publishing the dashboard failed', (error as Error).message);
+        }
+      },
+    });
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (panel: NotebookPanel) => {
+        const button = new CommandToolbarButton({ commands: app.commands, id: CommandIDs.publishDashboard, label: 'Publish' });
+        panel.toolbar.insertAfter('cellType', 'tandem-publish', button);
+        return button;
+      },
+    });
+    palette?.addItem({ command: CommandIDs.publishDashboard, category: 'Tandem' });
+  },
+};

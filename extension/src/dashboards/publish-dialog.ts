@@ -1,0 +1,80 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+import { h } from '../models/dom';
+import type { CellChoice } from './api';
+
+interface NotebookCell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: unknown[];
+}
+
+export interface PublishChoices {
+  title: string;
+  description: string;
+  selection: CellChoice[];
+  /** Cron expression (UTC) for scheduled refresh, or '' for none. */
+  cron: string;
+  shareLink: boolean;
+}
+
+const preview = (cell: NotebookCell) => {
+  const text = (Array.isArray(cell.source) ? cell.source.join('') : cell.source).trim().split('\n')[0] ?? '';
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text || '(empty)';
+};
+
+/**
+ * Asks what to publish: title, description, and per cell whether it shows and whether its code
+ * shows (hidden by default: managers see results, not code). Resolves to undefined on cancel.
+ */
+export async function askPublishChoices(cells: NotebookCell[], defaults: { title: string; description: string; cron: string; republish: boolean }): Promise<PublishChoices | undefined> {
+  const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': 'Dashboard title' });
+  const description = h('textarea', { class: 'jp-mod-styled', rows: 2, placeholder: 'Description (markdown)', 'aria-label': 'Dashboard description' });
+  description.value = defaults.description;
+  const cron = h('input', { class: 'jp-mod-styled', value: defaults.cron, placeholder: 'e.g. 0 6 * * 1-5 (UTC); empty: no refresh', 'aria-label': 'Refresh schedule' });
+  const shareLink = h('input', { type: 'checkbox', 'aria-label': 'Create a share link' });
+  const rows = cells.map((cell, index) => {
+    const isCode = cell.cell_type === 'code';
+    const show = h('input', { type: 'checkbox', checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0, 'aria-label': `Show cell ${index + 1}` });
+    const code = h('input', { type: 'checkbox', disabled: !isCode, 'aria-label': `Show code of cell ${index + 1}` });
+    const row = h('tr', { class: 'tandem-publish-cell' }, h('td', {}, show), h('td', {}, isCode ? code : ''), h('td', { class: 'tandem-publish-kind' }, isCode ? `[${index + 1}]` : 'md'), h('td', { class: 'tandem-publish-preview' }, preview(cell)));
+    return { row, show, code, index };
+  });
+  const body = new Widget({
+    node: h(
+      'div',
+      { class: 'tandem-publish' },
+      h('label', {}, 'Title', title),
+      h('label', {}, 'Description', description),
+      h('div', { class: 'tandem-publish-hint' }, 'Choose what viewers see. Code stays hidden unless you tick “code”.'),
+      h('div', { class: 'tandem-publish-cells' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'show'), h('th', {}, 'code'), h('th', {}, ''), h('th', {}, 'cell'))), h('tbody', {}, ...rows.map((r) => r.row)))),
+      h('label', {}, 'Refresh schedule (cron, UTC) — re-runs this notebook headless', cron),
+      h('label', { class: 'tandem-publish-inline' }, shareLink, 'Create a secret share link (anyone with it can view)'),
+    ),
+  });
+  const result = await showDialog({
+    title: defaults.republish ? 'Republish dashboard (new version)' : 'Publish as dashboard',
+    body,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: defaults.republish ? 'Republish' : 'Publish' })],
+    focusNodeSelector: 'input',
+  });
+  if (!result.button.accept) return undefined;
+  return {
+    title: title.value.trim() || defaults.title,
+    description: description.value,
+    selection: rows.filter((r) => r.show.checked).map((r) => ({ index: r.index, code: r.code.checked, outputs: true })),
+    cron: cron.value.trim(),
+    shareLink: shareLink.checked,
+  };
+}
+
+/** Tells where the dashboard lives, with the share link to copy when one was made. */
+export async function showPublished(info: { title: string; version: number; pageUrl: string; shareUrl?: string }): Promise<void> {
+  const link = info.shareUrl ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': 'Share link' }) : null;
+  const result = await showDialog({
+    title: `Published “${info.title}”, version ${info.version}`,
+    body: new Widget({ node: h('div', { class: 'tandem-publish' }, link ? h('label', {}, 'Share link (copy it now: it is shown only once)', link) : 'Viewers you share it with open it from the link below.') }),
+    buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Open dashboard' })],
+  });
+  if (result.button.accept) window.open(info.pageUrl, '_blank', 'noopener');
+}

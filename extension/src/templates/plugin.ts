@@ -1,0 +1,71 @@
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, ICommandPalette, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
+import { notebookIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+import { CommandIDs } from '../commands';
+import { h } from '../models/dom';
+import type { TandemClient } from '../requests';
+import { ITandemClient } from '../tokens';
+
+interface Template {
+  name: string;
+  title: string;
+  description: string;
+}
+
+/** Asks which template to start from when the command runs without one (e.g. from the palette). */
+async function chooseTemplate(templates: Template[]): Promise<string | undefined> {
+  const select = h('select', { class: 'jp-mod-styled', 'aria-label': 'Template' }, ...templates.map((t) => h('option', { value: t.name }, `${t.title} — ${t.description}`)));
+  const result = await showDialog({ title: 'New notebook from template', body: new Widget({ node: select }), buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })] });
+  return result.button.accept ? select.value : undefined;
+}
+
+/** "New from template": launcher cards (section "Tandem templates") and a palette command. */
+export const templatesPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@tandem/extension:templates',
+  description: 'Notebook templates from the Tandem server in the launcher.',
+  autoStart: true,
+  requires: [ITandemClient],
+  optional: [ILauncher, ICommandPalette, IDefaultFileBrowser],
+  activate: (app: JupyterFrontEnd, client: TandemClient, launcher: ILauncher | null, palette: ICommandPalette | null, browser: IDefaultFileBrowser | null) => {
+    let templates: Promise<Template[]> | undefined;
+    const list = () => (templates ??= client.request<{ templates: Template[] }>('templates').then((r) => r.templates).catch((e) => ((templates = undefined), Promise.reject(e))));
+    const contents = app.serviceManager.contents;
+
+    /** `<name>.ipynb`, or `<name>-2.ipynb`… when taken, in the file browser's folder. */
+    const freePath = async (dir: string, name: string) => {
+      for (let i = 1; ; i++) {
+        const path = `${dir ? `${dir}/` : ''}${name}${i > 1 ? `-${i}` : ''}.ipynb`;
+        const exists = await contents.get(path, { content: false }).then(() => true, () => false);
+        if (!exists) return path;
+      }
+    };
+
+    app.commands.addCommand(CommandIDs.newFromTemplate, {
+      label: (args) => (typeof args.title === 'string' ? args.title : 'New from Template…'),
+      caption: (args) => (typeof args.description === 'string' ? args.description : 'Create a notebook from a Tandem template'),
+      icon: (args) => (args.title ? notebookIcon : undefined),
+      execute: async (args) => {
+        try {
+          const name = typeof args.name === 'string' ? args.name : await chooseTemplate(await list());
+          if (!name) return;
+          const notebook = await client.request<Record<string, unknown>>(`templates/${encodeURIComponent(name)}`);
+          const path = await freePath(browser?.model.path ?? '', name);
+          await contents.save(path, { type: 'notebook', format: 'json', content: notebook });
+          await app.commands.execute('docmanager:open', { path });
+        } catch (error) {
+          await showErrorMessage('Creating a notebook from the template failed', (error as Error).message);
+        }
+      },
+    });
+    palette?.addItem({ command: CommandIDs.newFromTemplate, category: 'Tandem' });
+    if (launcher) {
+      void app.restored
+        .then(list)
+        .then((items) => items.forEach((t, rank) => launcher.add({ command: CommandIDs.newFromTemplate, args: { ...t }, category: 'Tandem templates', rank })))
+        .catch((error: unknown) => console.warn('Tandem templates are unavailable', error));
+    }
+  },
+};
