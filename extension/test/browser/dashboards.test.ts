@@ -1,0 +1,112 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleNotebook, xssNotebook } from '../../../server/test/dashboards/support.js';
+import { launchBrowser, openLab, screenshot, startStack, type Stack } from './support/stack.js';
+
+describe('Dashboards in Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let linkKey: string;
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+    const api = stack.server.api;
+    expect((await api('POST', 'dashboards', { body: { slug: 'sales', title: 'Sales', description: 'Weekly **numbers** for managers', notebook: sampleNotebook('week 47') } })).status).toBe(201);
+    expect((await api('POST', 'dashboards', { body: { slug: 'hostile', title: 'Hostile outputs', notebook: xssNotebook() } })).status).toBe(201);
+    linkKey = (await api('POST', 'dashboards/sales/link')).body.key;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('a viewer with the share link sees the dashboard: markdown, chart, text, and a table that sorts and pages', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${stack.tandemUrl}/tandem/d/sales?key=${linkKey}`);
+    await expect(page.locator('h1').first().textContent()).resolves.toBe('Sales');
+    expect(await page.locator('main h1').textContent()).toBe('Sales report week 47');
+    expect(await page.locator('.stamp').textContent()).toMatch(/Last refreshed \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    const firstCells = () => page.locator('.table tbody tr td:first-child').allTextContents();
+    expect((await firstCells()).slice(0, 2)).toEqual(['r0', 'r1']);
+    await page.locator('.pager button', { hasText: 'Next' }).click();
+    expect((await firstCells())[0]).toBe('r25');
+    await page.locator('th', { hasText: 'revenue' }).click();
+    await page.locator('th', { hasText: 'revenue' }).click();
+    expect((await firstCells())[0]).toBe('r39');
+    expect(await page.locator('.pager span').last().textContent()).toBe('page 1 of 2');
+    expect(await page.locator('rect[fill="steelblue"]').count()).toBe(1);
+    expect(await page.content()).not.toContain('salaries');
+    expect(errors).toEqual([]);
+    await screenshot(page, 'dashboard-viewer');
+    await page.close();
+  });
+
+  it('no hostile output runs script: script tags, onerror, javascript: links, SVG script, iframes, markdown HTML', async () => {
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => /Content Security Policy/.test(m.text()) && violations.push(m.text()));
+    await page.goto(`${stack.tandemUrl}/tandem/d/hostile?token=${stack.token}`);
+    await page.waitForLoadState('load');
+    expect(page.url()).toBe(`${stack.tandemUrl}/tandem/d/hostile`);
+    await page.waitForTimeout(500);
+    for (const link of await page.locator('a').all()) await link.click({ timeout: 2000, modifiers: [] }).catch(() => undefined);
+    await page.locator('details summary').first().click().catch(() => undefined);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await page.locator('script:not([type="application/json"])').count()).toBe(1);
+    expect(await page.locator('iframe, foreignObject, [onerror], [onload], [ontoggle]').count()).toBe(0);
+    // Table cells holding markup show it as text.
+    expect(await page.locator('.table td').first().textContent()).toBe('</script><script>window.__xss="table"</script>');
+    await screenshot(page, 'dashboard-hostile');
+    await page.close();
+  });
+
+  it('the cookie from a signed-in visit serves later visits; strangers get a sign-in page', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const denied = await page.goto(`${stack.tandemUrl}/tandem/d/sales`);
+    expect(denied!.status()).toBe(401);
+    expect(await page.locator('h1').textContent()).toBe('Sign in to view this dashboard');
+    await page.goto(`${stack.tandemUrl}/tandem/d/sales?token=${stack.token}`);
+    const again = await page.goto(`${stack.tandemUrl}/tandem/d/sales`);
+    expect(again!.status()).toBe(200);
+    await context.close();
+  });
+
+  describe('in JupyterLab', () => {
+    let lab: Page;
+    beforeAll(async () => {
+      lab = await openLab(browser, stack.labUrl);
+    });
+
+    it('the launcher offers the Tandem templates and one click creates the notebook', async () => {
+      const section = lab.locator('.jp-Launcher-section', { hasText: 'Tandem templates' });
+      await section.waitFor({ timeout: 30_000 });
+      expect(await section.locator('.jp-LauncherCard').count()).toBe(5);
+      await section.locator('.jp-LauncherCard', { hasText: 'Fuel economy' }).click();
+      await lab.locator('.jp-NotebookPanel').first().waitFor({ timeout: 30_000 });
+      await expect.poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 15_000 }).toBe('dashboard.ipynb');
+      await screenshot(lab, 'templates-launcher');
+    }, 120_000);
+
+    it('publishes the open notebook as a dashboard from the toolbar, code hidden', async () => {
+      await lab.locator('.jp-NotebookPanel-toolbar [data-command="tandem:publish-dashboard"]').first().click();
+      const dialog = lab.locator('.jp-Dialog');
+      await dialog.locator('input[aria-label="Dashboard title"]').fill('Fuel from the toolbar');
+      await dialog.locator('input[aria-label="Create a share link"]').check();
+      await screenshot(lab, 'publish-dialog');
+      await dialog.locator('button', { hasText: 'Publish' }).click();
+      await lab.locator('.jp-Dialog input[aria-label="Share link"]').waitFor({ timeout: 30_000 });
+      const shareUrl = await lab.locator('.jp-Dialog input[aria-label="Share link"]').inputValue();
+      await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click();
+      const mine = (await stack.server.api('GET', 'dashboards')).body.items.find((d: { title: string }) => d.title === 'Fuel from the toolbar');
+      expect(mine).toMatchObject({ currentVersion: 1, hasLink: true });
+      const html = await (await fetch(shareUrl)).text();
+      expect(html).toContain('Fuel economy dashboard');
+      expect(html).not.toContain('dashboards.publish');
+    }, 120_000);
+  });
+});
