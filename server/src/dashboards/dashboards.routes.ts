@@ -122,6 +122,20 @@ export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = 
     async ({ req, params, body }) => dashboards.setSchedule(me(req), params.slug, body),
   );
 
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/dashboards/:slug/live',
+      summary: 'Follow a shared notebook’s outputs live (chosen cells); notebookId null stops (editors; needs read access to the notebook)',
+      tags,
+      params: slugParams,
+      body: z.object({ notebookId: z.string().min(1).max(64).nullable(), selection }),
+    },
+    async ({ req, params, body }) => dashboards.setLive(me(req), params.slug, body),
+  );
+
   route(api, openapi, { method: 'post', path: '/dashboards/:slug/refresh', summary: 'Refresh now; follow lastRun for the outcome (editors)', tags, status: 202, params: slugParams }, async ({ req, params }) =>
     dashboards.refreshNow(me(req), params.slug),
   );

@@ -10,9 +10,10 @@ import type { AppContext } from '../context.js';
 import { TandemError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
-import { extractContent, type CellChoice, type Notebook } from './content.js';
+import { extractContent, type CellChoice, type DashboardContent, type Notebook } from './content.js';
 import { parseCron } from './cron.js';
 import { DashboardsStore, type Dashboard, type DashboardRow, type DashboardVersion, type DashboardVersionWithContent } from './dashboards.store.js';
+import { LiveNotebooks } from './live.js';
 import { executeNotebook, type RunOptions } from './runner.js';
 
 export interface PublishInput {
@@ -40,6 +41,7 @@ export class DashboardsService {
     private readonly auth: AuthStore,
     private readonly events: EventBus,
     private readonly log: Logger,
+    private readonly live: LiveNotebooks,
     private readonly execute: Executor = executeNotebook,
     /** Environment for refresh kernels, e.g. TANDEM_URL so the cell SDK reaches this server. */
     private readonly kernelEnv: Record<string, string> = {},
@@ -174,6 +176,35 @@ export class DashboardsService {
     return version;
   }
 
+  // ---- live mode
+
+  /**
+   * Makes the page follow a shared notebook's outputs as collaborators run it (notebookId null
+   * stops). The caller must be able to read the notebook; viewers of the dashboard then see its
+   * chosen outputs only, never the notebook itself.
+   */
+  async setLive(who: Principal, slug: string, input: { notebookId: string | null; selection?: CellChoice[] }): Promise<DashboardView> {
+    const row = await this.access(who, slug, 'editor');
+    if (input.notebookId) {
+      await this.permissions.require(who, 'notebook', input.notebookId, 'viewer');
+      const doc = await this.live.read(input.notebookId);
+      if (!doc) throw new TandemError('NOT_FOUND', `notebookId: notebook ${input.notebookId} not found`);
+      extractContent(doc.notebook, input.selection);
+    }
+    await this.store.transaction(async (tx) => {
+      await this.store.setLive(tx, row.id, input.notebookId, input.selection ?? null);
+      await audit(tx, { actorId: who.id, action: 'dashboard.live', resourceType: 'dashboard', resourceId: row.id, details: { notebookId: input.notebookId } });
+    });
+    return this.get(who, slug);
+  }
+
+  /** A live dashboard's content now, and a token that changes whenever the notebook does. */
+  async liveContent(row: DashboardRow): Promise<{ content: DashboardContent; token: string }> {
+    const doc = await this.live.read(row.liveNotebookId!);
+    if (!doc) throw new TandemError('NOT_FOUND', `dashboard ${row.slug} follows a shared notebook that was deleted`);
+    return { content: extractContent(doc.notebook, row.selection ?? undefined), token: `live-${doc.seq}` };
+  }
+
   // ---- scheduled refresh
 
   /**
@@ -283,5 +314,5 @@ function slugify(title: string): string {
 
 export function createDashboardsService(ctx: AppContext, execute?: Executor): DashboardsService {
   const url = ctx.config.publicUrl ?? (ctx.config.port ? `http://${ctx.config.host}:${ctx.config.port}` : undefined);
-  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, execute, url ? { TANDEM_URL: url } : {});
+  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, new LiveNotebooks(ctx.db), execute, url ? { TANDEM_URL: url } : {});
 }

@@ -21,6 +21,8 @@ export interface Dashboard {
   hasLink: boolean;
   schedule: { cron: string; nextRunAt: Date | null } | null;
   lastRun: { at: Date; status: RunStatus; error: string | null } | null;
+  /** Live mode: the shared notebook whose outputs the page follows. */
+  liveNotebookId: string | null;
 }
 
 /** Internal fields never sent to clients. */
@@ -44,7 +46,7 @@ export interface DashboardVersionWithContent extends DashboardVersion {
 
 const COLUMNS = `id, slug, title, description, notebook_path, created_by, created_at, updated_at, current_version,
   link_key_hash IS NOT NULL AS has_link, schedule_cron, next_run_at, last_run_at, last_run_status, last_run_error,
-  source_key, selection`;
+  source_key, selection, live_notebook_id`;
 
 interface Row {
   id: string;
@@ -64,6 +66,7 @@ interface Row {
   last_run_error: string | null;
   source_key: string | null;
   selection: CellChoice[] | null;
+  live_notebook_id: string | null;
 }
 
 const toDashboard = (r: Row): DashboardRow => ({
@@ -79,6 +82,7 @@ const toDashboard = (r: Row): DashboardRow => ({
   hasLink: r.has_link,
   schedule: r.schedule_cron ? { cron: r.schedule_cron, nextRunAt: r.next_run_at && new Date(r.next_run_at) } : null,
   lastRun: r.last_run_at && r.last_run_status ? { at: new Date(r.last_run_at), status: r.last_run_status, error: r.last_run_error } : null,
+  liveNotebookId: r.live_notebook_id,
   sourceKey: r.source_key,
   selection: r.selection,
 });
@@ -170,6 +174,15 @@ export class DashboardsStore {
 
   async setLinkKeyHash(tx: Queryable, id: string, hash: string | null): Promise<void> {
     await tx.query('UPDATE dashboards SET link_key_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
+  }
+
+  /** Follows a shared notebook (or stops, with null); `selection` picks the cells shown. */
+  async setLive(tx: Queryable, id: string, notebookId: string | null, selection: CellChoice[] | null): Promise<void> {
+    await tx.query('UPDATE dashboards SET live_notebook_id = $2, selection = COALESCE($3, selection), updated_at = now() WHERE id = $1', [
+      id,
+      notebookId,
+      selection ? JSON.stringify(selection) : null,
+    ]);
   }
 
   async setSchedule(tx: Queryable, id: string, schedule: { cron: string; nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null } | null): Promise<void> {

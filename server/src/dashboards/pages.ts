@@ -1,29 +1,42 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import { Router, type Request, type Response } from 'express';
 import type { AuthStore } from '../auth/auth.store.js';
 import { atLeast } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import type { DashboardsService } from './dashboards.service.js';
+import type { DashboardRow } from './dashboards.store.js';
+import type { DashboardContent } from './content.js';
 import type { PdfPrinter } from './pdf.js';
-import { renderPage, type PageModel } from './render.js';
+import { pageCsp, renderPage, type PageModel } from './render.js';
 import { escapeHtml } from './sanitize.js';
 
+const gzip = promisify(gzipCallback);
 const COOKIE = 'tandem_dashboard_token';
-// Outputs were sanitized; this policy is the second wall: the page's own nonce'd script is the
-// only one that may run, nothing loads from elsewhere, and the page cannot be a form target.
-const csp = (nonce: string) =>
-  `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}' 'unsafe-inline'; img-src data:; connect-src 'self'; ` +
-  `base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'`;
-// Rendered pages are cached per immutable version with this stand-in for the per-response nonce;
-// it is random per process, so no output can know it.
-const NONCE_SLOT = `nonce-slot-${randomBytes(12).toString('hex')}`;
-const CACHE_SIZE = 200;
+const CACHE_SIZE = 100;
+
+interface CachedPage {
+  html: Buffer;
+  gzipped: Buffer;
+  csp: string;
+  etag: string;
+}
+
+interface Resolved {
+  row: DashboardRow;
+  version: number;
+  linkQuery: string;
+  /** Live mode: the shared notebook's outputs right now. */
+  live?: { content: DashboardContent; token: string };
+}
 
 /** GET /tandem/d/:slug (page), /pdf (export) and /state (what live pages poll). */
 export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, printer: PdfPrinter): Router {
   const pages = Router();
-  const cache = new Map<string, string>();
+  // Versions are immutable, so a rendered page (sanitized, compressed) is reused until evicted.
+  const cache = new Map<string, Promise<CachedPage>>();
 
   /** Signed-in viewers may arrive with ?token= once; it moves into an HttpOnly cookie scoped to dashboards. */
   async function viewer(req: Request): Promise<Principal | undefined> {
@@ -32,17 +45,38 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
     return token ? auth.authenticate(token) : undefined;
   }
 
-  async function load(req: Request) {
+  async function resolve(req: Request): Promise<Resolved> {
     const key = typeof req.query.key === 'string' ? req.query.key : undefined;
     const { row, role } = await dashboards.forPage(String(req.params.slug), await viewer(req), key);
     const asked = typeof req.query.version === 'string' ? Number(req.query.version) : undefined;
-    if (asked !== undefined && (!Number.isInteger(asked) || !atLeast(role, 'editor'))) {
-      throw new TandemError(Number.isInteger(asked) ? 'FORBIDDEN' : 'INVALID_ARGUMENT', Number.isInteger(asked) ? 'only editors can open earlier versions' : 'version: expected a version number');
-    }
-    const version = await dashboards.content(row, asked);
-    const linkQuery = key ? `?key=${encodeURIComponent(key)}` : '';
-    const model: PageModel = { slug: row.slug, title: version.title, description: version.description, version: version.number, refreshedAt: new Date(version.createdAt), content: version.content, linkQuery, live: row.schedule !== null };
-    return { row, model };
+    if (asked !== undefined && !Number.isInteger(asked)) throw new TandemError('INVALID_ARGUMENT', 'version: expected a version number');
+    if (asked !== undefined && !atLeast(role, 'editor')) throw new TandemError('FORBIDDEN', 'only editors can open earlier versions');
+    const live = row.liveNotebookId && asked === undefined ? await dashboards.liveContent(row) : undefined;
+    return { row, version: asked ?? row.currentVersion ?? 0, linkQuery: key ? `?key=${encodeURIComponent(key)}` : '', live };
+  }
+
+  const stateToken = ({ version, live }: Resolved) => live?.token ?? String(version);
+
+  async function model(resolved: Resolved): Promise<PageModel> {
+    const { row, version, linkQuery, live } = resolved;
+    const v = await dashboards.content(row, version);
+    return {
+      slug: row.slug,
+      title: v.title,
+      description: v.description,
+      version: v.number,
+      refreshedAt: live ? new Date() : new Date(v.createdAt),
+      content: live?.content ?? v.content,
+      linkQuery,
+      live: row.schedule !== null || live !== undefined,
+      stateToken: stateToken(resolved),
+    };
+  }
+
+  async function render(resolved: Resolved): Promise<CachedPage> {
+    const { html, csp } = renderPage(await model(resolved));
+    const bytes = Buffer.from(html);
+    return { html: bytes, gzipped: await gzip(bytes), csp, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"` };
   }
 
   pages.get('/tandem/d/:slug', async (req, res) => {
@@ -54,17 +88,28 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
         res.redirect(303, `${req.path}${rest.size ? `?${rest}` : ''}`);
         return;
       }
-      const { row, model } = await load(req);
-      const cacheKey = `${row.id}:${model.version}:${model.live}:${model.linkQuery}`;
-      let html = cache.get(cacheKey);
-      if (!html) {
-        html = renderPage(model, NONCE_SLOT);
+      const resolved = await resolve(req);
+      const cacheKey = `${resolved.row.id}:${stateToken(resolved)}:${resolved.row.schedule !== null}:${resolved.linkQuery}`;
+      let page = cache.get(cacheKey);
+      if (!page) {
         if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-        cache.set(cacheKey, html);
+        page = render(resolved);
+        cache.set(cacheKey, page);
+        page.catch(() => cache.delete(cacheKey));
       }
-      const nonce = randomBytes(16).toString('base64');
-      securityHeaders(res, nonce);
-      res.type('html').send(html.replaceAll(NONCE_SLOT, nonce));
+      const { html, gzipped, csp, etag } = await page;
+      securityHeaders(res, csp);
+      res.setHeader('ETag', etag);
+      res.setHeader('Vary', 'Accept-Encoding, Cookie, Authorization');
+      if (req.headers['if-none-match'] === etag) {
+        res.status(304).end();
+        return;
+      }
+      res.type('html');
+      if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        res.setHeader('Content-Encoding', 'gzip');
+        res.end(gzipped);
+      } else res.end(html);
     } catch (error) {
       errorPage(res, error);
     }
@@ -72,9 +117,9 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
 
   pages.get('/tandem/d/:slug/state', async (req, res) => {
     try {
-      const { model } = await load(req);
+      const resolved = await resolve(req);
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ version: model.version, refreshedAt: model.refreshedAt });
+      res.json({ version: stateToken(resolved) });
     } catch (error) {
       const e = asTandemError(error);
       res.status(e.status).json({ error: e.toJSON() });
@@ -83,10 +128,11 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
 
   pages.get('/tandem/d/:slug/pdf', async (req, res) => {
     try {
-      const { row, model } = await load(req);
-      const pdf = await printer.print(renderPage({ ...model, print: true, live: false }, randomBytes(16).toString('base64')));
+      const resolved = await resolve(req);
+      const page = await model(resolved);
+      const pdf = await printer.print(renderPage({ ...page, print: true, live: false }).html);
       res.setHeader('Content-Type', 'application/pdf');
-      res.setHeader('Content-Disposition', `attachment; filename="${row.slug}-v${model.version}.pdf"`);
+      res.setHeader('Content-Disposition', `attachment; filename="${resolved.row.slug}-v${page.version}.pdf"`);
       res.setHeader('Cache-Control', 'private, no-store');
       res.send(pdf);
     } catch (error) {
@@ -97,8 +143,8 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
   return pages;
 }
 
-function securityHeaders(res: Response, nonce: string): void {
-  res.setHeader('Content-Security-Policy', csp(nonce));
+function securityHeaders(res: Response, csp: string): void {
+  res.setHeader('Content-Security-Policy', csp);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   // Share-link keys travel in the URL: never pass them on to sites that outputs link to.
   res.setHeader('Referrer-Policy', 'no-referrer');
@@ -113,14 +159,13 @@ function asTandemError(error: unknown): TandemError {
 function errorPage(res: Response, error: unknown): void {
   const e = asTandemError(error);
   if (e.code === 'INTERNAL') throw error;
-  const nonce = randomBytes(16).toString('base64');
-  securityHeaders(res, nonce);
+  securityHeaders(res, pageCsp());
   const heading = e.code === 'UNAUTHENTICATED' ? 'Sign in to view this dashboard' : e.code === 'NOT_FOUND' ? 'Dashboard not found' : 'Cannot show this dashboard';
   res
     .status(e.status)
     .type('html')
     .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${heading}</title><style nonce="${nonce}">body{font-family:system-ui,sans-serif;margin:15vh auto;max-width:36rem;color:#1f2328}</style></head>` +
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${heading}</title><style>body{font-family:system-ui,sans-serif;margin:15vh auto;max-width:36rem;color:#1f2328}</style></head>` +
         `<body><h1>${heading}</h1><p>${escapeHtml(e.message)}</p></body></html>`,
     );
 }

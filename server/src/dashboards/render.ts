@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ERROR_MIME, TABLE_MIME, type Block, type DashboardContent } from './content.js';
 import { escapeHtml, renderMarkdown, sanitizeHtmlOutput, sanitizeSvg } from './sanitize.js';
 
@@ -12,6 +13,8 @@ export interface PageModel {
   linkQuery: string;
   /** Poll for new versions (live mode and scheduled dashboards). */
   live: boolean;
+  /** What /state answers while this page is current; the page reloads when it changes. */
+  stateToken: string;
   /** Print layout for PDF export: every table row, no script. */
   print?: boolean;
 }
@@ -26,15 +29,35 @@ interface TablePayload {
   truncated?: boolean;
 }
 
-/** The standalone dashboard page: server-rendered, its only script carries the response's nonce. */
-export function renderPage(model: PageModel, nonce: string): string {
+export interface RenderedPage {
+  html: string;
+  /** Content-Security-Policy allowing exactly this page's own script, by its hash. */
+  csp: string;
+}
+
+/**
+ * The page's policy: outputs were sanitized, and this is the second wall. Only the page's own
+ * script runs (allowed by hash, so the whole response can be cached per version), nothing loads
+ * from elsewhere, and the page cannot be a form target.
+ */
+export const pageCsp = (scriptHash?: string): string =>
+  `default-src 'none'; script-src ${scriptHash ? `'sha256-${scriptHash}'` : "'none'"}; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; ` +
+  `base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'`;
+
+/** The standalone dashboard page, server-rendered, with its one small inline script. */
+export function renderPage(model: PageModel): RenderedPage {
   const body = model.content.blocks.map((b, i) => renderBlock(b, i, model.print === true)).join('\n');
   const stamp = model.refreshedAt.toISOString();
   const pdf = `${encodeURIComponent(model.slug)}/pdf${model.linkQuery}`;
-  return `<!doctype html>
+  const script = model.print
+    ? undefined
+    : SCRIPT.replace('__STATE__', JSON.stringify(`${encodeURIComponent(model.slug)}/state${model.linkQuery}`))
+        .replace('__TOKEN__', JSON.stringify(model.stateToken))
+        .replace('__LIVE__', String(model.live));
+  const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(model.title)}</title>
-<style nonce="${nonce}">${STYLE}</style></head>
+<style>${STYLE}</style></head>
 <body${model.print ? ' class="print"' : ''}>
 <header><h1>${escapeHtml(model.title)}</h1>
 <div class="meta"><span class="stamp" data-refreshed="${stamp}">Last refreshed <time datetime="${stamp}">${stamp.slice(0, 16).replace('T', ' ')} UTC</time></span>
@@ -44,8 +67,9 @@ ${model.description ? `<div class="description">${renderMarkdown(model.descripti
 <main>
 ${body}
 </main>
-${model.print ? '' : `<script nonce="${nonce}">${SCRIPT.replace('__STATE__', JSON.stringify(`${encodeURIComponent(model.slug)}/state${model.linkQuery}`)).replace('__VERSION__', String(model.version)).replace('__LIVE__', String(model.live))}</script>`}
+${script ? `<script>${script}</script>` : ''}
 </body></html>`;
+  return { html, csp: pageCsp(script && createHash('sha256').update(script).digest('base64')) };
 }
 
 function renderBlock(block: Block, index: number, print: boolean): string {
@@ -159,7 +183,7 @@ for (const box of document.querySelectorAll('.table')) {
   };
   if (rows.length > PAGE) draw();
 }
-const live = __LIVE__, shown = __VERSION__, state = __STATE__;
+const live = __LIVE__, shown = __TOKEN__, state = __STATE__;
 if (live) {
   const poll = async () => {
     try {
