@@ -32,10 +32,10 @@ describe('Dashboards in Chromium', () => {
     const firstCells = () => page.locator('.table tbody tr td:first-child').allTextContents();
     expect((await firstCells()).slice(0, 2)).toEqual(['r0', 'r1']);
     await page.locator('.pager button', { hasText: 'Next' }).click();
-    expect((await firstCells())[0]).toBe('r25');
+    await expect.poll(async () => (await firstCells())[0]).toBe('r25');
     await page.locator('th', { hasText: 'revenue' }).click();
     await page.locator('th', { hasText: 'revenue' }).click();
-    expect((await firstCells())[0]).toBe('r39');
+    await expect.poll(async () => (await firstCells())[0]).toBe('r39');
     expect(await page.locator('.pager span').last().textContent()).toBe('page 1 of 2');
     expect(await page.locator('rect[fill="steelblue"]').count()).toBe(1);
     expect(await page.content()).not.toContain('salaries');

@@ -10,7 +10,7 @@ import type { DashboardsService } from './dashboards.service.js';
 import type { DashboardRow } from './dashboards.store.js';
 import type { DashboardContent } from './content.js';
 import type { PdfPrinter } from './pdf.js';
-import { pageCsp, renderPage, type PageModel } from './render.js';
+import { pageCsp, renderPage, tableRows, type PageModel } from './render.js';
 import { escapeHtml } from './sanitize.js';
 
 const gzip = promisify(gzipCallback);
@@ -120,6 +120,20 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
       const resolved = await resolve(req);
       res.setHeader('Cache-Control', 'no-store');
       res.json({ version: stateToken(resolved) });
+    } catch (error) {
+      const e = asTandemError(error);
+      res.status(e.status).json({ error: e.toJSON() });
+    }
+  });
+
+  pages.get('/tandem/d/:slug/tables/:index', async (req, res) => {
+    try {
+      const resolved = await resolve(req);
+      const content = resolved.live?.content ?? (await dashboards.content(resolved.row, resolved.version)).content;
+      const rows = tableRows(content, Number(req.params.index));
+      if (!rows) throw new TandemError('NOT_FOUND', `dashboard ${resolved.row.slug} has no table ${req.params.index}`);
+      res.setHeader('Cache-Control', 'private, no-cache');
+      res.json(rows);
     } catch (error) {
       const e = asTandemError(error);
       res.status(e.status).json({ error: e.toJSON() });

@@ -46,7 +46,7 @@ export const pageCsp = (scriptHash?: string): string =>
 
 /** The standalone dashboard page, server-rendered, with its one small inline script. */
 export function renderPage(model: PageModel): RenderedPage {
-  const body = model.content.blocks.map((b, i) => renderBlock(b, i, model.print === true)).join('\n');
+  const body = model.content.blocks.map((b, i) => renderBlock(b, i, model)).join('\n');
   const stamp = model.refreshedAt.toISOString();
   const pdf = `${encodeURIComponent(model.slug)}/pdf${model.linkQuery}`;
   const script = model.print
@@ -72,17 +72,17 @@ ${script ? `<script>${script}</script>` : ''}
   return { html, csp: pageCsp(script && createHash('sha256').update(script).digest('base64')) };
 }
 
-function renderBlock(block: Block, index: number, print: boolean): string {
+function renderBlock(block: Block, index: number, model: PageModel): string {
   if (block.kind === 'markdown') return `<section class="markdown">${renderMarkdown(block.text)}</section>`;
   if (block.kind === 'code') return `<pre class="code"><code>${escapeHtml(block.text)}</code></pre>`;
-  return `<section class="output">${renderOutput(block.mime, block.data, index, print)}</section>`;
+  return `<section class="output">${renderOutput(block.mime, block.data, index, model)}</section>`;
 }
 
-function renderOutput(mime: string, data: unknown, index: number, print: boolean): string {
+function renderOutput(mime: string, data: unknown, index: number, model: PageModel): string {
   const str = typeof data === 'string' ? data : undefined;
   switch (mime) {
     case TABLE_MIME:
-      return isTable(data) ? renderTable(data, index, print) : preformatted(JSON.stringify(data, null, 2));
+      return isTable(data) ? renderTable(data, index, model) : preformatted(JSON.stringify(data, null, 2));
     case 'image/svg+xml':
       return str ? `<div class="figure">${sanitizeSvg(str)}</div>` : '';
     case 'image/png':
@@ -115,16 +115,23 @@ function cellText(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function renderTable(t: TablePayload, index: number, print: boolean): string {
+function renderTable(t: TablePayload, index: number, model: PageModel): string {
+  const print = model.print === true;
   const shown = print ? t.rows : t.rows.slice(0, PAGE_ROWS);
   const head = t.columns.map((c, i) => `<th data-col="${i}" title="${escapeHtml(c.type ?? '')}">${escapeHtml(c.name)}</th>`).join('');
   const rows = shown.map((r) => `<tr>${t.columns.map((_, i) => `<td>${escapeHtml(cellText(r[i]))}</td>`).join('')}</tr>`).join('');
   const total = typeof t.rowCount === 'number' ? t.rowCount : t.rows.length;
   const note = `${total.toLocaleString('en-US')} rows${t.rows.length < total ? `, showing the first ${t.rows.length.toLocaleString('en-US')}` : ''}`;
-  // The preview rows ride along as inert JSON (`<` escaped so it cannot close the element).
-  const json = print || t.rows.length <= PAGE_ROWS ? '' : `<script type="application/json" class="rows">${JSON.stringify(t.rows).replace(/</g, '\\u003c')}</script>`;
-  return `<div class="table" id="table-${index}"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
-<div class="pager"><span class="note">${note}</span></div>${json}</div>`;
+  // More rows than one page: the script fetches the whole preview from /tables/<block> on first use.
+  const src = print || t.rows.length <= PAGE_ROWS ? '' : ` data-src="${escapeHtml(`${encodeURIComponent(model.slug)}/tables/${index}${model.linkQuery}`)}"`;
+  return `<div class="table" id="table-${index}" data-rows="${t.rows.length}"${src}><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
+<div class="pager"><span class="note">${note}</span></div></div>`;
+}
+
+/** The preview rows of the table that is block `index`, for the page's script. */
+export function tableRows(content: DashboardContent, index: number): unknown[][] | undefined {
+  const block = content.blocks[index];
+  return block?.kind === 'output' && block.mime === TABLE_MIME && isTable(block.data) ? block.data.rows : undefined;
 }
 
 const STYLE = `
@@ -142,22 +149,28 @@ td{font-variant-numeric:tabular-nums}.pager{display:flex;gap:8px;align-items:cen
 .pager button{font:inherit;padding:2px 8px}body.print{background:#fff}.print section{break-inside:avoid;border:none}
 @media print{.pdf,.pager button{display:none}}`;
 
-// Sort and page tables from their inert JSON rows; poll for a newer version when live.
+// Sort and page tables; the full preview rows load on first use, so big tables never weigh on
+// the page itself. Poll for a newer version when live.
 const SCRIPT = `(() => {
 const PAGE = ${PAGE_ROWS};
 for (const box of document.querySelectorAll('.table')) {
-  const data = box.querySelector('script.rows');
-  const rows = data ? JSON.parse(data.textContent) : [...box.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent));
-  const tbody = box.querySelector('tbody'), pager = box.querySelector('.pager');
-  let page = 0, order = rows.slice(), sortCol = -1, dir = 1;
+  const tbody = box.querySelector('tbody'), pager = box.querySelector('.pager'), src = box.dataset.src;
+  const total = Number(box.dataset.rows);
+  let rows = src ? null : [...tbody.querySelectorAll('tr')].map((tr) => [...tr.children].map((td) => td.textContent));
+  let page = 0, order = null, sortCol = -1, dir = 1;
+  const load = async () => {
+    if (!rows) { const r = await fetch(src, { credentials: 'same-origin' }); if (!r.ok) throw new Error('rows: ' + r.status); rows = await r.json(); }
+    return rows;
+  };
   const prev = document.createElement('button'), next = document.createElement('button'), where = document.createElement('span');
   prev.textContent = '‹ Prev'; next.textContent = 'Next ›';
-  if (rows.length > PAGE) pager.append(prev, where, next);
+  if (total > PAGE) pager.append(prev, where, next);
   const text = (v) => v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const draw = () => {
-    const pages = Math.max(1, Math.ceil(order.length / PAGE));
+    const all = order || rows || [];
+    const pages = Math.max(1, Math.ceil(total / PAGE));
     page = Math.min(Math.max(page, 0), pages - 1);
-    tbody.replaceChildren(...order.slice(page * PAGE, page * PAGE + PAGE).map((r) => {
+    if (rows) tbody.replaceChildren(...all.slice(page * PAGE, page * PAGE + PAGE).map((r) => {
       const tr = document.createElement('tr');
       for (const v of r) { const td = document.createElement('td'); td.textContent = text(v); tr.append(td); }
       return tr;
@@ -165,9 +178,10 @@ for (const box of document.querySelectorAll('.table')) {
     where.textContent = 'page ' + (page + 1) + ' of ' + pages;
     prev.disabled = page === 0; next.disabled = page >= pages - 1;
   };
-  prev.onclick = () => { page--; draw(); };
-  next.onclick = () => { page++; draw(); };
-  for (const th of box.querySelectorAll('th')) th.onclick = () => {
+  const act = (fn) => async () => { try { await load(); fn(); draw(); } catch (e) { where.textContent = 'cannot load rows (' + e.message + ')'; } };
+  prev.onclick = act(() => page--);
+  next.onclick = act(() => page++);
+  for (const th of box.querySelectorAll('th')) th.onclick = act(() => {
     const col = Number(th.dataset.col);
     dir = sortCol === col ? -dir : 1; sortCol = col;
     const num = (v) => typeof v === 'number' ? v : v !== null && v !== '' && !isNaN(Number(v)) ? Number(v) : NaN;
@@ -179,9 +193,9 @@ for (const box of document.querySelectorAll('.table')) {
     });
     for (const h of box.querySelectorAll('th')) h.className = '';
     th.className = dir > 0 ? 'asc' : 'desc';
-    page = 0; draw();
-  };
-  if (rows.length > PAGE) draw();
+    page = 0;
+  });
+  if (total > PAGE) draw();
 }
 const live = __LIVE__, shown = __TOKEN__, state = __STATE__;
 if (live) {

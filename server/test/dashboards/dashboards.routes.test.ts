@@ -101,13 +101,17 @@ describe('dashboards API and pages', () => {
       expect(again.status).toBe(304);
     });
 
-    it('shows markdown, the table (first page rendered, rest as inert JSON), the SVG and text, never the code', async () => {
+    it('shows markdown, the table (first page rendered, the rest on demand), the SVG and text, never the code', async () => {
       const html = await (await pageAs('viewer')).text();
       expect(html).toContain('<strong>managers</strong>');
       expect(html).toContain('<td>r24</td>');
       expect(html).not.toContain('<td>r25</td>');
       expect(html).toContain('40 rows');
-      expect(html).toContain('<script type="application/json" class="rows">');
+      expect(html).toContain('data-src="sales/tables/1"');
+      const rows = await (await pageAs('viewer', 'sales/tables/1')).json();
+      expect(rows).toHaveLength(40);
+      expect((await pageAs('viewer', 'sales/tables/0')).status).toBe(404);
+      expect((await pageAs('outsider', 'sales/tables/1')).status).toBe(404);
       expect(html).toContain('fill="steelblue"');
       expect(html).toContain('total: 42');
       expect(html).not.toContain('salaries');
