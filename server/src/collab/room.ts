@@ -50,6 +50,7 @@ export class Room {
   private readonly peers = new Map<Peer, Set<number>>();
   private pending: Pending[] = [];
   private writing: Promise<void> | undefined;
+  private compacting: Promise<void> | undefined;
   private logEntries: number;
   private lastSeq: number;
   private deleted = false;
@@ -155,7 +156,7 @@ export class Room {
 
   /** Resolves once every update received so far is in the log. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    while (this.writing || this.compacting) await (this.writing ?? this.compacting);
   }
 
   /** Flushes, folds the log into the snapshot and drops the peers' sockets. */
@@ -197,7 +198,12 @@ export class Room {
         const data = message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
         this.broadcast(data, origin);
       }
-      if (this.logEntries >= COMPACT_EVERY) await this.compact().catch((error: unknown) => this.log.warn('compacting a notebook failed', { notebook: this.id, error: String(error) }));
+      // Compaction runs beside the write loop, so that edits are not held up behind it.
+      if (this.logEntries >= COMPACT_EVERY && !this.compacting) {
+        this.compacting = this.compact()
+          .catch((error: unknown) => this.log.warn('compacting a notebook failed', { notebook: this.id, error: String(error) }))
+          .finally(() => (this.compacting = undefined));
+      }
     }
     this.writing = undefined;
   }
@@ -205,8 +211,9 @@ export class Room {
   private async compact(): Promise<void> {
     // The doc may hold updates still queued; the snapshot then covers more than through_seq,
     // which is harmless: re-applying those log entries later is a no-op.
-    await this.store.compact(this.id, Y.encodeStateAsUpdate(this.doc), this.lastSeq);
-    this.logEntries = 0;
+    const [state, through, entries] = [Y.encodeStateAsUpdate(this.doc), this.lastSeq, this.logEntries];
+    await this.store.compact(this.id, state, through);
+    this.logEntries -= entries;
   }
 
   private broadcast(data: Uint8Array, except?: unknown): void {
