@@ -74,7 +74,10 @@ export class WorkerClient {
       headers: { authorization: `Bearer ${this.token}`, 'content-type': stream ? 'application/octet-stream' : 'application/json' },
       body: stream ? (body as Readable) : JSON.stringify(body),
       ...(stream ? { duplex: 'half' } : {}),
-    } as RequestInit);
+    } as RequestInit).catch((cause: unknown) => {
+      if (signal?.aborted) throw cause;
+      throw new Error(`cannot reach the Tandem server at ${this.serverUrl}: ${(cause as Error).cause ?? (cause as Error).message}`, { cause });
+    });
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     if (!response.ok) {
