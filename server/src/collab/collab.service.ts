@@ -93,6 +93,7 @@ export class CollabService {
       if (owners.length === 0) throw new TandemError('CONFLICT', `notebook ${notebook.name} must keep at least one owner`);
       await audit(tx, { actorId: who.id, action: role ? 'notebook.share' : 'notebook.unshare', resourceType: 'notebook', resourceId: id, details: { to, role } });
     });
+    await this.rooms.reauthorize(id);
     this.publish('notebook.shared', notebook);
   }
 

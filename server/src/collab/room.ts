@@ -20,7 +20,8 @@ const RETRY_WRITE_MS = 500;
 
 /** One connected socket, as the room sees it. */
 export interface Peer {
-  readonly canWrite: boolean;
+  /** Changes when the user's role on the notebook changes. */
+  canWrite: boolean;
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
 }
@@ -28,6 +29,7 @@ export interface Peer {
 /** Close codes sent to clients; y-websocket does not reconnect after 4400–4499. */
 export const CloseCode = {
   malformed: 4400,
+  forbidden: 4403,
   deleted: 4404,
   shutdown: 1001,
 } as const;
@@ -91,6 +93,10 @@ export class Room {
 
   get peerCount(): number {
     return this.peers.size;
+  }
+
+  connectedPeers(): Peer[] {
+    return [...this.peers.keys()];
   }
 
   join(peer: Peer): void {

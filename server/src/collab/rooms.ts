@@ -3,11 +3,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { atLeast, type Permissions } from '../auth/permissions.js';
 import type { AuthStore } from '../auth/auth.store.js';
+import type { Principal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import { tokenOf } from '../http/authenticate.js';
 import type { Logger } from '../logger.js';
 import type { CollabStore } from './collab.store.js';
-import { Room, type Peer } from './room.js';
+import { CloseCode, Room, type Peer } from './room.js';
 
 export const COLLAB_PATH = /^\/tandem\/collab\/([A-Za-z0-9-]{1,64})(?:\?|$)/;
 const PING_MS = 30_000;
@@ -21,6 +22,7 @@ export class Rooms {
   private readonly closing = new Map<string, Promise<void>>();
   private readonly wss: WebSocketServer;
   private readonly ping: NodeJS.Timeout;
+  private readonly principals = new WeakMap<Peer, Principal>();
 
   constructor(
     private readonly store: CollabStore,
@@ -49,6 +51,22 @@ export class Rooms {
       return await fn(room);
     } finally {
       this.release(room);
+    }
+  }
+
+  /**
+   * Re-checks the role of everyone connected after sharing changed: demoted users become
+   * read-only at once, users who lost access are disconnected.
+   */
+  async reauthorize(id: string): Promise<void> {
+    const room = await this.open.get(id)?.catch(() => undefined);
+    if (!room) return;
+    for (const peer of room.connectedPeers()) {
+      const principal = this.principals.get(peer);
+      if (!principal) continue;
+      const role = await this.permissions.roleOf(principal, 'notebook', id);
+      if (!role) peer.close(CloseCode.forbidden, 'your access to this notebook was removed');
+      else peer.canWrite = atLeast(role, 'editor');
     }
   }
 
@@ -88,13 +106,13 @@ export class Rooms {
     const room = await this.acquire(id);
     try {
       const ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
-      this.attach(room, ws, atLeast(role, 'editor'));
+      this.attach(room, ws, principal, atLeast(role, 'editor'));
     } finally {
       this.release(room);
     }
   }
 
-  private attach(room: Room, ws: WebSocket & { alive?: boolean }, canWrite: boolean): void {
+  private attach(room: Room, ws: WebSocket & { alive?: boolean }, principal: Principal, canWrite: boolean): void {
     ws.binaryType = 'nodebuffer';
     ws.alive = true;
     const peer: Peer = {
@@ -104,6 +122,7 @@ export class Rooms {
       },
       close: (code, reason) => ws.close(code, reason),
     };
+    this.principals.set(peer, principal);
     ws.on('pong', () => {
       ws.alive = true;
     });

@@ -94,6 +94,21 @@ describe('collaboration rooms', () => {
     expect(a.source().toString()).toBe('owner text');
   });
 
+  it('makes a demoted editor read-only at once and disconnects a user whose access is removed', async () => {
+    const id = await sharedNotebook();
+    const [a, b] = await Promise.all([join(id, alice.token), join(id, bob.token)]);
+    await share(server, id, 'bob', 'viewer');
+    b.source().insert(0, 'demoted');
+    a.source().insert(0, 'owner');
+    await until(() => b.source().toString().includes('owner'), 10_000, 'bob to keep receiving');
+    expect(a.source().toString()).toBe('owner');
+
+    const gone = new Promise<number>((resolve) => b.provider.on('connection-close', (event) => resolve(event?.code ?? 0)));
+    const removed = await server.api('PUT', `notebooks/${id}/grants`, { body: { type: 'user', name: 'bob', role: null } });
+    expect(removed.status).toBe(200);
+    expect(await gone).toBe(4403);
+  });
+
   it('shares cursors and names between editors and removes them when a client leaves', async () => {
     const id = await sharedNotebook();
     const [a, b] = await Promise.all([join(id, alice.token), join(id, bob.token)]);
