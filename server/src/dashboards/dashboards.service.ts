@@ -10,6 +10,7 @@ import type { AppContext } from '../context.js';
 import { TandemError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../logger.js';
+import type { Queryable } from '../db/db.js';
 import { extractContent, type CellChoice, type DashboardContent, type Notebook } from './content.js';
 import { parseCron } from './cron.js';
 import { DashboardsStore, type Dashboard, type DashboardRow, type DashboardVersion, type DashboardVersionWithContent } from './dashboards.store.js';
@@ -27,10 +28,18 @@ export type DashboardView = Dashboard & { role: Role; url: string };
 
 export type Executor = (notebook: Notebook, options: RunOptions) => Promise<Notebook>;
 
+const VISIT_TTL_MS = 1000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Publishing, versions, sharing, secret links and scheduled refreshes of dashboards. */
 export class DashboardsService {
+  /**
+   * Page visits resolved in the last second (slug + link key or caller → dashboard and role): a
+   * popular dashboard then costs no query per view. Every change made here clears it; changes made
+   * elsewhere (team membership, another server) show within a second.
+   */
+  private readonly visits = new Map<string, { at: number; result: Promise<{ row: DashboardRow; role: Role }> }>();
+
   /** Refreshes in flight, by dashboard id: tests and shutdown wait on them. */
   readonly running = new Map<string, Promise<void>>();
 
@@ -52,7 +61,7 @@ export class DashboardsService {
   async create(who: Principal, input: PublishInput & { slug?: string; notebookPath?: string }): Promise<{ dashboard: DashboardView; version: number }> {
     const content = extractContent(input.notebook, input.selection);
     const slug = input.slug ?? `${slugify(input.title)}-${randomBytes(3).toString('hex')}`;
-    const { dashboard, version } = await this.store.transaction(async (tx) => {
+    const { dashboard, version } = await this.mutate(async (tx) => {
       const created = await this.store.create(tx, { slug, title: input.title, description: input.description ?? '', notebookPath: input.notebookPath, createdBy: who.id });
       await this.permissions.grant('dashboard', created.id, { type: 'user', id: who.id }, 'owner', tx);
       const number = await this.store.addVersion(tx, created.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
@@ -67,7 +76,7 @@ export class DashboardsService {
   async publish(who: Principal, slug: string, input: PublishInput): Promise<{ dashboard: DashboardView; version: number }> {
     const row = await this.access(who, slug, 'editor');
     const content = extractContent(input.notebook, input.selection);
-    const version = await this.store.transaction(async (tx) => {
+    const version = await this.mutate(async (tx) => {
       const number = await this.store.addVersion(tx, row.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
       await audit(tx, { actorId: who.id, action: 'dashboard.publish', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
       return number;
@@ -88,7 +97,7 @@ export class DashboardsService {
 
   async delete(who: Principal, slug: string): Promise<void> {
     const row = await this.access(who, slug, 'owner');
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.delete(tx, row.id);
       await this.permissions.removeAll('dashboard', row.id, tx);
       await audit(tx, { actorId: who.id, action: 'dashboard.delete', resourceType: 'dashboard', resourceId: row.id, details: { slug } });
@@ -104,7 +113,7 @@ export class DashboardsService {
   async revert(who: Principal, slug: string, number: number): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
     if (!(await this.store.version(row.id, number))) throw new TandemError('NOT_FOUND', `version: dashboard ${slug} has no version ${number}`);
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.setCurrent(tx, row.id, number);
       await audit(tx, { actorId: who.id, action: 'dashboard.revert', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
     });
@@ -126,7 +135,7 @@ export class DashboardsService {
     const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
     if (!found) throw new TandemError('NOT_FOUND', `name: ${to.type} ${to.name} not found`);
     const ref: PrincipalRef = { type: to.type, id: found.id };
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       if (role) await this.permissions.grant('dashboard', row.id, ref, role, tx);
       else await this.permissions.revoke('dashboard', row.id, ref, tx);
       const [owners] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM grants WHERE resource_type = 'dashboard' AND resource_id = $1 AND role = 'owner'`, [row.id]);
@@ -139,7 +148,7 @@ export class DashboardsService {
   async createLink(who: Principal, slug: string): Promise<{ key: string; url: string }> {
     const row = await this.access(who, slug, 'owner');
     const key = randomBytes(24).toString('base64url');
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.setLinkKeyHash(tx, row.id, sha256(key));
       await audit(tx, { actorId: who.id, action: 'dashboard.link.create', resourceType: 'dashboard', resourceId: row.id });
     });
@@ -148,7 +157,7 @@ export class DashboardsService {
 
   async deleteLink(who: Principal, slug: string): Promise<void> {
     const row = await this.access(who, slug, 'owner');
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.setLinkKeyHash(tx, row.id, null);
       await audit(tx, { actorId: who.id, action: 'dashboard.link.delete', resourceType: 'dashboard', resourceId: row.id });
     });
@@ -158,7 +167,18 @@ export class DashboardsService {
    * The dashboard a page request may show: signed-in callers need a grant, anonymous ones the
    * secret link. Everyone else learns nothing, not even whether the slug exists.
    */
-  async forPage(slug: string, who: Principal | undefined, key: string | undefined): Promise<{ row: DashboardRow; role: Role }> {
+  forPage(slug: string, who: Principal | undefined, key: string | undefined): Promise<{ row: DashboardRow; role: Role }> {
+    const id = `${slug}\0${key ? sha256(key) : ''}\0${who?.id ?? ''}`;
+    const hit = this.visits.get(id);
+    if (hit && Date.now() - hit.at < VISIT_TTL_MS) return hit.result;
+    if (this.visits.size > 10_000) this.visits.clear();
+    const result = this.resolveVisit(slug, who, key);
+    this.visits.set(id, { at: Date.now(), result });
+    result.catch(() => this.visits.delete(id));
+    return result;
+  }
+
+  private async resolveVisit(slug: string, who: Principal | undefined, key: string | undefined): Promise<{ row: DashboardRow; role: Role }> {
     if (key) {
       const row = await this.store.findByLinkKeyHash(slug, sha256(key));
       if (row) return { row, role: 'viewer' };
@@ -191,7 +211,7 @@ export class DashboardsService {
       if (!doc) throw new TandemError('NOT_FOUND', `notebookId: notebook ${input.notebookId} not found`);
       extractContent(doc.notebook, input.selection);
     }
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.setLive(tx, row.id, input.notebookId, input.selection ?? null);
       await audit(tx, { actorId: who.id, action: 'dashboard.live', resourceType: 'dashboard', resourceId: row.id, details: { notebookId: input.notebookId } });
     });
@@ -214,7 +234,7 @@ export class DashboardsService {
   async setSchedule(who: Principal, slug: string, input: { cron: string | null; notebook?: Notebook; selection?: CellChoice[] }): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
     if (input.cron === null) {
-      await this.store.transaction((tx) => this.store.setSchedule(tx, row.id, null));
+      await this.mutate((tx) => this.store.setSchedule(tx, row.id, null));
       if (row.sourceKey) await this.artifacts.delete(row.sourceKey);
       return this.get(who, slug);
     }
@@ -223,7 +243,7 @@ export class DashboardsService {
     if (input.notebook) extractContent(input.notebook, input.selection);
     const sourceKey = `dashboards/${row.id}/source.ipynb`;
     if (input.notebook) await this.artifacts.put(sourceKey, Readable.from([JSON.stringify(input.notebook)]), { contentType: 'application/x-ipynb+json' });
-    await this.store.transaction(async (tx) => {
+    await this.mutate(async (tx) => {
       await this.store.setSchedule(tx, row.id, { cron: cron.source, nextRunAt: cron.next(new Date()), sourceKey, selection: input.selection ?? row.selection });
       await audit(tx, { actorId: who.id, action: 'dashboard.schedule', resourceType: 'dashboard', resourceId: row.id, details: { cron: cron.source } });
     });
@@ -261,7 +281,7 @@ export class DashboardsService {
       const content = extractContent(executed, row.selection ?? undefined);
       const current = await this.store.findById(row.id);
       if (!current) return;
-      const version = await this.store.transaction((tx) =>
+      const version = await this.mutate((tx) =>
         this.store.addVersion(tx, row.id, { title: current.title, description: current.description, content, origin: 'schedule', createdBy: row.createdBy }),
       );
       await this.store.finishRun(row.id, 'succeeded', null);
@@ -276,6 +296,16 @@ export class DashboardsService {
   }
 
   // ---- helpers
+
+  /** Every change runs here, so no page visit keeps seeing what was before it. */
+  private async mutate<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.visits.clear();
+    try {
+      return await this.store.transaction(fn);
+    } finally {
+      this.visits.clear();
+    }
+  }
 
   private async access(who: Principal, slug: string, needed: Role): Promise<DashboardRow & { role: Role }> {
     const row = await this.store.find(slug);
