@@ -115,29 +115,26 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
     }
   });
 
-  pages.get('/tandem/d/:slug/state', async (req, res) => {
-    try {
-      const resolved = await resolve(req);
-      res.setHeader('Cache-Control', 'no-store');
-      res.json({ version: stateToken(resolved) });
-    } catch (error) {
-      const e = asTandemError(error);
-      res.status(e.status).json({ error: e.toJSON() });
-    }
-  });
+  /** Small JSON answers the page's script fetches; errors stay JSON for it to show. */
+  const json = (path: string, answer: (resolved: Resolved, req: Request) => Promise<unknown>) =>
+    pages.get(path, async (req, res) => {
+      try {
+        const body = await answer(await resolve(req), req);
+        res.setHeader('Cache-Control', 'private, no-cache');
+        res.json(body);
+      } catch (error) {
+        const e = asTandemError(error);
+        res.status(e.status).json({ error: e.toJSON() });
+      }
+    });
 
-  pages.get('/tandem/d/:slug/tables/:index', async (req, res) => {
-    try {
-      const resolved = await resolve(req);
-      const content = resolved.live?.content ?? (await dashboards.content(resolved.row, resolved.version)).content;
-      const rows = tableRows(content, Number(req.params.index));
-      if (!rows) throw new TandemError('NOT_FOUND', `dashboard ${resolved.row.slug} has no table ${req.params.index}`);
-      res.setHeader('Cache-Control', 'private, no-cache');
-      res.json(rows);
-    } catch (error) {
-      const e = asTandemError(error);
-      res.status(e.status).json({ error: e.toJSON() });
-    }
+  json('/tandem/d/:slug/state', async (resolved) => ({ version: stateToken(resolved) }));
+
+  json('/tandem/d/:slug/tables/:index', async (resolved, req) => {
+    const content = resolved.live?.content ?? (await dashboards.content(resolved.row, resolved.version)).content;
+    const rows = tableRows(content, Number(req.params.index));
+    if (!rows) throw new TandemError('NOT_FOUND', `dashboard ${resolved.row.slug} has no table ${req.params.index}`);
+    return rows;
   });
 
   pages.get('/tandem/d/:slug/pdf', async (req, res) => {
