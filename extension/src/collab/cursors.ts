@@ -36,7 +36,8 @@ class Caret extends WidgetType {
     const label = document.createElement('span');
     label.className = 'tandem-RemoteCaret-label';
     label.style.backgroundColor = this.color;
-    label.textContent = this.name;
+    // Shown through CSS so that the name never becomes part of the cell's text or a copy.
+    label.dataset.name = this.name;
     caret.appendChild(label);
     return caret;
   }

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openLab, screenshot, startStack, type Lab, type Stack } from './support/stack.js';
+import { launchBrowser, openLab, runAllCells, screenshot, startStack, type Lab, type Stack } from './support/stack.js';
 
 /** Opens a shared notebook from the Tandem drive in the page's JupyterLab. */
 async function openShared(page: Page, path: string): Promise<void> {
@@ -8,7 +8,7 @@ async function openShared(page: Page, path: string): Promise<void> {
   await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().waitFor({ timeout: 60_000 });
 }
 
-const cellText = (page: Page) => page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().innerText();
+const cellText = async (page: Page) => (await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().innerText()).trim();
 
 describe('co-editing a shared notebook from two JupyterLab servers', () => {
   let stack: Stack;
@@ -53,8 +53,9 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     await bob.keyboard.type(' // bob was here');
     await expect.poll(() => cellText(alice), { timeout: 20_000 }).toContain('const fromAlice = 1; // bob was here');
 
-    await expect.poll(() => alice.locator('.tandem-RemoteCaret-label').allInnerTexts(), { timeout: 20_000 }).toContain('bob');
-    await expect.poll(() => bob.locator('.tandem-RemoteCaret-label').allInnerTexts(), { timeout: 20_000 }).toContain('Admin');
+    const carets = (page: Page) => page.locator('.tandem-RemoteCaret-label').evaluateAll((labels) => labels.map((l) => (l as HTMLElement).dataset.name));
+    await expect.poll(() => carets(alice), { timeout: 20_000 }).toContain('bob');
+    await expect.poll(() => carets(bob), { timeout: 20_000 }).toContain('Admin');
     await expect.poll(() => alice.locator('.tandem-Collaborators-badge').count(), { timeout: 20_000 }).toBe(2);
     await screenshot(alice, 'collab-alice');
     await screenshot(bob, 'collab-bob');
@@ -68,5 +69,15 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     await expect
       .poll(async () => (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source), { timeout: 10_000 })
       .toEqual(['const fromAlice = 1; // bob was here']);
+  }, 120_000);
+
+  it('shows the output of a cell run by one user’s kernel to the other user', async () => {
+    const editor = alice.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first();
+    await editor.click();
+    await alice.keyboard.press('ControlOrMeta+A');
+    await alice.keyboard.type('6 * 7');
+    await expect.poll(() => cellText(bob), { timeout: 20_000 }).toBe('6 * 7');
+    await runAllCells(alice);
+    await expect.poll(() => bob.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output').first().innerText().catch(() => ''), { timeout: 60_000 }).toContain('42');
   }, 120_000);
 });
