@@ -38,7 +38,7 @@ function basePython() {
 export async function ensureVenv({ dev }) {
   if (process.env.TANDEM_PYTHON) return; // an externally managed Python
   const runtime = hashInputs(['requirements.txt']);
-  const hash = dev ? `${runtime}+${hashInputs(['requirements-dev.txt'])}` : runtime;
+  const hash = dev ? `${runtime}+${hashInputs(['requirements-dev.txt', 'requirements-gpu.txt'])}` : runtime;
   const stampFile = path.join(ROOT, '.tandem/cache/venv.stamp');
   const python = venvPython();
   // A venv set up for tests also serves `npm start`.
