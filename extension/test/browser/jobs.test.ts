@@ -1,9 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../../server/src/worker/agent.js';
-import { launchBrowser, openLab, runAllCells, screenshot, startStack, type Stack } from './support/stack.js';
+import { launchBrowser, openNotebook, runAllCells, screenshot, startStack, type Stack } from './support/stack.js';
 
 const TRAINING = [
   'import os, time, tandem_job as tj',
@@ -39,14 +37,7 @@ describe('jobs in JupyterLab', () => {
       'await job.wait();',
       '`done: ${job.status}`',
     ].join('\n');
-    const notebook = {
-      cells: [{ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null }],
-      metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)', language: 'typescript' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    };
-    await writeFile(path.join(stack.lab.rootDir, 'train.ipynb'), JSON.stringify(notebook));
-    page = await openLab(browser, stack.labUrl, 'lab/tree/train.ipynb');
+    page = await openNotebook(browser, stack.lab, 'train.ipynb', [source]);
     await runAllCells(page);
     await expect.poll(() => page.locator('.jp-OutputArea-output').last().textContent(), { timeout: 90_000 }).toContain('done: succeeded');
     const view = page.locator('.tandem-job');

@@ -1,9 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOverHttp } from '../../../server/test/models/support.js';
-import { launchBrowser, openLab, runAllCells, screenshot, startStack, type Stack } from './support/stack.js';
+import { launchBrowser, openLab, openNotebook, runAllCells, screenshot, startStack, type Stack } from './support/stack.js';
 
 describe('Models panel in JupyterLab', () => {
   let stack: Stack;
@@ -68,14 +66,7 @@ describe('Models panel in JupyterLab', () => {
       "const v = await models.register({ name: 'from-cell', files: { 'model.txt': new TextEncoder().encode('weights') }, metrics: { auc: 0.9 } });",
       '`registered from-cell v${v.number}`',
     ].join('\n');
-    const notebook = {
-      cells: [{ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null }],
-      metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)', language: 'typescript' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    };
-    await writeFile(path.join(stack.lab.rootDir, 'register.ipynb'), JSON.stringify(notebook));
-    const nb = await openLab(browser, stack.labUrl, 'lab/tree/register.ipynb');
+    const nb = await openNotebook(browser, stack.lab, 'register.ipynb', [source]);
     await runAllCells(nb);
     await expect.poll(() => nb.locator('.jp-OutputArea-output').first().textContent(), { timeout: 60_000 }).toContain('registered from-cell v1');
     await nb.locator('.jp-SideBar [data-id="tandem-models"]').click();

@@ -1,6 +1,6 @@
 // What a browser test needs: a real Tandem server, a real JupyterLab with the built extension and
 // kernel spec pointing at it, and headless Chromium. One stack per test file; it is expensive.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,18 @@ export async function openLab(browser: Browser, labUrl: string, route = 'lab'): 
   await page.goto(`${labUrl}/${route}`);
   await page.locator('#jp-main-dock-panel').waitFor({ timeout: 90_000 });
   return page;
+}
+
+/** Writes `name` with these code cells for the TypeScript (Tandem) kernel into the lab and opens it. */
+export async function openNotebook(browser: Browser, lab: Lab, name: string, sources: string[]): Promise<Page> {
+  const notebook = {
+    cells: sources.map((source) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+    metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)', language: 'typescript' } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  await writeFile(path.join(lab.rootDir, name), JSON.stringify(notebook));
+  return openLab(browser, lab.url, `lab/tree/${name}`);
 }
 
 /**
