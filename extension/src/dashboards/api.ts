@@ -10,6 +10,7 @@ export interface DashboardInfo {
   url: string;
   schedule: { cron: string; nextRunAt: string | null } | null;
   lastRun: { at: string; status: 'running' | 'succeeded' | 'failed'; error: string | null } | null;
+  liveNotebookId: string | null;
 }
 
 export interface CellChoice {
@@ -47,6 +48,11 @@ export class DashboardsApi {
 
   setSchedule(slug: string, body: { cron: string | null; notebook?: unknown; selection?: CellChoice[] }): Promise<DashboardInfo> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/schedule`, { method: 'PUT', json: body });
+  }
+
+  /** Follow a shared notebook's outputs (or stop, with null). */
+  setLive(slug: string, body: { notebookId: string | null; selection?: CellChoice[] }): Promise<DashboardInfo> {
+    return this.client.request(`dashboards/${encodeURIComponent(slug)}/live`, { method: 'PUT', json: body });
   }
 
   /** The page for signed-in viewers: the token is exchanged for a cookie and dropped from the URL. */

@@ -4,7 +4,8 @@ import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
 import type { TandemClient } from '../requests';
-import { ITandemClient } from '../tokens';
+import { DRIVE_NAME, type TandemDrive } from '../collab/drive';
+import { ITandemClient, ITandemDrive } from '../tokens';
 import { DashboardsApi } from './api';
 import { askPublishChoices, showPublished } from './publish-dialog';
 
@@ -22,17 +23,20 @@ interface DashboardMetadata {
 
 const metadataOf = (panel: NotebookPanel) => (panel.model?.getMetadata('tandem') ?? {}) as { dashboard?: DashboardMetadata };
 
-async function publish(api: DashboardsApi, panel: NotebookPanel): Promise<void> {
+async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDrive | null): Promise<void> {
   const model = panel.model;
   if (!model) return;
   const notebook = model.toJSON() as { cells: { cell_type: string; source: string | string[]; outputs?: unknown[] }[] };
   const tandem = metadataOf(panel);
+  const shared = panel.context.path.startsWith(`${DRIVE_NAME}:`) ? drive?.notebookAt(panel.context.localPath) : undefined;
   const existing = tandem.dashboard ? await api.get(tandem.dashboard.slug).catch(() => undefined) : undefined;
   const choices = await askPublishChoices(notebook.cells, {
     title: existing?.title ?? panel.context.path.split('/').pop()!.replace(/\.ipynb$/, ''),
     description: existing?.description ?? '',
     cron: existing?.schedule?.cron ?? '',
     republish: !!existing,
+    // Only shared notebooks (on the Tandem drive) can be followed live.
+    live: shared ? !!existing?.liveNotebookId : undefined,
   });
   if (!choices) return;
   const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection };
@@ -40,6 +44,8 @@ async function publish(api: DashboardsApi, panel: NotebookPanel): Promise<void> 
   model.setMetadata('tandem', { ...tandem, dashboard: { slug: dashboard.slug, ...(choices.cron ? { cron: choices.cron } : {}) } });
   // The notebook's code is kept on the server only when a refresh schedule needs to re-run it.
   if (choices.cron || existing?.schedule) await api.setSchedule(dashboard.slug, choices.cron ? { cron: choices.cron, notebook, selection: choices.selection } : { cron: null });
+  if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
+  else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
   const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
   await showPublished({ title: dashboard.title, version, pageUrl: api.pageUrl(dashboard.slug), shareUrl: share && `${api.client.url}${share.url}` });
 }
@@ -50,8 +56,8 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Publish a notebook’s chosen outputs as a dashboard on the Tandem server.',
   autoStart: true,
   requires: [ITandemClient, INotebookTracker],
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, client: TandemClient, tracker: INotebookTracker, palette: ICommandPalette | null) => {
+  optional: [ICommandPalette, ITandemDrive],
+  activate: (app: JupyterFrontEnd, client: TandemClient, tracker: INotebookTracker, palette: ICommandPalette | null, drive: TandemDrive | null) => {
     const api = new DashboardsApi(client);
     app.commands.addCommand(CommandIDs.publishDashboard, {
       label: 'Publish as Dashboard…',
@@ -62,7 +68,7 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
         const panel = tracker.currentWidget;
         if (!panel) return;
         try {
-          await publish(api, panel);
+          await publish(api, panel, drive);
         } catch (error) {
           await showErrorMessage('Publishing the dashboard failed', (error as Error).message);
         }

@@ -16,6 +16,8 @@ export interface PublishChoices {
   /** Cron expression (UTC) for scheduled refresh, or '' for none. */
   cron: string;
   shareLink: boolean;
+  /** Follow the shared notebook's outputs as collaborators run it. */
+  live: boolean;
 }
 
 const preview = (cell: NotebookCell) => {
@@ -27,12 +29,13 @@ const preview = (cell: NotebookCell) => {
  * Asks what to publish: title, description, and per cell whether it shows and whether its code
  * shows (hidden by default: managers see results, not code). Resolves to undefined on cancel.
  */
-export async function askPublishChoices(cells: NotebookCell[], defaults: { title: string; description: string; cron: string; republish: boolean }): Promise<PublishChoices | undefined> {
+export async function askPublishChoices(cells: NotebookCell[], defaults: { title: string; description: string; cron: string; republish: boolean; live?: boolean }): Promise<PublishChoices | undefined> {
   const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': 'Dashboard title' });
   const description = h('textarea', { class: 'jp-mod-styled', rows: 2, placeholder: 'Description (markdown)', 'aria-label': 'Dashboard description' });
   description.value = defaults.description;
   const cron = h('input', { class: 'jp-mod-styled', value: defaults.cron, placeholder: 'e.g. 0 6 * * 1-5 (UTC); empty: no refresh', 'aria-label': 'Refresh schedule' });
   const shareLink = h('input', { type: 'checkbox', 'aria-label': 'Create a share link' });
+  const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': 'Follow live' });
   const rows = cells.map((cell, index) => {
     const isCode = cell.cell_type === 'code';
     const show = h('input', { type: 'checkbox', checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0, 'aria-label': `Show cell ${index + 1}` });
@@ -50,6 +53,7 @@ export async function askPublishChoices(cells: NotebookCell[], defaults: { title
       h('div', { class: 'tandem-publish-cells' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'show'), h('th', {}, 'code'), h('th', {}, ''), h('th', {}, 'cell'))), h('tbody', {}, ...rows.map((r) => r.row)))),
       h('label', {}, 'Refresh schedule (cron, UTC) — re-runs this notebook headless', cron),
       h('label', { class: 'tandem-publish-inline' }, shareLink, 'Create a secret share link (anyone with it can view)'),
+      defaults.live !== undefined && h('label', { class: 'tandem-publish-inline' }, live, 'Live: follow this shared notebook’s outputs as collaborators run it'),
     ),
   });
   const result = await showDialog({
@@ -65,6 +69,7 @@ export async function askPublishChoices(cells: NotebookCell[], defaults: { title
     selection: rows.filter((r) => r.show.checked).map((r) => ({ index: r.index, code: r.code.checked, outputs: true })),
     cron: cron.value.trim(),
     shareLink: shareLink.checked,
+    live: defaults.live !== undefined && live.checked,
   };
 }
 

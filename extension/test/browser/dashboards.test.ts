@@ -108,5 +108,25 @@ describe('Dashboards in Chromium', () => {
       expect(html).toContain('Fuel economy dashboard');
       expect(html).not.toContain('dashboards.publish');
     }, 120_000);
+
+    it('publishes a shared notebook as a live dashboard that follows its outputs', async () => {
+      const content = { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)' } }, cells: [{ cell_type: 'code', source: 'x', metadata: {}, execution_count: 1, outputs: [{ output_type: 'stream', name: 'stdout', text: 'live revenue 7\n' }] }] };
+      const created = await stack.server.api('POST', 'notebooks', { body: { name: 'live-revenue.ipynb', content } });
+      expect(created.status).toBe(201);
+      await lab.evaluate(() => (window as any).jupyterapp.commands.execute('docmanager:open', { path: 'Tandem:live-revenue.ipynb' }));
+      await expect.poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 30_000 }).toBe('Tandem:live-revenue.ipynb');
+      await lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget.context.ready);
+      await lab.evaluate(() => void (window as any).jupyterapp.commands.execute('tandem:publish-dashboard'));
+      const dialog = lab.locator('.jp-Dialog');
+      await dialog.locator('input[aria-label="Dashboard title"]').fill('Live revenue');
+      await dialog.locator('input[aria-label="Follow live"]').check();
+      await dialog.locator('button', { hasText: 'Publish' }).click();
+      await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click({ timeout: 30_000 });
+      const mine = (await stack.server.api('GET', 'dashboards')).body.items.find((d: { title: string }) => d.title === 'Live revenue');
+      expect(mine.liveNotebookId).toBe(created.body.id);
+      const html = await (await fetch(`${stack.tandemUrl}/tandem/d/${mine.slug}`, { headers: { authorization: `Bearer ${stack.token}` } })).text();
+      expect(html).toContain('live revenue 7');
+      expect(html).toContain('● live');
+    }, 120_000);
   });
 });
