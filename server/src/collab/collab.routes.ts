@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { requirePrincipal } from '../auth/principal.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
+import { collabMetrics } from './collab.metrics.js';
 import { CollabService } from './collab.service.js';
 import { CollabStore } from './collab.store.js';
 import { ipynbSchema } from './ipynb.js';
@@ -24,7 +25,9 @@ const versionParams = notebookParams.extend({ versionId: z.uuid('must be a versi
  */
 export function collabFeature(ctx: AppContext): Feature {
   const store = new CollabStore(ctx.db);
-  const rooms = new Rooms(store, ctx.auth, ctx.permissions, ctx.log, ctx.config.maxBodyBytes);
+  // The gauges read the rooms only when /metrics is scraped, after they exist.
+  const observer = collabMetrics(ctx.metrics.registry, () => rooms.counts());
+  const rooms = new Rooms(store, ctx.auth, ctx.permissions, ctx.log, observer, ctx.config.maxBodyBytes);
   const notebooks = new CollabService(store, rooms, ctx.permissions, ctx.auth, ctx.events);
   const api = Router();
   const { openapi } = ctx;

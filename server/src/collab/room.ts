@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { PgCode, pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RoomObserver } from './collab.metrics.js';
 import type { CollabStore } from './collab.store.js';
 
 /** y-websocket message types. */
@@ -62,6 +63,7 @@ export class Room {
     readonly id: string,
     private readonly store: CollabStore,
     private readonly log: Logger,
+    private readonly observer: RoomObserver,
     loaded: { state: Uint8Array; lastSeq: number; logEntries: number },
   ) {
     this.lastSeq = loaded.lastSeq;
@@ -84,11 +86,11 @@ export class Room {
     });
   }
 
-  static async load(id: string, store: CollabStore, log: Logger): Promise<Room> {
+  static async load(id: string, store: CollabStore, log: Logger, observer: RoomObserver): Promise<Room> {
     const stored = await store.load(id);
     if (!stored) throw new TandemError('NOT_FOUND', `notebook ${id} not found`);
     const state = Y.mergeUpdates([stored.snapshot, ...stored.updates]);
-    return new Room(id, store, log, { state, lastSeq: stored.lastSeq, logEntries: stored.updates.length });
+    return new Room(id, store, log, observer, { state, lastSeq: stored.lastSeq, logEntries: stored.updates.length });
   }
 
   get peerCount(): number {
@@ -131,6 +133,7 @@ export class Room {
         peer.send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states))));
       } else if (type !== MESSAGE_AUTH) throw new TandemError('INVALID_ARGUMENT', `unknown message type ${type}`);
     } catch (error) {
+      this.observer.rejected('malformed');
       this.log.warn('closing collaboration socket after a malformed message', { notebook: this.id, error: String(error) });
       peer.close(CloseCode.malformed, `malformed message: ${String((error as Error)?.message ?? error)}`.slice(0, 120));
     }
@@ -147,7 +150,10 @@ export class Room {
       throw new TandemError('INVALID_ARGUMENT', `unknown sync message ${kind}`);
     }
     const update = decoding.readVarUint8Array(decoder);
-    if (!peer.canWrite) return;
+    if (!peer.canWrite) {
+      this.observer.rejected('viewer_update');
+      return;
+    }
     Y.applyUpdate(this.doc, update, peer);
   }
 
@@ -187,7 +193,9 @@ export class Room {
       this.pending = [];
       try {
         const merged = batch.length === 1 ? batch[0].update : Y.mergeUpdates(batch.map((p) => p.update));
+        const started = performance.now();
         this.lastSeq = await this.store.append(this.id, merged);
+        this.observer.persisted((performance.now() - started) / 1000);
         this.logEntries += 1;
       } catch (error) {
         if (pgErrorCode(error) === PgCode.foreignKeyViolation) {

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import { tokenOf } from '../http/authenticate.js';
 import type { Logger } from '../logger.js';
+import type { RoomObserver } from './collab.metrics.js';
 import type { CollabStore } from './collab.store.js';
 import { CloseCode, Room, type Peer } from './room.js';
 
@@ -29,6 +30,7 @@ export class Rooms {
     private readonly auth: AuthStore,
     private readonly permissions: Permissions,
     private readonly log: Logger,
+    private readonly observer: RoomObserver,
     maxMessageBytes: number,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
@@ -42,6 +44,11 @@ export class Rooms {
         }
       }
     }, PING_MS).unref();
+  }
+
+  /** Loaded rooms and open sockets, for metrics. */
+  counts(): { rooms: number; connections: number } {
+    return { rooms: this.open.size, connections: this.wss.clients.size };
   }
 
   /** Runs `fn` on the notebook's live room, loading it if nobody has it open. */
@@ -144,7 +151,7 @@ export class Rooms {
       const previous = this.closing.get(id);
       loading = (async () => {
         await previous;
-        return Room.load(id, this.store, this.log);
+        return Room.load(id, this.store, this.log, this.observer);
       })();
       this.open.set(id, loading);
       loading.catch(() => this.open.delete(id));

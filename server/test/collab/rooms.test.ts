@@ -137,6 +137,9 @@ describe('collaboration rooms', () => {
 
     a.source().insert(0, 'still fine');
     await until(() => b.source().toString() === 'still fine', 10_000, 'room to keep working');
+    const metrics = (await server.api('GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/tandem_collab_messages_rejected_total\{reason="malformed"\} [2-9]/);
+    expect(metrics).toMatch(/tandem_collab_connections [1-9]/);
   });
 
   it('closes a socket that sends a message over the size limit and leaves the room working', async () => {
