@@ -4,7 +4,7 @@ import { requirePrincipal } from '../auth/principal.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
 import { cellChoice, notebookSchema } from './content.js';
-import { createDashboardsService, type Executor } from './dashboards.service.js';
+import { createDashboardsService } from './dashboards.service.js';
 import { dashboardPages } from './pages.js';
 import { PdfPrinter } from './pdf.js';
 import { templateRoutes } from './templates.js';
@@ -21,16 +21,12 @@ const publishBody = z.object({
 });
 const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
 
-export interface DashboardsOptions {
-  /** How often due schedules are looked for (ms). */
-  tickMs?: number;
-  /** Replaces headless nbclient execution (tests of the scheduling logic only). */
-  execute?: Executor;
-}
+/** How often due refresh schedules are looked for; cron has minute resolution. */
+const TICK_MS = 30_000;
 
 /** Published dashboards (API under /tandem/api/dashboards, pages under /tandem/d) and the notebook templates they start from. */
-export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = {}): Feature {
-  const dashboards = createDashboardsService(ctx, options.execute);
+export function dashboardsFeature(ctx: AppContext): Feature {
+  const dashboards = createDashboardsService(ctx);
   const printer = new PdfPrinter();
   const api = Router();
   const { openapi } = ctx;
@@ -144,7 +140,7 @@ export function dashboardsFeature(ctx: AppContext, options: DashboardsOptions = 
 
   const tick = setInterval(() => {
     dashboards.runDue().catch((error: unknown) => ctx.log.warn('looking for due dashboard refreshes failed', { error: String(error) }));
-  }, options.tickMs ?? 30_000).unref();
+  }, TICK_MS).unref();
 
   return {
     name: 'dashboards',

@@ -15,7 +15,7 @@ import { extractContent, type CellChoice, type DashboardContent, type Notebook }
 import { parseCron } from './cron.js';
 import { DashboardsStore, type Dashboard, type DashboardRow, type DashboardVersion, type DashboardVersionWithContent } from './dashboards.store.js';
 import { LiveNotebooks } from './live.js';
-import { executeNotebook, type RunOptions } from './runner.js';
+import { executeNotebook } from './runner.js';
 
 export interface PublishInput {
   title: string;
@@ -25,8 +25,6 @@ export interface PublishInput {
 }
 
 export type DashboardView = Dashboard & { role: Role; url: string };
-
-export type Executor = (notebook: Notebook, options: RunOptions) => Promise<Notebook>;
 
 const VISIT_TTL_MS = 1000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -51,7 +49,6 @@ export class DashboardsService {
     private readonly events: EventBus,
     private readonly log: Logger,
     private readonly live: LiveNotebooks,
-    private readonly execute: Executor = executeNotebook,
     /** Environment for refresh kernels, e.g. TANDEM_URL so the cell SDK reaches this server. */
     private readonly kernelEnv: Record<string, string> = {},
   ) {}
@@ -277,7 +274,7 @@ export class DashboardsService {
     const token = row.createdBy ? await this.auth.createToken(row.createdBy, `dashboard refresh ${row.slug}`) : undefined;
     try {
       const notebook = JSON.parse(await text(await this.artifacts.get(row.sourceKey!))) as Notebook;
-      const executed = await this.execute(notebook, { env: { ...this.kernelEnv, ...(token ? { TANDEM_TOKEN: token.token } : {}) } });
+      const executed = await executeNotebook(notebook, { env: { ...this.kernelEnv, ...(token ? { TANDEM_TOKEN: token.token } : {}) } });
       const content = extractContent(executed, row.selection ?? undefined);
       const current = await this.store.findById(row.id);
       if (!current) return;
@@ -342,7 +339,7 @@ function slugify(title: string): string {
   return base || 'dashboard';
 }
 
-export function createDashboardsService(ctx: AppContext, execute?: Executor): DashboardsService {
+export function createDashboardsService(ctx: AppContext): DashboardsService {
   const url = ctx.config.publicUrl ?? (ctx.config.port ? `http://${ctx.config.host}:${ctx.config.port}` : undefined);
-  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, new LiveNotebooks(ctx.db), execute, url ? { TANDEM_URL: url } : {});
+  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, new LiveNotebooks(ctx.db), url ? { TANDEM_URL: url } : {});
 }

@@ -19,9 +19,9 @@ export function pythonPath(env: NodeJS.ProcessEnv = process.env): string {
 // way so the failing output is kept for the error message.
 const EXECUTE = `
 import sys, json, nbformat, nbclient
-src, dst, kernel, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+src, dst, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3])
 nb = nbformat.read(src, as_version=4)
-client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel or nb.metadata.get('kernelspec', {}).get('name', 'tandem'), allow_errors=False)
+client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=nb.metadata.get('kernelspec', {}).get('name', 'tandem'), allow_errors=False)
 try:
     client.execute()
 except nbclient.exceptions.CellExecutionError as e:
@@ -32,13 +32,11 @@ nbformat.write(nb, dst)
 `;
 
 export interface RunOptions {
-  /** Kernel spec name; default: the notebook's, else `tandem`. */
-  kernel?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
 }
 
-/** Executes a notebook headless with nbclient and the repo's kernel specs; resolves to the executed notebook. */
+/** Executes a notebook headless with nbclient on its kernel (default `tandem`) from the repo's kernel specs. */
 export async function executeNotebook(notebook: Notebook, options: RunOptions = {}): Promise<Notebook> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-refresh-'));
   const src = path.join(dir, 'in.ipynb');
@@ -46,7 +44,7 @@ export async function executeNotebook(notebook: Notebook, options: RunOptions = 
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
   try {
     await writeFile(src, JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, ...notebook }));
-    const stderr = await run(pythonPath(), ['-c', EXECUTE, src, dst, options.kernel ?? '', String(Math.ceil(timeoutMs / 1000))], {
+    const stderr = await run(pythonPath(), ['-c', EXECUTE, src, dst, String(Math.ceil(timeoutMs / 1000))], {
       cwd: dir,
       timeoutMs: timeoutMs + 60_000,
       env: {
