@@ -191,8 +191,8 @@ export class Room {
     while (this.pending.length > 0 && !this.deleted) {
       const batch = this.pending;
       this.pending = [];
+      const merged = batch.length === 1 ? batch[0].update : Y.mergeUpdates(batch.map((p) => p.update));
       try {
-        const merged = batch.length === 1 ? batch[0].update : Y.mergeUpdates(batch.map((p) => p.update));
         const started = performance.now();
         this.lastSeq = await this.store.append(this.id, merged);
         this.observer.persisted((performance.now() - started) / 1000);
@@ -208,10 +208,9 @@ export class Room {
         await new Promise((resolve) => setTimeout(resolve, RETRY_WRITE_MS));
         continue;
       }
-      for (const { update, origin } of batch) {
-        const data = message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
-        this.broadcast(data, origin);
-      }
+      // One message per peer per batch: under load, batches grow and sends do not. A batch's
+      // senders get their own edits back with the others', which Yjs ignores.
+      this.broadcast(message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, merged)), batch.length === 1 ? batch[0].origin : undefined);
       // Compaction runs beside the write loop, so that edits are not held up behind it.
       if (this.logEntries >= COMPACT_EVERY && !this.compacting) {
         this.compacting = this.compact()
