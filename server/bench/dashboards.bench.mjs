@@ -30,16 +30,41 @@ function twentyOutputs() {
       version: 1,
       rowCount: 250_000,
       truncated: true,
-      columns: [{ name: 'region', type: 'Utf8' }, { name: 'day', type: 'Date' }, { name: 'revenue', type: 'Float64' }, { name: 'orders', type: 'Int32' }],
-      rows: Array.from({ length: 1000 }, (_, i) => [`region-${(i * seed) % 37}`, `2026-0${1 + (i % 9)}-1${i % 10}`, Math.round(i * seed * 13.7) / 10, i % 500]),
+      columns: [
+        { name: 'region', type: 'Utf8' },
+        { name: 'day', type: 'Date' },
+        { name: 'revenue', type: 'Float64' },
+        { name: 'orders', type: 'Int32' },
+      ],
+      rows: Array.from({ length: 1000 }, (_, i) => [
+        `region-${(i * seed) % 37}`,
+        `2026-0${1 + (i % 9)}-1${i % 10}`,
+        Math.round(i * seed * 13.7) / 10,
+        i % 500,
+      ]),
     },
   });
-  const points = (seed) => Array.from({ length: 300 }, (_, i) => `<circle cx="${(i * 7) % 640}" cy="${(i * seed) % 400}" r="3" fill="steelblue"/>`).join('');
-  const svg = (seed) => ({ 'image/svg+xml': `<svg xmlns="http://www.w3.org/2000/svg" class="plot-1" viewBox="0 0 640 400" width="640" height="400"><style>.plot-1{font:10px sans-serif}</style><g aria-label="dot">${points(seed)}</g></svg>` });
+  const points = (seed) =>
+    Array.from({ length: 300 }, (_, i) => `<circle cx="${(i * 7) % 640}" cy="${(i * seed) % 400}" r="3" fill="steelblue"/>`).join('');
+  const svg = (seed) => ({
+    'image/svg+xml': `<svg xmlns="http://www.w3.org/2000/svg" class="plot-1" viewBox="0 0 640 400" width="640" height="400"><style>.plot-1{font:10px sans-serif}</style><g aria-label="dot">${points(seed)}</g></svg>`,
+  });
   const cells = [];
   for (let i = 1; i <= 5; i++) {
-    cells.push({ cell_type: 'markdown', source: `## Section ${i}\n\nRevenue is **up ${i}%** week over week; see the [report](https://example.com/${i}).` });
-    cells.push({ cell_type: 'code', source: 'x', outputs: [display(table(i)), display(svg(i)), display({ 'text/markdown': `> note ${i}: *preliminary*` }), display({ 'text/html': `<table class="df"><tr><th>k</th><th>v</th></tr>${'<tr><td>a</td><td>1</td></tr>'.repeat(20)}</table>` })] });
+    cells.push({
+      cell_type: 'markdown',
+      source: `## Section ${i}\n\nRevenue is **up ${i}%** week over week; see the [report](https://example.com/${i}).`,
+    });
+    cells.push({
+      cell_type: 'code',
+      source: 'x',
+      outputs: [
+        display(table(i)),
+        display(svg(i)),
+        display({ 'text/markdown': `> note ${i}: *preliminary*` }),
+        display({ 'text/html': `<table class="df"><tr><th>k</th><th>v</th></tr>${'<tr><td>a</td><td>1</td></tr>'.repeat(20)}</table>` }),
+      ],
+    });
   }
   return { cells };
 }
@@ -58,7 +83,11 @@ process.stdout.write(JSON.stringify({ lat, rps: done / seconds }));
 
 function measure(url) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, url, String(REQUESTS), String(CONCURRENCY), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', CLIENT, url, String(REQUESTS), String(CONCURRENCY), String(SECONDS)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited with ${code}`))));
@@ -73,10 +102,21 @@ try {
   spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
   const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
   stops.push(pg.stop);
-  const server = await startServer({ config: loadConfig({ TANDEM_HOME: path.join(scratch, 'home'), TANDEM_PORT: '0', TANDEM_LOG_LEVEL: 'warn', TANDEM_DATABASE_URL: pg.url }) });
+  const server = await startServer({
+    config: loadConfig({
+      TANDEM_HOME: path.join(scratch, 'home'),
+      TANDEM_PORT: '0',
+      TANDEM_LOG_LEVEL: 'warn',
+      TANDEM_DATABASE_URL: pg.url,
+    }),
+  });
   stops.unshift(() => server.close());
   const call = async (method, apiPath, body) => {
-    const res = await fetch(`${server.url}/tandem/api/${apiPath}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const res = await fetch(`${server.url}/tandem/api/${apiPath}`, {
+      method,
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${method} ${apiPath}: ${await res.text()}`);
     return res.json();
   };
@@ -96,8 +136,12 @@ try {
   const p95 = pct(tandem.lat, 95);
   console.log(`dashboard page with 20 outputs (${(html.length / 1024).toFixed(0)} KiB HTML, share link, PostgreSQL):`);
   console.log(`  first view (renders + sanitizes): ${coldMs.toFixed(1)} ms`);
-  console.log(`  Tandem        p50 ${pct(tandem.lat, 50).toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, ${tandem.rps.toFixed(0)} req/s (${CONCURRENCY} clients)`);
-  console.log(`  static floor  p50 ${pct(floor.lat, 50).toFixed(2)} ms, p95 ${pct(floor.lat, 95).toFixed(2)} ms, ${floor.rps.toFixed(0)} req/s`);
+  console.log(
+    `  Tandem        p50 ${pct(tandem.lat, 50).toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, ${tandem.rps.toFixed(0)} req/s (${CONCURRENCY} clients)`,
+  );
+  console.log(
+    `  static floor  p50 ${pct(floor.lat, 50).toFixed(2)} ms, p95 ${pct(floor.lat, 95).toFixed(2)} ms, ${floor.rps.toFixed(0)} req/s`,
+  );
   console.log(`  ratio p95/target = ${(p95 / 200).toFixed(3)} (target ≤ 200 ms) ${p95 <= 200 ? 'PASS' : 'FAIL'}`);
   console.log(`  ratio req/s/target = ${(tandem.rps / 500).toFixed(2)} (target ≥ 500 req/s) ${tandem.rps >= 500 ? 'PASS' : 'FAIL'}`);
   console.log(`  ratio Tandem/static: p95 ${(p95 / pct(floor.lat, 95)).toFixed(2)}×, req/s ${(tandem.rps / floor.rps).toFixed(2)}×`);

@@ -31,7 +31,12 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDr
   const shared = panel.context.path.startsWith(`${DRIVE_NAME}:`) ? drive?.notebookAt(panel.context.localPath) : undefined;
   const existing = tandem.dashboard ? await api.get(tandem.dashboard.slug).catch(() => undefined) : undefined;
   const choices = await askPublishChoices(notebook.cells, {
-    title: existing?.title ?? panel.context.path.split('/').pop()!.replace(/\.ipynb$/, ''),
+    title:
+      existing?.title ??
+      panel.context.path
+        .split('/')
+        .pop()!
+        .replace(/\.ipynb$/, ''),
     description: existing?.description ?? '',
     cron: existing?.schedule?.cron ?? '',
     republish: !!existing,
@@ -40,14 +45,22 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDr
   });
   if (!choices) return;
   const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection };
-  const { dashboard, version } = existing ? await api.republish(existing.slug, body) : await api.create({ ...body, notebookPath: panel.context.path });
+  const { dashboard, version } = existing
+    ? await api.republish(existing.slug, body)
+    : await api.create({ ...body, notebookPath: panel.context.path });
   model.setMetadata('tandem', { ...tandem, dashboard: { slug: dashboard.slug, ...(choices.cron ? { cron: choices.cron } : {}) } });
   // The notebook's code is kept on the server only when a refresh schedule needs to re-run it.
-  if (choices.cron || existing?.schedule) await api.setSchedule(dashboard.slug, choices.cron ? { cron: choices.cron, notebook, selection: choices.selection } : { cron: null });
+  if (choices.cron || existing?.schedule)
+    await api.setSchedule(dashboard.slug, choices.cron ? { cron: choices.cron, notebook, selection: choices.selection } : { cron: null });
   if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
   else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
   const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
-  await showPublished({ title: dashboard.title, version, pageUrl: api.pageUrl(dashboard.slug), shareUrl: share && `${api.client.url}${share.url}` });
+  await showPublished({
+    title: dashboard.title,
+    version,
+    pageUrl: api.pageUrl(dashboard.slug),
+    shareUrl: share && `${api.client.url}${share.url}`,
+  });
 }
 
 /** "Publish as dashboard": notebook toolbar button and command palette entry. */
@@ -57,7 +70,13 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [ITandemClient, INotebookTracker],
   optional: [ICommandPalette, ITandemDrive],
-  activate: (app: JupyterFrontEnd, client: TandemClient, tracker: INotebookTracker, palette: ICommandPalette | null, drive: TandemDrive | null) => {
+  activate: (
+    app: JupyterFrontEnd,
+    client: TandemClient,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null,
+    drive: TandemDrive | null,
+  ) => {
     const api = new DashboardsApi(client);
     app.commands.addCommand(CommandIDs.publishDashboard, {
       label: 'Publish as Dashboard…',

@@ -29,18 +29,42 @@ const preview = (cell: NotebookCell) => {
  * Asks what to publish: title, description, and per cell whether it shows and whether its code
  * shows (hidden by default: managers see results, not code). Resolves to undefined on cancel.
  */
-export async function askPublishChoices(cells: NotebookCell[], defaults: { title: string; description: string; cron: string; republish: boolean; live?: boolean }): Promise<PublishChoices | undefined> {
+export async function askPublishChoices(
+  cells: NotebookCell[],
+  defaults: { title: string; description: string; cron: string; republish: boolean; live?: boolean },
+): Promise<PublishChoices | undefined> {
   const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': 'Dashboard title' });
-  const description = h('textarea', { class: 'jp-mod-styled', rows: 2, placeholder: 'Description (markdown)', 'aria-label': 'Dashboard description' });
+  const description = h('textarea', {
+    class: 'jp-mod-styled',
+    rows: 2,
+    placeholder: 'Description (markdown)',
+    'aria-label': 'Dashboard description',
+  });
   description.value = defaults.description;
-  const cron = h('input', { class: 'jp-mod-styled', value: defaults.cron, placeholder: 'e.g. 0 6 * * 1-5 (UTC); empty: no refresh', 'aria-label': 'Refresh schedule' });
+  const cron = h('input', {
+    class: 'jp-mod-styled',
+    value: defaults.cron,
+    placeholder: 'e.g. 0 6 * * 1-5 (UTC); empty: no refresh',
+    'aria-label': 'Refresh schedule',
+  });
   const shareLink = h('input', { type: 'checkbox', 'aria-label': 'Create a share link' });
   const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': 'Follow live' });
   const rows = cells.map((cell, index) => {
     const isCode = cell.cell_type === 'code';
-    const show = h('input', { type: 'checkbox', checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0, 'aria-label': `Show cell ${index + 1}` });
+    const show = h('input', {
+      type: 'checkbox',
+      checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0,
+      'aria-label': `Show cell ${index + 1}`,
+    });
     const code = h('input', { type: 'checkbox', disabled: !isCode, 'aria-label': `Show code of cell ${index + 1}` });
-    const row = h('tr', { class: 'tandem-publish-cell' }, h('td', {}, show), h('td', {}, isCode ? code : ''), h('td', { class: 'tandem-publish-kind' }, isCode ? `[${index + 1}]` : 'md'), h('td', { class: 'tandem-publish-preview' }, preview(cell)));
+    const row = h(
+      'tr',
+      { class: 'tandem-publish-cell' },
+      h('td', {}, show),
+      h('td', {}, isCode ? code : ''),
+      h('td', { class: 'tandem-publish-kind' }, isCode ? `[${index + 1}]` : 'md'),
+      h('td', { class: 'tandem-publish-preview' }, preview(cell)),
+    );
     return { row, show, code, index };
   });
   const body = new Widget({
@@ -50,10 +74,20 @@ export async function askPublishChoices(cells: NotebookCell[], defaults: { title
       h('label', {}, 'Title', title),
       h('label', {}, 'Description', description),
       h('div', { class: 'tandem-publish-hint' }, 'Choose what viewers see. Code stays hidden unless you tick “code”.'),
-      h('div', { class: 'tandem-publish-cells' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'show'), h('th', {}, 'code'), h('th', {}, ''), h('th', {}, 'cell'))), h('tbody', {}, ...rows.map((r) => r.row)))),
+      h(
+        'div',
+        { class: 'tandem-publish-cells' },
+        h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, h('th', {}, 'show'), h('th', {}, 'code'), h('th', {}, ''), h('th', {}, 'cell'))),
+          h('tbody', {}, ...rows.map((r) => r.row)),
+        ),
+      ),
       h('label', {}, 'Refresh schedule (cron, UTC) — re-runs this notebook headless', cron),
       h('label', { class: 'tandem-publish-inline' }, shareLink, 'Create a secret share link (anyone with it can view)'),
-      defaults.live !== undefined && h('label', { class: 'tandem-publish-inline' }, live, 'Live: follow this shared notebook’s outputs as collaborators run it'),
+      defaults.live !== undefined &&
+        h('label', { class: 'tandem-publish-inline' }, live, 'Live: follow this shared notebook’s outputs as collaborators run it'),
     ),
   });
   const result = await showDialog({
@@ -75,10 +109,20 @@ export async function askPublishChoices(cells: NotebookCell[], defaults: { title
 
 /** Tells where the dashboard lives, with the share link to copy when one was made. */
 export async function showPublished(info: { title: string; version: number; pageUrl: string; shareUrl?: string }): Promise<void> {
-  const link = info.shareUrl ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': 'Share link' }) : null;
+  const link = info.shareUrl
+    ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': 'Share link' })
+    : null;
   const result = await showDialog({
     title: `Published “${info.title}”, version ${info.version}`,
-    body: new Widget({ node: h('div', { class: 'tandem-publish' }, link ? h('label', {}, 'Share link (copy it now: it is shown only once)', link) : 'Viewers you share it with open it from the link below.') }),
+    body: new Widget({
+      node: h(
+        'div',
+        { class: 'tandem-publish' },
+        link
+          ? h('label', {}, 'Share link (copy it now: it is shown only once)', link)
+          : 'Viewers you share it with open it from the link below.',
+      ),
+    }),
     buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Open dashboard' })],
   });
   if (result.button.accept) window.open(info.pageUrl, '_blank', 'noopener');

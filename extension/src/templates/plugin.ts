@@ -17,8 +17,16 @@ interface Template {
 
 /** Asks which template to start from when the command runs without one (e.g. from the palette). */
 async function chooseTemplate(templates: Template[]): Promise<string | undefined> {
-  const select = h('select', { class: 'jp-mod-styled', 'aria-label': 'Template' }, ...templates.map((t) => h('option', { value: t.name }, `${t.title} — ${t.description}`)));
-  const result = await showDialog({ title: 'New notebook from template', body: new Widget({ node: select }), buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })] });
+  const select = h(
+    'select',
+    { class: 'jp-mod-styled', 'aria-label': 'Template' },
+    ...templates.map((t) => h('option', { value: t.name }, `${t.title} — ${t.description}`)),
+  );
+  const result = await showDialog({
+    title: 'New notebook from template',
+    body: new Widget({ node: select }),
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })],
+  });
   return result.button.accept ? select.value : undefined;
 }
 
@@ -29,16 +37,29 @@ export const templatesPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [ITandemClient],
   optional: [ILauncher, ICommandPalette, IDefaultFileBrowser],
-  activate: (app: JupyterFrontEnd, client: TandemClient, launcher: ILauncher | null, palette: ICommandPalette | null, browser: IDefaultFileBrowser | null) => {
+  activate: (
+    app: JupyterFrontEnd,
+    client: TandemClient,
+    launcher: ILauncher | null,
+    palette: ICommandPalette | null,
+    browser: IDefaultFileBrowser | null,
+  ) => {
     let templates: Promise<Template[]> | undefined;
-    const list = () => (templates ??= client.request<{ templates: Template[] }>('templates').then((r) => r.templates).catch((e) => ((templates = undefined), Promise.reject(e))));
+    const list = () =>
+      (templates ??= client
+        .request<{ templates: Template[] }>('templates')
+        .then((r) => r.templates)
+        .catch((e) => ((templates = undefined), Promise.reject(e))));
     const contents = app.serviceManager.contents;
 
     /** `<name>.ipynb`, or `<name>-2.ipynb`… when taken, in the file browser's folder. */
     const freePath = async (dir: string, name: string) => {
       for (let i = 1; ; i++) {
         const path = `${dir ? `${dir}/` : ''}${name}${i > 1 ? `-${i}` : ''}.ipynb`;
-        const exists = await contents.get(path, { content: false }).then(() => true, () => false);
+        const exists = await contents.get(path, { content: false }).then(
+          () => true,
+          () => false,
+        );
         if (!exists) return path;
       }
     };
@@ -64,7 +85,11 @@ export const templatesPlugin: JupyterFrontEndPlugin<void> = {
     if (launcher) {
       void app.restored
         .then(list)
-        .then((items) => items.forEach((t, rank) => launcher.add({ command: CommandIDs.newFromTemplate, args: { ...t }, category: 'Tandem templates', rank })))
+        .then((items) =>
+          items.forEach((t, rank) =>
+            launcher.add({ command: CommandIDs.newFromTemplate, args: { ...t }, category: 'Tandem templates', rank }),
+          ),
+        )
         .catch((error: unknown) => console.warn('Tandem templates are unavailable', error));
     }
   },

@@ -11,8 +11,16 @@ describe('Dashboards in Chromium', () => {
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
     const api = stack.server.api;
-    expect((await api('POST', 'dashboards', { body: { slug: 'sales', title: 'Sales', description: 'Weekly **numbers** for managers', notebook: sampleNotebook('week 47') } })).status).toBe(201);
-    expect((await api('POST', 'dashboards', { body: { slug: 'hostile', title: 'Hostile outputs', notebook: xssNotebook() } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', 'dashboards', {
+          body: { slug: 'sales', title: 'Sales', description: 'Weekly **numbers** for managers', notebook: sampleNotebook('week 47') },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await api('POST', 'dashboards', { body: { slug: 'hostile', title: 'Hostile outputs', notebook: xssNotebook() } })).status).toBe(
+      201,
+    );
     linkKey = (await api('POST', 'dashboards/sales/link')).body.key;
   });
 
@@ -53,7 +61,11 @@ describe('Dashboards in Chromium', () => {
     expect(page.url()).toBe(`${stack.tandemUrl}/tandem/d/hostile`);
     await page.waitForTimeout(500);
     for (const link of await page.locator('a').all()) await link.click({ timeout: 2000, modifiers: [] }).catch(() => undefined);
-    await page.locator('details summary').first().click().catch(() => undefined);
+    await page
+      .locator('details summary')
+      .first()
+      .click()
+      .catch(() => undefined);
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
     expect(await page.locator('script:not([type="application/json"])').count()).toBe(1);
@@ -88,7 +100,9 @@ describe('Dashboards in Chromium', () => {
       expect(await section.locator('.jp-LauncherCard').count()).toBe(5);
       await section.locator('.jp-LauncherCard', { hasText: 'Fuel economy' }).click();
       await lab.locator('.jp-NotebookPanel').first().waitFor({ timeout: 30_000 });
-      await expect.poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 15_000 }).toBe('dashboard.ipynb');
+      await expect
+        .poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 15_000 })
+        .toBe('dashboard.ipynb');
       await screenshot(lab, 'templates-launcher');
     }, 120_000);
 
@@ -102,7 +116,9 @@ describe('Dashboards in Chromium', () => {
       await lab.locator('.jp-Dialog input[aria-label="Share link"]').waitFor({ timeout: 30_000 });
       const shareUrl = await lab.locator('.jp-Dialog input[aria-label="Share link"]').inputValue();
       await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click();
-      const mine = (await stack.server.api('GET', 'dashboards')).body.items.find((d: { title: string }) => d.title === 'Fuel from the toolbar');
+      const mine = (await stack.server.api('GET', 'dashboards')).body.items.find(
+        (d: { title: string }) => d.title === 'Fuel from the toolbar',
+      );
       expect(mine).toMatchObject({ currentVersion: 1, hasLink: true });
       const html = await (await fetch(shareUrl)).text();
       expect(html).toContain('Fuel economy dashboard');
@@ -110,11 +126,26 @@ describe('Dashboards in Chromium', () => {
     }, 120_000);
 
     it('publishes a shared notebook as a live dashboard that follows its outputs', async () => {
-      const content = { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)' } }, cells: [{ cell_type: 'code', source: 'x', metadata: {}, execution_count: 1, outputs: [{ output_type: 'stream', name: 'stdout', text: 'live revenue 7\n' }] }] };
+      const content = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)' } },
+        cells: [
+          {
+            cell_type: 'code',
+            source: 'x',
+            metadata: {},
+            execution_count: 1,
+            outputs: [{ output_type: 'stream', name: 'stdout', text: 'live revenue 7\n' }],
+          },
+        ],
+      };
       const created = await stack.server.api('POST', 'notebooks', { body: { name: 'live-revenue.ipynb', content } });
       expect(created.status).toBe(201);
       await lab.evaluate(() => (window as any).jupyterapp.commands.execute('docmanager:open', { path: 'Tandem:live-revenue.ipynb' }));
-      await expect.poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 30_000 }).toBe('Tandem:live-revenue.ipynb');
+      await expect
+        .poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 30_000 })
+        .toBe('Tandem:live-revenue.ipynb');
       await lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget.context.ready);
       await lab.evaluate(() => void (window as any).jupyterapp.commands.execute('tandem:publish-dashboard'));
       const dialog = lab.locator('.jp-Dialog');
@@ -124,7 +155,9 @@ describe('Dashboards in Chromium', () => {
       await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click({ timeout: 30_000 });
       const mine = (await stack.server.api('GET', 'dashboards')).body.items.find((d: { title: string }) => d.title === 'Live revenue');
       expect(mine.liveNotebookId).toBe(created.body.id);
-      const html = await (await fetch(`${stack.tandemUrl}/tandem/d/${mine.slug}`, { headers: { authorization: `Bearer ${stack.token}` } })).text();
+      const html = await (
+        await fetch(`${stack.tandemUrl}/tandem/d/${mine.slug}`, { headers: { authorization: `Bearer ${stack.token}` } })
+      ).text();
       expect(html).toContain('live revenue 7');
       expect(html).toContain('● live');
     }, 120_000);

@@ -9,10 +9,7 @@ export const ERROR_MIME = 'application/vnd.tandem.error+json';
 /** The output types a dashboard shows, best first: a cell's richest supported representation wins. */
 const PREFERRED = [TABLE_MIME, 'image/svg+xml', 'image/png', 'image/jpeg', 'text/html', 'text/markdown', 'text/plain'] as const;
 
-export type Block =
-  | { kind: 'markdown'; text: string }
-  | { kind: 'code'; text: string }
-  | { kind: 'output'; mime: string; data: unknown };
+export type Block = { kind: 'markdown'; text: string } | { kind: 'code'; text: string } | { kind: 'output'; mime: string; data: unknown };
 
 /** What a published version stores: only what viewers see. */
 export interface DashboardContent {
@@ -51,30 +48,32 @@ type Output = z.output<typeof output>;
  */
 export function extractContent(notebook: Notebook, choices?: CellChoice[]): DashboardContent {
   const cells = notebookSchema.parse(notebook).cells;
-  const picked = choices
-    ? choices.map((c) => cellChoice.parse(c))
-    : cells.map((_, index) => ({ index, code: false, outputs: true }));
+  const picked = choices ? choices.map((c) => cellChoice.parse(c)) : cells.map((_, index) => ({ index, code: false, outputs: true }));
   const blocks: Block[] = [];
   for (const choice of picked) {
     const source = cells[choice.index];
-    if (!source) throw new TandemError('INVALID_ARGUMENT', `selection: cell ${choice.index} does not exist (the notebook has ${cells.length} cells)`);
+    if (!source)
+      throw new TandemError('INVALID_ARGUMENT', `selection: cell ${choice.index} does not exist (the notebook has ${cells.length} cells)`);
     if (source.cell_type === 'markdown') {
       if (source.source.trim()) blocks.push({ kind: 'markdown', text: source.source });
       continue;
     }
     if (source.cell_type !== 'code') continue;
     if (choice.code && source.source.trim()) blocks.push({ kind: 'code', text: source.source });
-    if (choice.outputs) for (const out of mergeStreams(source.outputs ?? [])) {
-      const block = outputBlock(out);
-      if (block) blocks.push(block);
-    }
+    if (choice.outputs)
+      for (const out of mergeStreams(source.outputs ?? [])) {
+        const block = outputBlock(out);
+        if (block) blocks.push(block);
+      }
   }
   return { blocks };
 }
 
 function outputBlock(out: Output): Block | undefined {
-  if (out.output_type === 'stream') return out.name === 'stderr' || !out.text ? undefined : { kind: 'output', mime: 'text/plain', data: out.text };
-  if (out.output_type === 'error') return { kind: 'output', mime: ERROR_MIME, data: { name: out.ename ?? 'Error', message: out.evalue ?? '' } };
+  if (out.output_type === 'stream')
+    return out.name === 'stderr' || !out.text ? undefined : { kind: 'output', mime: 'text/plain', data: out.text };
+  if (out.output_type === 'error')
+    return { kind: 'output', mime: ERROR_MIME, data: { name: out.ename ?? 'Error', message: out.evalue ?? '' } };
   const data = out.data ?? {};
   const mime = PREFERRED.find((m) => data[m] !== undefined);
   if (!mime) return undefined;

@@ -29,7 +29,8 @@ function parseField(text: string, { name, min, max }: (typeof FIELDS)[number]): 
     const from = m[1] === '*' ? min : Number(m[2]);
     const to = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] ? max : from;
     const step = m[4] ? Number(m[4]) : 1;
-    if (from < min || to > max || from > to || step < 1) throw new TandemError('INVALID_ARGUMENT', `cron: ${name} "${part}" is outside ${min}-${max}`);
+    if (from < min || to > max || from > to || step < 1)
+      throw new TandemError('INVALID_ARGUMENT', `cron: ${name} "${part}" is outside ${min}-${max}`);
     for (let v = from; v <= to; v += step) values.add(v);
   }
   return values;
@@ -39,15 +40,17 @@ function parseField(text: string, { name, min, max }: (typeof FIELDS)[number]): 
 export function parseCron(expression: string): Cron {
   const source = expression.trim();
   const fields = (MACROS[source] ?? source).split(/\s+/);
-  if (fields.length !== 5) throw new TandemError('INVALID_ARGUMENT', `cron: expected 5 fields (minute hour day month weekday), got ${fields.length} in "${source}"`);
+  if (fields.length !== 5)
+    throw new TandemError(
+      'INVALID_ARGUMENT',
+      `cron: expected 5 fields (minute hour day month weekday), got ${fields.length} in "${source}"`,
+    );
   const [minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, FIELDS[i]!)) as Set<number>[];
   if (weekdays!.has(7)) weekdays!.add(0);
   // Classic cron: when both day fields are restricted, either one matching is enough.
   const dayRestricted = fields[2] !== '*' && fields[4] !== '*';
   const dayMatches = (d: Date) =>
-    dayRestricted
-      ? days!.has(d.getUTCDate()) || weekdays!.has(d.getUTCDay())
-      : days!.has(d.getUTCDate()) && weekdays!.has(d.getUTCDay());
+    dayRestricted ? days!.has(d.getUTCDate()) || weekdays!.has(d.getUTCDay()) : days!.has(d.getUTCDate()) && weekdays!.has(d.getUTCDay());
   return {
     source,
     next(after: Date): Date {

@@ -19,7 +19,10 @@ const publishBody = z.object({
   notebook: notebookSchema,
   selection,
 });
-const pageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).default(0) });
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
 
 /** How often due refresh schedules are looked for; cron has minute resolution. */
 const TICK_MS = 30_000;
@@ -32,9 +35,14 @@ export function dashboardsFeature(ctx: AppContext): Feature {
   const { openapi } = ctx;
   const me = requirePrincipal;
 
-  route(api, openapi, { method: 'get', path: '/dashboards', summary: 'Dashboards the caller can see, recently updated first', tags, query: pageQuery }, async ({ req, query }) => ({
-    items: await dashboards.list(me(req), query),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/dashboards', summary: 'Dashboards the caller can see, recently updated first', tags, query: pageQuery },
+    async ({ req, query }) => ({
+      items: await dashboards.list(me(req), query),
+    }),
+  );
 
   route(
     api,
@@ -50,33 +58,75 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     async ({ req, body }) => dashboards.create(me(req), body),
   );
 
-  route(api, openapi, { method: 'get', path: '/dashboards/:slug', summary: 'A dashboard, the caller’s role and (editors) its schedule and last run', tags, params: slugParams }, async ({ req, params }) =>
-    dashboards.get(me(req), params.slug),
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/dashboards/:slug',
+      summary: 'A dashboard, the caller’s role and (editors) its schedule and last run',
+      tags,
+      params: slugParams,
+    },
+    async ({ req, params }) => dashboards.get(me(req), params.slug),
   );
-
-  route(api, openapi, { method: 'delete', path: '/dashboards/:slug', summary: 'Delete a dashboard and all its versions (owners)', tags, params: slugParams }, async ({ req, params }) => {
-    await dashboards.delete(me(req), params.slug);
-    return undefined;
-  });
-
-  route(api, openapi, { method: 'post', path: '/dashboards/:slug/versions', summary: 'Republish: add a version and make it current (editors)', tags, status: 201, params: slugParams, body: publishBody }, async ({ req, params, body }) =>
-    dashboards.publish(me(req), params.slug, body),
-  );
-
-  route(api, openapi, { method: 'get', path: '/dashboards/:slug/versions', summary: 'Published versions, newest first (editors)', tags, params: slugParams }, async ({ req, params }) => ({
-    versions: await dashboards.versions(me(req), params.slug),
-  }));
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/dashboards/:slug/revert', summary: 'Make an older version current again (editors)', tags, params: slugParams, body: z.object({ version: z.number().int().min(1) }) },
+    { method: 'delete', path: '/dashboards/:slug', summary: 'Delete a dashboard and all its versions (owners)', tags, params: slugParams },
+    async ({ req, params }) => {
+      await dashboards.delete(me(req), params.slug);
+      return undefined;
+    },
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/dashboards/:slug/versions',
+      summary: 'Republish: add a version and make it current (editors)',
+      tags,
+      status: 201,
+      params: slugParams,
+      body: publishBody,
+    },
+    async ({ req, params, body }) => dashboards.publish(me(req), params.slug, body),
+  );
+
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/dashboards/:slug/versions', summary: 'Published versions, newest first (editors)', tags, params: slugParams },
+    async ({ req, params }) => ({
+      versions: await dashboards.versions(me(req), params.slug),
+    }),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/dashboards/:slug/revert',
+      summary: 'Make an older version current again (editors)',
+      tags,
+      params: slugParams,
+      body: z.object({ version: z.number().int().min(1) }),
+    },
     async ({ req, params, body }) => dashboards.revert(me(req), params.slug, body.version),
   );
 
-  route(api, openapi, { method: 'get', path: '/dashboards/:slug/grants', summary: 'Who has which role on the dashboard', tags, params: slugParams }, async ({ req, params }) => ({
-    grants: await dashboards.listGrants(me(req), params.slug),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/dashboards/:slug/grants', summary: 'Who has which role on the dashboard', tags, params: slugParams },
+    async ({ req, params }) => ({
+      grants: await dashboards.listGrants(me(req), params.slug),
+    }),
+  );
 
   route(
     api,
@@ -87,7 +137,11 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       summary: 'Share with a named user or a team (owners); role null removes access',
       tags,
       params: slugParams,
-      body: z.object({ type: z.enum(['user', 'team']), name: z.string().min(1).max(200), role: z.enum(['owner', 'editor', 'viewer']).nullable() }),
+      body: z.object({
+        type: z.enum(['user', 'team']),
+        name: z.string().min(1).max(200),
+        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
+      }),
     },
     async ({ req, params, body }) => {
       await dashboards.share(me(req), params.slug, { type: body.type, name: body.name }, body.role ?? undefined);
@@ -95,14 +149,29 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(api, openapi, { method: 'post', path: '/dashboards/:slug/link', summary: 'Create a secret view link, replacing the previous one (owners)', tags, status: 201, params: slugParams }, async ({ req, params }) =>
-    dashboards.createLink(me(req), params.slug),
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/dashboards/:slug/link',
+      summary: 'Create a secret view link, replacing the previous one (owners)',
+      tags,
+      status: 201,
+      params: slugParams,
+    },
+    async ({ req, params }) => dashboards.createLink(me(req), params.slug),
   );
 
-  route(api, openapi, { method: 'delete', path: '/dashboards/:slug/link', summary: 'Revoke the secret view link (owners)', tags, params: slugParams }, async ({ req, params }) => {
-    await dashboards.deleteLink(me(req), params.slug);
-    return undefined;
-  });
+  route(
+    api,
+    openapi,
+    { method: 'delete', path: '/dashboards/:slug/link', summary: 'Revoke the secret view link (owners)', tags, params: slugParams },
+    async ({ req, params }) => {
+      await dashboards.deleteLink(me(req), params.slug);
+      return undefined;
+    },
+  );
 
   route(
     api,
@@ -132,8 +201,18 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     async ({ req, params, body }) => dashboards.setLive(me(req), params.slug, body),
   );
 
-  route(api, openapi, { method: 'post', path: '/dashboards/:slug/refresh', summary: 'Refresh now; follow lastRun for the outcome (editors)', tags, status: 202, params: slugParams }, async ({ req, params }) =>
-    dashboards.refreshNow(me(req), params.slug),
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/dashboards/:slug/refresh',
+      summary: 'Refresh now; follow lastRun for the outcome (editors)',
+      tags,
+      status: 202,
+      params: slugParams,
+    },
+    async ({ req, params }) => dashboards.refreshNow(me(req), params.slug),
   );
 
   templateRoutes(api, openapi);

@@ -13,7 +13,13 @@ import type { Logger } from '../logger.js';
 import type { Queryable } from '../db/db.js';
 import { extractContent, type CellChoice, type DashboardContent, type Notebook } from './content.js';
 import { parseCron } from './cron.js';
-import { DashboardsStore, type Dashboard, type DashboardRow, type DashboardVersion, type DashboardVersionWithContent } from './dashboards.store.js';
+import {
+  DashboardsStore,
+  type Dashboard,
+  type DashboardRow,
+  type DashboardVersion,
+  type DashboardVersionWithContent,
+} from './dashboards.store.js';
 import { LiveNotebooks } from './live.js';
 import { executeNotebook } from './runner.js';
 
@@ -55,14 +61,35 @@ export class DashboardsService {
 
   // ---- publishing
 
-  async create(who: Principal, input: PublishInput & { slug?: string; notebookPath?: string }): Promise<{ dashboard: DashboardView; version: number }> {
+  async create(
+    who: Principal,
+    input: PublishInput & { slug?: string; notebookPath?: string },
+  ): Promise<{ dashboard: DashboardView; version: number }> {
     const content = extractContent(input.notebook, input.selection);
     const slug = input.slug ?? `${slugify(input.title)}-${randomBytes(3).toString('hex')}`;
     const { dashboard, version } = await this.mutate(async (tx) => {
-      const created = await this.store.create(tx, { slug, title: input.title, description: input.description ?? '', notebookPath: input.notebookPath, createdBy: who.id });
+      const created = await this.store.create(tx, {
+        slug,
+        title: input.title,
+        description: input.description ?? '',
+        notebookPath: input.notebookPath,
+        createdBy: who.id,
+      });
       await this.permissions.grant('dashboard', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      const number = await this.store.addVersion(tx, created.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
-      await audit(tx, { actorId: who.id, action: 'dashboard.create', resourceType: 'dashboard', resourceId: created.id, details: { slug } });
+      const number = await this.store.addVersion(tx, created.id, {
+        title: input.title,
+        description: input.description ?? '',
+        content,
+        origin: 'publish',
+        createdBy: who.id,
+      });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'dashboard.create',
+        resourceType: 'dashboard',
+        resourceId: created.id,
+        details: { slug },
+      });
       return { dashboard: created, version: number };
     });
     this.changed(dashboard, version);
@@ -74,8 +101,20 @@ export class DashboardsService {
     const row = await this.access(who, slug, 'editor');
     const content = extractContent(input.notebook, input.selection);
     const version = await this.mutate(async (tx) => {
-      const number = await this.store.addVersion(tx, row.id, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
-      await audit(tx, { actorId: who.id, action: 'dashboard.publish', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
+      const number = await this.store.addVersion(tx, row.id, {
+        title: input.title,
+        description: input.description ?? '',
+        content,
+        origin: 'publish',
+        createdBy: who.id,
+      });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'dashboard.publish',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        details: { version: number },
+      });
       return number;
     });
     this.changed(row, version);
@@ -109,10 +148,17 @@ export class DashboardsService {
   /** Makes an older version current again (its content is unchanged; later versions are kept). */
   async revert(who: Principal, slug: string, number: number): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
-    if (!(await this.store.version(row.id, number))) throw new TandemError('NOT_FOUND', `version: dashboard ${slug} has no version ${number}`);
+    if (!(await this.store.version(row.id, number)))
+      throw new TandemError('NOT_FOUND', `version: dashboard ${slug} has no version ${number}`);
     await this.mutate(async (tx) => {
       await this.store.setCurrent(tx, row.id, number);
-      await audit(tx, { actorId: who.id, action: 'dashboard.revert', resourceType: 'dashboard', resourceId: row.id, details: { version: number } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'dashboard.revert',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        details: { version: number },
+      });
     });
     this.changed(row, number);
     return this.get(who, slug);
@@ -135,9 +181,18 @@ export class DashboardsService {
     await this.mutate(async (tx) => {
       if (role) await this.permissions.grant('dashboard', row.id, ref, role, tx);
       else await this.permissions.revoke('dashboard', row.id, ref, tx);
-      const [owners] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM grants WHERE resource_type = 'dashboard' AND resource_id = $1 AND role = 'owner'`, [row.id]);
+      const [owners] = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM grants WHERE resource_type = 'dashboard' AND resource_id = $1 AND role = 'owner'`,
+        [row.id],
+      );
       if (owners!.n === 0) throw new TandemError('CONFLICT', `dashboard ${slug} must keep at least one owner`);
-      await audit(tx, { actorId: who.id, action: role ? 'dashboard.share' : 'dashboard.unshare', resourceType: 'dashboard', resourceId: row.id, details: { to, role } });
+      await audit(tx, {
+        actorId: who.id,
+        action: role ? 'dashboard.share' : 'dashboard.unshare',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        details: { to, role },
+      });
     });
   }
 
@@ -175,12 +230,20 @@ export class DashboardsService {
     return result;
   }
 
-  private async resolveVisit(slug: string, who: Principal | undefined, key: string | undefined): Promise<{ row: DashboardRow; role: Role }> {
+  private async resolveVisit(
+    slug: string,
+    who: Principal | undefined,
+    key: string | undefined,
+  ): Promise<{ row: DashboardRow; role: Role }> {
     if (key) {
       const row = await this.store.findByLinkKeyHash(slug, sha256(key));
       if (row) return { row, role: 'viewer' };
     }
-    if (!who) throw new TandemError(key ? 'NOT_FOUND' : 'UNAUTHENTICATED', key ? `dashboard ${slug} not found or the link was revoked` : 'sign in or use a share link to open this dashboard');
+    if (!who)
+      throw new TandemError(
+        key ? 'NOT_FOUND' : 'UNAUTHENTICATED',
+        key ? `dashboard ${slug} not found or the link was revoked` : 'sign in or use a share link to open this dashboard',
+      );
     const row = await this.store.find(slug);
     const role = row && (await this.permissions.roleOf(who, 'dashboard', row.id));
     if (!row || !role) throw new TandemError('NOT_FOUND', `dashboard ${slug} not found`);
@@ -210,7 +273,13 @@ export class DashboardsService {
     }
     await this.mutate(async (tx) => {
       await this.store.setLive(tx, row.id, input.notebookId, input.selection ?? null);
-      await audit(tx, { actorId: who.id, action: 'dashboard.live', resourceType: 'dashboard', resourceId: row.id, details: { notebookId: input.notebookId } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'dashboard.live',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        details: { notebookId: input.notebookId },
+      });
     });
     return this.get(who, slug);
   }
@@ -228,7 +297,11 @@ export class DashboardsService {
    * Sets (or with `cron` null, clears) the refresh schedule. Only now is the notebook's source kept
    * (in the artifact store, readable by nobody through the API) since re-running needs its code.
    */
-  async setSchedule(who: Principal, slug: string, input: { cron: string | null; notebook?: Notebook; selection?: CellChoice[] }): Promise<DashboardView> {
+  async setSchedule(
+    who: Principal,
+    slug: string,
+    input: { cron: string | null; notebook?: Notebook; selection?: CellChoice[] },
+  ): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
     if (input.cron === null) {
       await this.mutate((tx) => this.store.setSchedule(tx, row.id, null));
@@ -236,13 +309,26 @@ export class DashboardsService {
       return this.get(who, slug);
     }
     const cron = parseCron(input.cron);
-    if (!input.notebook && !row.sourceKey) throw new TandemError('INVALID_ARGUMENT', 'notebook: a scheduled refresh needs the notebook to run');
+    if (!input.notebook && !row.sourceKey)
+      throw new TandemError('INVALID_ARGUMENT', 'notebook: a scheduled refresh needs the notebook to run');
     if (input.notebook) extractContent(input.notebook, input.selection);
     const sourceKey = `dashboards/${row.id}/source.ipynb`;
-    if (input.notebook) await this.artifacts.put(sourceKey, Readable.from([JSON.stringify(input.notebook)]), { contentType: 'application/x-ipynb+json' });
+    if (input.notebook)
+      await this.artifacts.put(sourceKey, Readable.from([JSON.stringify(input.notebook)]), { contentType: 'application/x-ipynb+json' });
     await this.mutate(async (tx) => {
-      await this.store.setSchedule(tx, row.id, { cron: cron.source, nextRunAt: cron.next(new Date()), sourceKey, selection: input.selection ?? row.selection });
-      await audit(tx, { actorId: who.id, action: 'dashboard.schedule', resourceType: 'dashboard', resourceId: row.id, details: { cron: cron.source } });
+      await this.store.setSchedule(tx, row.id, {
+        cron: cron.source,
+        nextRunAt: cron.next(new Date()),
+        sourceKey,
+        selection: input.selection ?? row.selection,
+      });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'dashboard.schedule',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        details: { cron: cron.source },
+      });
     });
     return this.get(who, slug);
   }
@@ -250,7 +336,8 @@ export class DashboardsService {
   /** Starts a refresh now (editors); progress and failures show in the dashboard's `lastRun`. */
   async refreshNow(who: Principal, slug: string): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
-    if (!row.sourceKey) throw new TandemError('CONFLICT', `dashboard ${slug} has no schedule: set one (with its notebook) before refreshing`);
+    if (!row.sourceKey)
+      throw new TandemError('CONFLICT', `dashboard ${slug} has no schedule: set one (with its notebook) before refreshing`);
     if (this.running.has(row.id)) throw new TandemError('CONFLICT', `dashboard ${slug} is already refreshing`);
     await this.store.markRunning(row.id, new Date());
     this.startRefresh(row);
@@ -279,7 +366,13 @@ export class DashboardsService {
       const current = await this.store.findById(row.id);
       if (!current) return;
       const version = await this.mutate((tx) =>
-        this.store.addVersion(tx, row.id, { title: current.title, description: current.description, content, origin: 'schedule', createdBy: row.createdBy }),
+        this.store.addVersion(tx, row.id, {
+          title: current.title,
+          description: current.description,
+          content,
+          origin: 'schedule',
+          createdBy: row.createdBy,
+        }),
       );
       await this.store.finishRun(row.id, 'succeeded', null);
       this.changed(row, version);
@@ -314,7 +407,14 @@ export class DashboardsService {
   private view(row: DashboardRow, role: Role): DashboardView {
     const { sourceKey: _source, selection: _selection, ...dashboard } = row as DashboardRow & { role?: Role };
     const editor = atLeast(role, 'editor');
-    return { ...dashboard, schedule: editor ? dashboard.schedule : null, lastRun: editor ? dashboard.lastRun : null, hasLink: editor && dashboard.hasLink, role, url: pageUrl(row.slug) };
+    return {
+      ...dashboard,
+      schedule: editor ? dashboard.schedule : null,
+      lastRun: editor ? dashboard.lastRun : null,
+      hasLink: editor && dashboard.hasLink,
+      role,
+      url: pageUrl(row.slug),
+    };
   }
 
   private async principalName(ref: PrincipalRef): Promise<string> {
@@ -341,5 +441,14 @@ function slugify(title: string): string {
 
 export function createDashboardsService(ctx: AppContext): DashboardsService {
   const url = ctx.config.publicUrl ?? (ctx.config.port ? `http://${ctx.config.host}:${ctx.config.port}` : undefined);
-  return new DashboardsService(new DashboardsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.auth, ctx.events, ctx.log, new LiveNotebooks(ctx.db), url ? { TANDEM_URL: url } : {});
+  return new DashboardsService(
+    new DashboardsStore(ctx.db, ctx.permissions),
+    ctx.artifacts,
+    ctx.permissions,
+    ctx.auth,
+    ctx.events,
+    ctx.log,
+    new LiveNotebooks(ctx.db),
+    url ? { TANDEM_URL: url } : {},
+  );
 }

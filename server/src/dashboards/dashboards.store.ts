@@ -100,7 +100,10 @@ export class DashboardsStore {
     return this.db.transaction(fn);
   }
 
-  async create(tx: Queryable, input: { slug: string; title: string; description: string; notebookPath?: string; createdBy: string }): Promise<DashboardRow> {
+  async create(
+    tx: Queryable,
+    input: { slug: string; title: string; description: string; notebookPath?: string; createdBy: string },
+  ): Promise<DashboardRow> {
     try {
       const [row] = await tx.query<Row>(
         `INSERT INTO dashboards (id, slug, title, description, notebook_path, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -108,7 +111,8 @@ export class DashboardsStore {
       );
       return toDashboard(row!);
     } catch (error) {
-      if (pgErrorCode(error) === PgCode.uniqueViolation) throw new TandemError('ALREADY_EXISTS', `slug: a dashboard named ${input.slug} already exists`, { cause: error });
+      if (pgErrorCode(error) === PgCode.uniqueViolation)
+        throw new TandemError('ALREADY_EXISTS', `slug: a dashboard named ${input.slug} already exists`, { cause: error });
       throw error;
     }
   }
@@ -138,7 +142,11 @@ export class DashboardsStore {
   }
 
   /** Adds the next version and makes it current; the row lock orders concurrent publishes. */
-  async addVersion(tx: Queryable, dashboardId: string, v: { title: string; description: string; content: DashboardContent; origin: VersionOrigin; createdBy: string | null }): Promise<number> {
+  async addVersion(
+    tx: Queryable,
+    dashboardId: string,
+    v: { title: string; description: string; content: DashboardContent; origin: VersionOrigin; createdBy: string | null },
+  ): Promise<number> {
     const [row] = await tx.query<{ number: number }>(
       `UPDATE dashboards SET next_version = next_version + 1, current_version = next_version, title = $2, description = $3, updated_at = now()
        WHERE id = $1 RETURNING next_version - 1 AS number`,
@@ -153,7 +161,10 @@ export class DashboardsStore {
   }
 
   async versions(dashboardId: string): Promise<DashboardVersion[]> {
-    return this.db.query<DashboardVersion>(`SELECT ${VERSION_COLUMNS} FROM dashboard_versions WHERE dashboard_id = $1 ORDER BY number DESC`, [dashboardId]);
+    return this.db.query<DashboardVersion>(
+      `SELECT ${VERSION_COLUMNS} FROM dashboard_versions WHERE dashboard_id = $1 ORDER BY number DESC`,
+      [dashboardId],
+    );
   }
 
   async version(dashboardId: string, number: number): Promise<DashboardVersionWithContent | undefined> {
@@ -185,10 +196,20 @@ export class DashboardsStore {
     ]);
   }
 
-  async setSchedule(tx: Queryable, id: string, schedule: { cron: string; nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null } | null): Promise<void> {
+  async setSchedule(
+    tx: Queryable,
+    id: string,
+    schedule: { cron: string; nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null } | null,
+  ): Promise<void> {
     await tx.query(
       'UPDATE dashboards SET schedule_cron = $2, next_run_at = $3, source_key = $4, selection = $5, updated_at = now() WHERE id = $1',
-      [id, schedule?.cron ?? null, schedule?.nextRunAt ?? null, schedule?.sourceKey ?? null, schedule?.selection ? JSON.stringify(schedule.selection) : null],
+      [
+        id,
+        schedule?.cron ?? null,
+        schedule?.nextRunAt ?? null,
+        schedule?.sourceKey ?? null,
+        schedule?.selection ? JSON.stringify(schedule.selection) : null,
+      ],
     );
   }
 
@@ -205,18 +226,20 @@ export class DashboardsStore {
         [now],
       );
       for (const row of due) {
-        await tx.query(`UPDATE dashboards SET next_run_at = $2, last_run_at = $3, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [
-          row.id,
-          nextRun(row.schedule_cron!, now),
-          now,
-        ]);
+        await tx.query(
+          `UPDATE dashboards SET next_run_at = $2, last_run_at = $3, last_run_status = 'running', last_run_error = NULL WHERE id = $1`,
+          [row.id, nextRun(row.schedule_cron!, now), now],
+        );
       }
       return due.map(toDashboard);
     });
   }
 
   async markRunning(id: string, at: Date): Promise<void> {
-    await this.db.query(`UPDATE dashboards SET last_run_at = $2, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [id, at]);
+    await this.db.query(`UPDATE dashboards SET last_run_at = $2, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [
+      id,
+      at,
+    ]);
   }
 
   async finishRun(id: string, status: 'succeeded' | 'failed', error: string | null): Promise<void> {

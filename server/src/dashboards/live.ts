@@ -23,9 +23,13 @@ export class LiveNotebooks {
   read(id: string): Promise<{ notebook: Notebook; seq: number } | undefined> {
     const hit = this.recent.get(id);
     if (hit && Date.now() - hit.at < FRESH_MS) return hit.read;
-    const read = this.store.load(id).then((stored) =>
-      stored ? { notebook: ipynbFromState(Y.mergeUpdates([stored.snapshot, ...stored.updates])) as unknown as Notebook, seq: stored.lastSeq } : undefined,
-    );
+    const read = this.store
+      .load(id)
+      .then((stored) =>
+        stored
+          ? { notebook: ipynbFromState(Y.mergeUpdates([stored.snapshot, ...stored.updates])) as unknown as Notebook, seq: stored.lastSeq }
+          : undefined,
+      );
     if (this.recent.size > 1000) this.recent.clear();
     this.recent.set(id, { at: Date.now(), read });
     read.catch(() => this.recent.delete(id));

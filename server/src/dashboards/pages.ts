@@ -76,7 +76,12 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
   async function render(resolved: Resolved): Promise<CachedPage> {
     const { html, csp } = renderPage(await model(resolved));
     const bytes = Buffer.from(html);
-    return { html: bytes, gzipped: await gzip(bytes), csp, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"` };
+    return {
+      html: bytes,
+      gzipped: await gzip(bytes),
+      csp,
+      etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`,
+    };
   }
 
   pages.get('/tandem/d/:slug', async (req, res) => {
@@ -171,7 +176,12 @@ function errorPage(res: Response, error: unknown): void {
   const e = asTandemError(error);
   if (e.code === 'INTERNAL') throw error;
   securityHeaders(res, pageCsp());
-  const heading = e.code === 'UNAUTHENTICATED' ? 'Sign in to view this dashboard' : e.code === 'NOT_FOUND' ? 'Dashboard not found' : 'Cannot show this dashboard';
+  const heading =
+    e.code === 'UNAUTHENTICATED'
+      ? 'Sign in to view this dashboard'
+      : e.code === 'NOT_FOUND'
+        ? 'Dashboard not found'
+        : 'Cannot show this dashboard';
   res
     .status(e.status)
     .type('html')

@@ -1,7 +1,14 @@
 import type { Browser } from 'playwright-core';
 import { TandemError } from '../errors.js';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Prints dashboard HTML to PDF in headless Chromium, one browser shared by all exports. */
 export class PdfPrinter {
@@ -36,7 +43,9 @@ export class PdfPrinter {
       return browser;
     })().catch((error: unknown) => {
       this.browser = undefined;
-      throw new TandemError('UNAVAILABLE', `PDF export needs Chromium at ${this.executablePath}: ${(error as Error).message}`, { cause: error });
+      throw new TandemError('UNAVAILABLE', `PDF export needs Chromium at ${this.executablePath}: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     return this.browser;
   }

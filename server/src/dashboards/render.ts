@@ -87,7 +87,9 @@ function renderOutput(mime: string, data: unknown, index: number, model: PageMod
       return str ? `<div class="figure">${sanitizeSvg(str)}</div>` : '';
     case 'image/png':
     case 'image/jpeg':
-      return str && /^[A-Za-z0-9+/=\s]+$/.test(str) ? `<img class="figure" alt="" src="data:${mime};base64,${str.replace(/\s/g, '')}">` : '';
+      return str && /^[A-Za-z0-9+/=\s]+$/.test(str)
+        ? `<img class="figure" alt="" src="data:${mime};base64,${str.replace(/\s/g, '')}">`
+        : '';
     case 'text/html':
       return str ? `<div class="html">${sanitizeHtmlOutput(str)}</div>` : '';
     case 'text/markdown':
@@ -123,7 +125,10 @@ function renderTable(t: TablePayload, index: number, model: PageModel): string {
   const total = typeof t.rowCount === 'number' ? t.rowCount : t.rows.length;
   const note = `${total.toLocaleString('en-US')} rows${t.rows.length < total ? `, showing the first ${t.rows.length.toLocaleString('en-US')}` : ''}`;
   // More rows than one page: the script fetches the whole preview from /tables/<block> on first use.
-  const src = print || t.rows.length <= PAGE_ROWS ? '' : ` data-src="${escapeHtml(`${encodeURIComponent(model.slug)}/tables/${index}${model.linkQuery}`)}"`;
+  const src =
+    print || t.rows.length <= PAGE_ROWS
+      ? ''
+      : ` data-src="${escapeHtml(`${encodeURIComponent(model.slug)}/tables/${index}${model.linkQuery}`)}"`;
   return `<div class="table" id="table-${index}" data-rows="${t.rows.length}"${src}><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
 <div class="pager"><span class="note">${note}</span></div></div>`;
 }

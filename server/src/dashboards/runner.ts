@@ -71,7 +71,11 @@ function lastLines(text: string, n = 5): string {
   return text.trim().split('\n').slice(-n).join('\n').slice(-2000);
 }
 
-function run(cmd: string, args: string[], opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv }): Promise<{ code: number; text: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; text: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let text = '';

@@ -34,14 +34,24 @@ async function read(dir: string, name: string): Promise<TemplateNotebook> {
 /** GET /templates and /templates/:name: the notebooks of `templates/` for "New from template". */
 export function templateRoutes(api: Router, openapi: OpenApiRegistry, dir = TEMPLATES_DIR): void {
   const tags = ['templates'];
-  route(api, openapi, { method: 'get', path: '/templates', summary: 'Notebook templates: name, title, description', tags }, async ({ req }) => {
-    requirePrincipal(req);
-    const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.ipynb')).sort();
-    const names = files.map((f) => f.slice(0, -'.ipynb'.length)).filter((n) => NAME.safeParse(n).success);
-    return { templates: await Promise.all(names.map(async (n) => summary(n, await read(dir, n)))) };
-  });
-  route(api, openapi, { method: 'get', path: '/templates/:name', summary: 'One template notebook (nbformat 4)', tags, params: z.object({ name: NAME }) }, async ({ req, params }) => {
-    requirePrincipal(req);
-    return read(dir, params.name);
-  });
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/templates', summary: 'Notebook templates: name, title, description', tags },
+    async ({ req }) => {
+      requirePrincipal(req);
+      const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.ipynb')).sort();
+      const names = files.map((f) => f.slice(0, -'.ipynb'.length)).filter((n) => NAME.safeParse(n).success);
+      return { templates: await Promise.all(names.map(async (n) => summary(n, await read(dir, n)))) };
+    },
+  );
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/templates/:name', summary: 'One template notebook (nbformat 4)', tags, params: z.object({ name: NAME }) },
+    async ({ req, params }) => {
+      requirePrincipal(req);
+      return read(dir, params.name);
+    },
+  );
 }

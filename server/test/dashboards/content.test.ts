@@ -5,7 +5,13 @@ import { sampleNotebook } from './support.js';
 describe('extractContent()', () => {
   it('shows markdown and every output but no code by default', () => {
     const { blocks } = extractContent(sampleNotebook());
-    expect(blocks.map((b) => (b.kind === 'output' ? b.mime : b.kind))).toEqual(['markdown', TABLE_MIME, 'image/svg+xml', 'text/plain', 'text/html']);
+    expect(blocks.map((b) => (b.kind === 'output' ? b.mime : b.kind))).toEqual([
+      'markdown',
+      TABLE_MIME,
+      'image/svg+xml',
+      'text/plain',
+      'text/html',
+    ]);
     expect(JSON.stringify(blocks)).not.toContain('salaries');
   });
 
@@ -22,7 +28,15 @@ describe('extractContent()', () => {
   });
 
   it('shows a failed cell as its error name and message without the traceback', () => {
-    const { blocks } = extractContent({ cells: [{ cell_type: 'code', source: 'x', outputs: [{ output_type: 'error', ename: 'TypeError', evalue: 'boom', traceback: ['at secret.ts:1'] }] }] });
+    const { blocks } = extractContent({
+      cells: [
+        {
+          cell_type: 'code',
+          source: 'x',
+          outputs: [{ output_type: 'error', ename: 'TypeError', evalue: 'boom', traceback: ['at secret.ts:1'] }],
+        },
+      ],
+    });
     expect(blocks).toEqual([{ kind: 'output', mime: ERROR_MIME, data: { name: 'TypeError', message: 'boom' } }]);
   });
 

@@ -21,9 +21,16 @@ describe('dashboards API and pages', () => {
     for (const name of ['owner', 'editor', 'viewer', 'teammate', 'outsider']) tokens[name] = (await server.user(name)).token;
     const team = await server.api('POST', 'teams', { token: tokens.owner, body: { name: 'managers' } });
     await server.api('POST', `teams/${team.body.id}/members`, { body: { user: 'teammate' } });
-    const created = await server.api('POST', 'dashboards', { token: tokens.owner, body: { slug: 'sales', title: 'Sales', description: 'Weekly *numbers*', notebook: sampleNotebook('v1') } });
+    const created = await server.api('POST', 'dashboards', {
+      token: tokens.owner,
+      body: { slug: 'sales', title: 'Sales', description: 'Weekly *numbers*', notebook: sampleNotebook('v1') },
+    });
     expect(created.status).toBe(201);
-    for (const [type, name, role] of [['user', 'viewer', 'viewer'], ['user', 'editor', 'editor'], ['team', 'managers', 'viewer']]) {
+    for (const [type, name, role] of [
+      ['user', 'viewer', 'viewer'],
+      ['user', 'editor', 'editor'],
+      ['team', 'managers', 'viewer'],
+    ]) {
       expect((await server.api('PUT', 'dashboards/sales/grants', { token: tokens.owner, body: { type, name, role } })).status).toBe(200);
     }
     const link = await server.api('POST', 'dashboards/sales/link', { token: tokens.owner });
@@ -52,16 +59,28 @@ describe('dashboards API and pages', () => {
     });
 
     it('a link key opens only its own dashboard', async () => {
-      await server.api('POST', 'dashboards', { token: tokens.owner, body: { slug: 'private-one', title: 'Private', notebook: { cells: [] } } });
+      await server.api('POST', 'dashboards', {
+        token: tokens.owner,
+        body: { slug: 'private-one', title: 'Private', notebook: { cells: [] } },
+      });
       expect((await page(`private-one?key=${linkKey}`)).status).toBe(404);
     });
 
     it('only owners share, make links or delete; viewers cannot republish or read versions', async () => {
       const asViewer = { token: tokens.viewer };
-      expect((await server.api('PUT', 'dashboards/sales/grants', { token: tokens.editor, body: { type: 'user', name: 'outsider', role: 'viewer' } })).status).toBe(403);
+      expect(
+        (
+          await server.api('PUT', 'dashboards/sales/grants', {
+            token: tokens.editor,
+            body: { type: 'user', name: 'outsider', role: 'viewer' },
+          })
+        ).status,
+      ).toBe(403);
       expect((await server.api('POST', 'dashboards/sales/link', { token: tokens.editor })).status).toBe(403);
       expect((await server.api('DELETE', 'dashboards/sales', { token: tokens.editor })).status).toBe(403);
-      expect((await server.api('POST', 'dashboards/sales/versions', { ...asViewer, body: { title: 'x', notebook: { cells: [] } } })).status).toBe(403);
+      expect(
+        (await server.api('POST', 'dashboards/sales/versions', { ...asViewer, body: { title: 'x', notebook: { cells: [] } } })).status,
+      ).toBe(403);
       expect((await server.api('GET', 'dashboards/sales/versions', asViewer)).status).toBe(403);
       expect((await server.api('GET', 'dashboards/sales', { token: tokens.outsider })).status).toBe(404);
       expect((await server.api('GET', 'dashboards/sales', { token: null })).status).toBe(401);
@@ -69,12 +88,20 @@ describe('dashboards API and pages', () => {
 
     it('the viewer sees the dashboard but neither its schedule nor its link', async () => {
       const res = await server.api('GET', 'dashboards/sales', { token: tokens.viewer });
-      expect(res.body).toMatchObject({ slug: 'sales', role: 'viewer', schedule: null, lastRun: null, hasLink: false, url: '/tandem/d/sales' });
+      expect(res.body).toMatchObject({
+        slug: 'sales',
+        role: 'viewer',
+        schedule: null,
+        lastRun: null,
+        hasLink: false,
+        url: '/tandem/d/sales',
+      });
       expect(JSON.stringify(res.body)).not.toMatch(/sourceKey|selection/);
     });
 
     it('lists only dashboards the caller can see', async () => {
-      const slugs = async (who: string) => (await server.api('GET', 'dashboards', { token: tokens[who] })).body.items.map((d: { slug: string }) => d.slug);
+      const slugs = async (who: string) =>
+        (await server.api('GET', 'dashboards', { token: tokens[who] })).body.items.map((d: { slug: string }) => d.slug);
       expect(await slugs('teammate')).toEqual(['sales']);
       expect(await slugs('outsider')).toEqual([]);
     });
@@ -140,43 +167,71 @@ describe('dashboards API and pages', () => {
       const res = await pageAs('link', 'sales/pdf');
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/pdf');
-      expect(Buffer.from(await res.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+      expect(
+        Buffer.from(await res.arrayBuffer())
+          .subarray(0, 5)
+          .toString(),
+      ).toBe('%PDF-');
     }, 60_000);
   });
 
   describe('versions', () => {
     it('republishing adds a version; the old one stays and revert brings it back', async () => {
-      const republished = await server.api('POST', 'dashboards/sales/versions', { token: tokens.editor, body: { title: 'Sales (new)', notebook: sampleNotebook('v2') } });
+      const republished = await server.api('POST', 'dashboards/sales/versions', {
+        token: tokens.editor,
+        body: { title: 'Sales (new)', notebook: sampleNotebook('v2') },
+      });
       expect(republished.status).toBe(201);
       expect(republished.body).toMatchObject({ version: 2, dashboard: { title: 'Sales (new)', currentVersion: 2 } });
       expect(await (await pageAs('viewer')).text()).toContain('Sales report v2');
 
       const versions = await server.api('GET', 'dashboards/sales/versions', { token: tokens.editor });
-      expect(versions.body.versions.map((v: { number: number; origin: string }) => [v.number, v.origin])).toEqual([[2, 'publish'], [1, 'publish']]);
+      expect(versions.body.versions.map((v: { number: number; origin: string }) => [v.number, v.origin])).toEqual([
+        [2, 'publish'],
+        [1, 'publish'],
+      ]);
       expect(await (await pageAs('editor', 'sales?version=1')).text()).toContain('Sales report v1');
       expect((await pageAs('viewer', 'sales?version=1')).status).toBe(403);
 
       const reverted = await server.api('POST', 'dashboards/sales/revert', { token: tokens.editor, body: { version: 1 } });
       expect(reverted.body).toMatchObject({ currentVersion: 1, title: 'Sales' });
       expect(await (await pageAs('viewer')).text()).toContain('Sales report v1');
-      expect((await server.api('POST', 'dashboards/sales/revert', { token: tokens.editor, body: { version: 9 } })).body.error.message).toMatch(/no version 9/);
+      expect(
+        (await server.api('POST', 'dashboards/sales/revert', { token: tokens.editor, body: { version: 9 } })).body.error.message,
+      ).toMatch(/no version 9/);
     });
   });
 
   describe('validation', () => {
     it('names the bad field', async () => {
       const bad = async (body: unknown) => (await server.api('POST', 'dashboards', { token: tokens.owner, body })).body.error;
-      expect(await bad({ title: '', notebook: { cells: [] } })).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/title/) });
-      expect(await bad({ title: 'x', slug: 'Bad Slug', notebook: { cells: [] } })).toMatchObject({ message: expect.stringMatching(/slug/) });
+      expect(await bad({ title: '', notebook: { cells: [] } })).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/title/),
+      });
+      expect(await bad({ title: 'x', slug: 'Bad Slug', notebook: { cells: [] } })).toMatchObject({
+        message: expect.stringMatching(/slug/),
+      });
       expect(await bad({ title: 'x' })).toMatchObject({ message: expect.stringMatching(/notebook/) });
-      expect(await bad({ title: 'x', notebook: { cells: [] }, selection: [{ index: 3 }] })).toMatchObject({ message: expect.stringMatching(/selection: cell 3 does not exist/) });
-      expect(await bad({ slug: 'sales', title: 'dup', notebook: { cells: [] } })).toMatchObject({ code: 'ALREADY_EXISTS', message: expect.stringMatching(/slug/) });
-      const schedule = await server.api('PUT', 'dashboards/sales/schedule', { token: tokens.editor, body: { cron: '99 * * * *', notebook: sampleNotebook() } });
+      expect(await bad({ title: 'x', notebook: { cells: [] }, selection: [{ index: 3 }] })).toMatchObject({
+        message: expect.stringMatching(/selection: cell 3 does not exist/),
+      });
+      expect(await bad({ slug: 'sales', title: 'dup', notebook: { cells: [] } })).toMatchObject({
+        code: 'ALREADY_EXISTS',
+        message: expect.stringMatching(/slug/),
+      });
+      const schedule = await server.api('PUT', 'dashboards/sales/schedule', {
+        token: tokens.editor,
+        body: { cron: '99 * * * *', notebook: sampleNotebook() },
+      });
       expect(schedule.body.error.message).toMatch(/cron: minute "99"/);
     });
 
     it('derives a unique slug from the title when none is given', async () => {
-      const res = await server.api('POST', 'dashboards', { token: tokens.owner, body: { title: 'Q4 Revenue — EMEA', notebook: { cells: [] } } });
+      const res = await server.api('POST', 'dashboards', {
+        token: tokens.owner,
+        body: { title: 'Q4 Revenue — EMEA', notebook: { cells: [] } },
+      });
       expect(res.body.dashboard.slug).toMatch(/^q4-revenue-emea-[0-9a-f]{6}$/);
     });
   });
@@ -184,7 +239,13 @@ describe('dashboards API and pages', () => {
   describe('templates', () => {
     it('lists the templates with titles and serves each notebook', async () => {
       const list = await server.api('GET', 'templates', { token: tokens.viewer });
-      expect(list.body.templates.map((t: { name: string }) => t.name)).toEqual(['compare-models', 'dashboard', 'explore-data', 'train-on-gpu', 'train-on-spark']);
+      expect(list.body.templates.map((t: { name: string }) => t.name)).toEqual([
+        'compare-models',
+        'dashboard',
+        'explore-data',
+        'train-on-gpu',
+        'train-on-spark',
+      ]);
       expect(list.body.templates[2]).toMatchObject({ title: 'Explore a dataset', description: expect.stringMatching(/SQL/) });
       const nb = await server.api('GET', 'templates/train-on-spark', { token: tokens.viewer });
       expect(JSON.stringify(nb.body.cells)).toContain('spark.train');

@@ -18,7 +18,11 @@ describeEachDb('DashboardsStore', (backend) => {
   it('addVersion() gives concurrent publishes distinct, gapless version numbers', async () => {
     const d = await store.transaction((tx) => store.create(tx, { slug: 'busy', title: 'Busy', description: '', createdBy: 'u1' }));
     const numbers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => store.transaction((tx) => store.addVersion(tx, d.id, { title: `t${i}`, description: '', content, origin: 'publish', createdBy: 'u1' }))),
+      Array.from({ length: 12 }, (_, i) =>
+        store.transaction((tx) =>
+          store.addVersion(tx, d.id, { title: `t${i}`, description: '', content, origin: 'publish', createdBy: 'u1' }),
+        ),
+      ),
     );
     expect([...numbers].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect((await store.find('busy'))!.currentVersion).toBe(Math.max(...numbers));
@@ -27,7 +31,9 @@ describeEachDb('DashboardsStore', (backend) => {
   it('claimDue() hands a due refresh to exactly one of several concurrent claimers and moves its next run', async () => {
     const d = await store.transaction((tx) => store.create(tx, { slug: 'due', title: 'Due', description: '', createdBy: 'u1' }));
     const now = new Date('2026-11-23T06:00:30Z');
-    await store.transaction((tx) => store.setSchedule(tx, d.id, { cron: '0 6 * * *', nextRunAt: new Date('2026-11-23T06:00:00Z'), sourceKey: 'k', selection: null }));
+    await store.transaction((tx) =>
+      store.setSchedule(tx, d.id, { cron: '0 6 * * *', nextRunAt: new Date('2026-11-23T06:00:00Z'), sourceKey: 'k', selection: null }),
+    );
     const next = () => new Date('2026-11-24T06:00:00Z');
     const claims = await Promise.all(Array.from({ length: 4 }, () => store.claimDue(now, next)));
     expect(claims.flat().map((r) => r.slug)).toEqual(['due']);

@@ -21,7 +21,9 @@ describe('example notebooks and templates run end to end', () => {
   it('notebooks/02-dashboard.ipynb publishes the fuel-economy dashboard with its table and chart', async () => {
     const executed = await executeNotebook(await load('notebooks/02-dashboard.ipynb'), { env });
     expect(JSON.stringify(executed.cells.at(-1))).toContain('Published version 1');
-    const html = await (await fetch(`${server.url}/tandem/d/fuel-economy`, { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
+    const html = await (
+      await fetch(`${server.url}/tandem/d/fuel-economy`, { headers: { authorization: `Bearer ${server.adminToken}` } })
+    ).text();
     expect(html).toContain('Fuel economy by origin');
     expect(html).toMatch(/<th[^>]*>avg_mpg<\/th>/);
     expect(html).toContain('<td>USA</td>');

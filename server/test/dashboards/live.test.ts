@@ -10,7 +10,13 @@ const notebook = (revenue: number): Ipynb => ({
   metadata: {},
   cells: [
     { cell_type: 'markdown', source: '# Live revenue', metadata: {} },
-    { cell_type: 'code', source: 'const secretQuery = 1', metadata: {}, execution_count: 1, outputs: [{ output_type: 'stream', name: 'stdout', text: `revenue ${revenue}\n` }] },
+    {
+      cell_type: 'code',
+      source: 'const secretQuery = 1',
+      metadata: {},
+      execution_count: 1,
+      outputs: [{ output_type: 'stream', name: 'stdout', text: `revenue ${revenue}\n` }],
+    },
   ],
 });
 
@@ -18,8 +24,10 @@ describe('live dashboards follow a shared notebook', () => {
   let server: TestServer;
   let notebookId: string;
   let viewer: string;
-  const page = async (token: string) => (await fetch(`${server.url}/tandem/d/live-sales`, { headers: { authorization: `Bearer ${token}` } })).text();
-  const state = async (token: string) => (await (await fetch(`${server.url}/tandem/d/live-sales/state`, { headers: { authorization: `Bearer ${token}` } })).json()).version;
+  const page = async (token: string) =>
+    (await fetch(`${server.url}/tandem/d/live-sales`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const state = async (token: string) =>
+    (await (await fetch(`${server.url}/tandem/d/live-sales/state`, { headers: { authorization: `Bearer ${token}` } })).json()).version;
 
   /** An edit as collaborators make them: logged in the notebook's Yjs update log. */
   async function edit(content: Ipynb) {

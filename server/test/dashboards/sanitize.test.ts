@@ -15,7 +15,8 @@ describe('output sanitizers', () => {
   });
 
   it('keep tables, formatting, raster data images and links of HTML outputs', () => {
-    const html = '<table class="df"><tr><th>a</th></tr><tr><td><b>1</b></td></tr></table><img src="data:image/png;base64,iVBOR"><a href="https://example.com">x</a>';
+    const html =
+      '<table class="df"><tr><th>a</th></tr><tr><td><b>1</b></td></tr></table><img src="data:image/png;base64,iVBOR"><a href="https://example.com">x</a>';
     const clean = sanitizeHtmlOutput(html);
     expect(clean).toContain('<table class="df">');
     expect(clean).toContain('<img src="data:image/png;base64,iVBOR" />');
@@ -27,7 +28,8 @@ describe('output sanitizers', () => {
   });
 
   it('keep Plot SVGs intact: camelCase attributes, scoped style, clip paths', () => {
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><style>.plot-1 { fill: red; }</style><clipPath id="c"><rect width="5" height="5"/></clipPath><g clip-path="url(#c)"><path d="M0,0L5,5" stroke="black"/></g></svg>';
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><style>.plot-1 { fill: red; }</style><clipPath id="c"><rect width="5" height="5"/></clipPath><g clip-path="url(#c)"><path d="M0,0L5,5" stroke="black"/></g></svg>';
     const clean = sanitizeSvg(svg);
     expect(clean).toContain('viewBox="0 0 10 10"');
     expect(clean).toContain('<clipPath id="c">');
@@ -36,7 +38,8 @@ describe('output sanitizers', () => {
   });
 
   it('keep a Plot figure with a legend: HTML holding an SVG', () => {
-    const figure = '<figure class="plot-1-figure"><style>.plot-1-swatch{display:inline}</style><span class="plot-1-swatch">USA</span><svg viewBox="0 0 4 4"><clipPath id="k"></clipPath><path d="M0,0L1,1"/></svg></figure>';
+    const figure =
+      '<figure class="plot-1-figure"><style>.plot-1-swatch{display:inline}</style><span class="plot-1-swatch">USA</span><svg viewBox="0 0 4 4"><clipPath id="k"></clipPath><path d="M0,0L1,1"/></svg></figure>';
     const clean = sanitizeHtmlOutput(figure);
     expect(clean).toContain('<svg viewBox="0 0 4 4"><clipPath id="k"></clipPath>');
     expect(clean).toContain('<span class="plot-1-swatch">USA</span>');

@@ -20,7 +20,8 @@ describe('scheduled refresh with the Tandem kernel', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
-  const page = async (slug: string) => (await fetch(`${server.url}/tandem/d/${slug}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
+  const page = async (slug: string) =>
+    (await fetch(`${server.url}/tandem/d/${slug}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -29,7 +30,9 @@ describe('scheduled refresh with the Tandem kernel', () => {
   afterAll(() => server.stop());
 
   it('re-runs the notebook headless and publishes the fresh outputs as a new version', async () => {
-    const scheduled = await server.api('PUT', 'dashboards/nightly/schedule', { body: { cron: '0 6 * * *', notebook: notebook('const rows = [1, 2, 3].map((n) => n * 14);\nconsole.log(`answer ${rows.at(-1)}`);') } });
+    const scheduled = await server.api('PUT', 'dashboards/nightly/schedule', {
+      body: { cron: '0 6 * * *', notebook: notebook('const rows = [1, 2, 3].map((n) => n * 14);\nconsole.log(`answer ${rows.at(-1)}`);') },
+    });
     expect(scheduled.body.schedule).toEqual({ cron: '0 6 * * *', nextRunAt: expect.stringMatching(/T06:00:00.000Z$/) });
     expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(202);
     const done = await settle('nightly');
@@ -41,7 +44,9 @@ describe('scheduled refresh with the Tandem kernel', () => {
   }, 120_000);
 
   it('a failing run is visible with its error and keeps the last good version', async () => {
-    await server.api('PUT', 'dashboards/nightly/schedule', { body: { cron: '@hourly', notebook: notebook('throw new Error("source table sales_2026 is missing")') } });
+    await server.api('PUT', 'dashboards/nightly/schedule', {
+      body: { cron: '@hourly', notebook: notebook('throw new Error("source table sales_2026 is missing")') },
+    });
     await server.api('POST', 'dashboards/nightly/refresh');
     const done = await settle('nightly');
     expect(done.lastRun.status).toBe('failed');

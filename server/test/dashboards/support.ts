@@ -17,7 +17,16 @@ export function sampleNotebook(marker = 'v1') {
             output_type: 'display_data',
             metadata: {},
             data: {
-              [TABLE_MIME]: { version: 1, rowCount: 40, columns: [{ name: 'region', type: 'Utf8' }, { name: 'revenue', type: 'Float64' }], rows: Array.from({ length: 40 }, (_, i) => [`r${i}`, i * 10]), truncated: false },
+              [TABLE_MIME]: {
+                version: 1,
+                rowCount: 40,
+                columns: [
+                  { name: 'region', type: 'Utf8' },
+                  { name: 'revenue', type: 'Float64' },
+                ],
+                rows: Array.from({ length: 40 }, (_, i) => [`r${i}`, i * 10]),
+                truncated: false,
+              },
               'text/plain': 'table fallback',
             },
           },
@@ -28,12 +37,26 @@ export function sampleNotebook(marker = 'v1') {
         source: 'plot()',
         metadata: {},
         outputs: [
-          { output_type: 'display_data', metadata: {}, data: { 'image/svg+xml': '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="steelblue"/></svg>' } },
+          {
+            output_type: 'display_data',
+            metadata: {},
+            data: {
+              'image/svg+xml':
+                '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="steelblue"/></svg>',
+            },
+          },
           { output_type: 'stream', name: 'stdout', text: ['total: ', '42\n'] },
           { output_type: 'stream', name: 'stderr', text: 'warning: internal detail\n' },
         ],
       },
-      { cell_type: 'code', source: 'html()', metadata: {}, outputs: [{ output_type: 'execute_result', execution_count: 3, metadata: {}, data: { 'text/html': '<b>bold</b>', 'text/plain': 'x' } }] },
+      {
+        cell_type: 'code',
+        source: 'html()',
+        metadata: {},
+        outputs: [
+          { output_type: 'execute_result', execution_count: 3, metadata: {}, data: { 'text/html': '<b>bold</b>', 'text/plain': 'x' } },
+        ],
+      },
     ],
   };
 }
@@ -43,10 +66,12 @@ export const XSS_PAYLOADS = {
   script: '<script>window.__xss = "script"</script>',
   onerror: '<img src="x" onerror="window.__xss = \'onerror\'">',
   javascriptUrl: '<a id="jsurl" href="javascript:window.__xss=\'href\'">click</a>',
-  svgScript: '<svg xmlns="http://www.w3.org/2000/svg"><script>window.__xss = "svg"</script><rect onload="window.__xss=\'svgload\'" width="5" height="5"/><foreignObject><iframe src="javascript:parent.__xss=1"></iframe></foreignObject></svg>',
+  svgScript:
+    '<svg xmlns="http://www.w3.org/2000/svg"><script>window.__xss = "svg"</script><rect onload="window.__xss=\'svgload\'" width="5" height="5"/><foreignObject><iframe src="javascript:parent.__xss=1"></iframe></foreignObject></svg>',
   iframe: '<iframe srcdoc="<script>parent.__xss=\'iframe\'</script>"></iframe>',
   styleBreakout: '<style>body{}</style><script>window.__xss="style"</script>',
-  markdownHtml: '# Title\n\n<img src=x onerror="window.__xss=\'md\'"> [link](javascript:window.__xss=\'mdlink\')\n\n<details open ontoggle="window.__xss=\'toggle\'"><summary>s</summary></details>',
+  markdownHtml:
+    "# Title\n\n<img src=x onerror=\"window.__xss='md'\"> [link](javascript:window.__xss='mdlink')\n\n<details open ontoggle=\"window.__xss='toggle'\"><summary>s</summary></details>",
   tableCell: '</script><script>window.__xss="table"</script>',
 };
 
