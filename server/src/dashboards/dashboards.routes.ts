@@ -227,7 +227,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     pages: dashboardPages(dashboards, ctx.auth, printer),
     async close() {
       clearInterval(tick);
-      await Promise.allSettled(dashboards.running.values());
+      await dashboards.close();
       await printer.close();
     },
   };

@@ -44,8 +44,9 @@ export class DashboardsService {
    */
   private readonly visits = new Map<string, { at: number; result: Promise<{ row: DashboardRow; role: Role }> }>();
 
-  /** Refreshes in flight, by dashboard id: tests and shutdown wait on them. */
-  readonly running = new Map<string, Promise<void>>();
+  /** Refreshes in flight, by dashboard id: one at a time per dashboard; shutdown waits on them. */
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly store: DashboardsStore,
@@ -361,7 +362,10 @@ export class DashboardsService {
     const token = row.createdBy ? await this.auth.createToken(row.createdBy, `dashboard refresh ${row.slug}`) : undefined;
     try {
       const notebook = JSON.parse(await text(await this.artifacts.get(row.sourceKey!))) as Notebook;
-      const executed = await executeNotebook(notebook, { env: { ...this.kernelEnv, ...(token ? { TANDEM_TOKEN: token.token } : {}) } });
+      const executed = await executeNotebook(notebook, {
+        signal: this.closing.signal,
+        env: { ...this.kernelEnv, ...(token ? { TANDEM_TOKEN: token.token } : {}) },
+      });
       const content = extractContent(executed, row.selection ?? undefined);
       const current = await this.store.findById(row.id);
       if (!current) return;
@@ -383,6 +387,12 @@ export class DashboardsService {
     } finally {
       if (token && row.createdBy) await this.auth.revokeToken(row.createdBy, token.id).catch(() => undefined);
     }
+  }
+
+  /** Stops refreshes in flight (they end as failed runs) and waits for them. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    await Promise.allSettled(this.running.values());
   }
 
   // ---- helpers

@@ -34,6 +34,8 @@ nbformat.write(nb, dst)
 export interface RunOptions {
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Stops the run (server shutdown). */
+  signal?: AbortSignal;
 }
 
 /** Executes a notebook headless with nbclient on its kernel (default `tandem`) from the repo's kernel specs. */
@@ -47,6 +49,7 @@ export async function executeNotebook(notebook: Notebook, options: RunOptions = 
     const stderr = await run(pythonPath(), ['-c', EXECUTE, src, dst, String(Math.ceil(timeoutMs / 1000))], {
       cwd: dir,
       timeoutMs: timeoutMs + 60_000,
+      signal: options.signal,
       env: {
         ...process.env,
         JUPYTER_PATH: [path.join(REPO_ROOT, 'jupyter-config/data'), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
@@ -74,25 +77,41 @@ function lastLines(text: string, n = 5): string {
 function run(
   cmd: string,
   args: string[],
-  opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv },
+  opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<{ code: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group, so that stopping it also stops the kernel nbclient started.
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const stop = (why: string) => {
+      text += `\n${why}`;
+      // SIGINT lets nbclient shut its kernel down (it runs in its own session); then force.
+      child.kill('SIGINT');
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5000).unref();
+    };
+    const onAbort = () => stop('stopped: the server is shutting down');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let text = '';
     child.stderr.on('data', (chunk: Buffer) => {
       text = (text + chunk.toString()).slice(-20_000);
     });
-    const timer = setTimeout(() => {
-      text += `\nstopped after ${Math.round(opts.timeoutMs / 1000)} s`;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs);
+    const timer = setTimeout(() => stop(`stopped after ${Math.round(opts.timeoutMs / 1000)} s`), opts.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(new TandemError('UNAVAILABLE', `cannot start ${cmd}: ${error.message}`, { cause: error }));
     });
-    child.on('close', (code) => {
+    const done = (code: number | null) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve({ code: code ?? 1, text });
-    });
+    };
+    child.on('close', done);
+    // An orphaned kernel may hold stderr open: do not wait for it beyond a second after exit.
+    child.on('exit', (code) => setTimeout(() => done(code), 1000).unref());
   });
 }

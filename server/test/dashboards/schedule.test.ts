@@ -63,4 +63,15 @@ describe('scheduled refresh with the Tandem kernel', () => {
     expect(cleared.body.schedule).toBeNull();
     expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(409);
   });
+
+  it('shutting the server down stops a refresh in flight instead of waiting for it', async () => {
+    await server.api('PUT', 'dashboards/nightly/schedule', {
+      body: { cron: '@daily', notebook: notebook('await new Promise((r) => setTimeout(r, 120_000));') },
+    });
+    expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 3000));
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
 });
