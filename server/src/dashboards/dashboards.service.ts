@@ -77,20 +77,7 @@ export class DashboardsService {
         createdBy: who.id,
       });
       await this.permissions.grant('dashboard', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      const number = await this.store.addVersion(tx, created.id, {
-        title: input.title,
-        description: input.description ?? '',
-        content,
-        origin: 'publish',
-        createdBy: who.id,
-      });
-      await audit(tx, {
-        actorId: who.id,
-        action: 'dashboard.create',
-        resourceType: 'dashboard',
-        resourceId: created.id,
-        details: { slug },
-      });
+      const number = await this.addVersion(tx, created.id, who, input, content, 'dashboard.create');
       return { dashboard: created, version: number };
     });
     this.changed(dashboard, version);
@@ -101,23 +88,7 @@ export class DashboardsService {
   async publish(who: Principal, slug: string, input: PublishInput): Promise<{ dashboard: DashboardView; version: number }> {
     const row = await this.access(who, slug, 'editor');
     const content = extractContent(input.notebook, input.selection);
-    const version = await this.mutate(async (tx) => {
-      const number = await this.store.addVersion(tx, row.id, {
-        title: input.title,
-        description: input.description ?? '',
-        content,
-        origin: 'publish',
-        createdBy: who.id,
-      });
-      await audit(tx, {
-        actorId: who.id,
-        action: 'dashboard.publish',
-        resourceType: 'dashboard',
-        resourceId: row.id,
-        details: { version: number },
-      });
-      return number;
-    });
+    const version = await this.mutate((tx) => this.addVersion(tx, row.id, who, input, content, 'dashboard.publish'));
     this.changed(row, version);
     return { dashboard: await this.get(who, slug), version };
   }
@@ -396,6 +367,13 @@ export class DashboardsService {
   }
 
   // ---- helpers
+
+  /** A published version and its audit entry, in the caller's transaction. */
+  private async addVersion(tx: Queryable, dashboardId: string, who: Principal, input: PublishInput, content: DashboardContent, action: string): Promise<number> {
+    const number = await this.store.addVersion(tx, dashboardId, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
+    await audit(tx, { actorId: who.id, action, resourceType: 'dashboard', resourceId: dashboardId, details: { version: number } });
+    return number;
+  }
 
   /** Every change runs here, so no page visit keeps seeing what was before it. */
   private async mutate<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
