@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/lib/**', '.venv/**', '.tandem/**', 'test-results/**', 'jupyter-config/data/labextensions/**', 'extension/style/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/lib/**',
+      '.venv/**',
+      '.tandem/**',
+      'test-results/**',
+      'jupyter-config/data/labextensions/**',
+      'extension/style/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -26,7 +26,11 @@ async function main() {
   const filter = process.argv[2];
   const files = WORKSPACES.flatMap((ws) => {
     const dir = path.join(ROOT, ws, 'bench');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).map((f) => path.join(dir, f)) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.bench.mjs'))
+          .map((f) => path.join(dir, f))
+      : [];
   }).filter((f) => !filter || f.includes(filter));
   const results = [];
   for (const file of files) results.push(await runBench(file));

@@ -30,7 +30,9 @@ async function startLab(tandem) {
   const token = randomBytes(24).toString('hex');
   const rootDir = process.env.TANDEM_NOTEBOOKS ?? path.join(ROOT, 'notebooks');
   const { url, child } = await startJupyterLab({
-    port, token, rootDir,
+    port,
+    token,
+    rootDir,
     home: path.join(TANDEM_HOME, 'jupyter'),
     tandemUrl: tandem.url,
     tandemToken: tandem.token,
@@ -47,13 +49,27 @@ const PROCESSES = [
   ['tandem', () => startTandemServer()],
   ['lab', ({ tandem }) => startLab(tandem)],
   // A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU).
-  ['worker', async ({ tandem }) => {
-    const res = await fetch(`${tandem.url}/tandem/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${tandem.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'local worker', kind: 'worker' }) });
-    if (!res.ok) throw new Error(`creating a worker token failed: HTTP ${res.status} ${await res.text()}`);
-    const { token } = await res.json();
-    const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
-    return { child: startProcess('node', args, { env: { TANDEM_WORKER_TOKEN: token }, logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }), name: 'tandem worker', group: true }) };
-  }],
+  [
+    'worker',
+    async ({ tandem }) => {
+      const res = await fetch(`${tandem.url}/tandem/api/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tandem.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'local worker', kind: 'worker' }),
+      });
+      if (!res.ok) throw new Error(`creating a worker token failed: HTTP ${res.status} ${await res.text()}`);
+      const { token } = await res.json();
+      const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
+      return {
+        child: startProcess('node', args, {
+          env: { TANDEM_WORKER_TOKEN: token },
+          logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }),
+          name: 'tandem worker',
+          group: true,
+        }),
+      };
+    },
+  ],
 ];
 
 async function main() {

@@ -21,8 +21,12 @@ function runVitest(suite, env) {
   const report = path.join(TEST_RESULTS, `${suite.name}.json`);
   rmSync(report, { force: true });
   const args = [
-    path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--passWithNoTests',
-    '--reporter=default', '--reporter=json', `--outputFile=${report}`,
+    path.join(ROOT, 'node_modules/vitest/vitest.mjs'),
+    'run',
+    '--passWithNoTests',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile=${report}`,
     ...(suite.config ? ['--config', suite.config] : []),
     ...process.argv.slice(2).filter((a) => !a.startsWith('--only=')),
   ];
@@ -39,7 +43,13 @@ function runVitest(suite, env) {
       const json = JSON.parse(readFileSync(report, 'utf8'));
       // A file that fails to load counts as a failure even though it has no test results.
       const brokenFiles = json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
-      resolve({ name: suite.name, passed: json.numPassedTests, failed: json.numFailedTests + brokenFiles, skipped: json.numPendingTests + json.numTodoTests, seconds });
+      resolve({
+        name: suite.name,
+        passed: json.numPassedTests,
+        failed: json.numFailedTests + brokenFiles,
+        skipped: json.numPendingTests + json.numTodoTests,
+        seconds,
+      });
     });
   });
 }
@@ -72,7 +82,10 @@ async function main() {
       TANDEM_TEST_S3_ACCESS_KEY: minio.env.TANDEM_S3_ACCESS_KEY,
       TANDEM_TEST_S3_SECRET_KEY: minio.env.TANDEM_S3_SECRET_KEY,
     };
-    const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+    const only = process.argv
+      .find((a) => a.startsWith('--only='))
+      ?.slice('--only='.length)
+      .split(',');
     for (const suite of SUITES.filter((s) => !only || only.includes(s.name))) results.push(await runVitest(suite, env));
   } catch (error) {
     console.error(`\ntest run aborted: ${error.message}`);
@@ -84,7 +97,9 @@ async function main() {
   const failed = results.reduce((n, r) => n + r.failed, 0);
   process.stdout.write('\n');
   for (const r of results) {
-    log(`${r.name.padEnd(10)} ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${r.seconds} s)${r.note ? ` — ${r.note}` : ''}`);
+    log(
+      `${r.name.padEnd(10)} ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${r.seconds} s)${r.note ? ` — ${r.note}` : ''}`,
+    );
   }
   log(`total ${((Date.now() - started) / 60_000).toFixed(1)} min; service logs and screenshots in test-results/`);
   process.stdout.write(`tests: ${passed} passed, ${failed} failed\n`);

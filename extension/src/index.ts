@@ -9,6 +9,17 @@ import { tablePlugin } from './table/plugin';
 import { templatesPlugin } from './templates/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [clientPlugin, launcherPlugin, modelsPlugin, tablePlugin, drivePlugin, collabPlugin, presencePlugin, jobsPlugin, publishPlugin, templatesPlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [
+  clientPlugin,
+  launcherPlugin,
+  modelsPlugin,
+  tablePlugin,
+  drivePlugin,
+  collabPlugin,
+  presencePlugin,
+  jobsPlugin,
+  publishPlugin,
+  templatesPlugin,
+];
 
 export default plugins;

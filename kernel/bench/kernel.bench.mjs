@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 const kernelDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(kernelDir, '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
-const python =
-  process.env.TANDEM_PYTHON ?? [path.join(repoRoot, '.venv/bin/python'), '/tmp/warm/venv/bin/python'].find(existsSync);
+const python = process.env.TANDEM_PYTHON ?? [path.join(repoRoot, '.venv/bin/python'), '/tmp/warm/venv/bin/python'].find(existsSync);
 
 // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
 const build = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', kernelDir], { stdio: 'inherit' });
@@ -35,21 +34,15 @@ function timeCells(kernel, setup, timed) {
 const dataSql = `create or replace table t as select (i % 1000)::INTEGER as k, random() as v from range(${ROWS}) r(i)`;
 const groupBySql = 'select k, avg(v) as mean_v, count(*) as n from t group by k';
 
-const tandem = timeCells(
-  'tandem',
-  [`import { sql } from '@tandem/kernel';\nawait sql\`${dataSql}\`;`],
-  {
-    trivial: ['1 + 1', 30],
-    groupBy: [`(await sql\`${groupBySql}\`).numRows`, 5],
-    // A cell that declares a variable also pays tslab's TypeScript rebuild for the new declaration.
-    groupByAssigned: [`const r = await sql\`${groupBySql}\`;\nr.numRows`, 5],
-  },
-);
+const tandem = timeCells('tandem', [`import { sql } from '@tandem/kernel';\nawait sql\`${dataSql}\`;`], {
+  trivial: ['1 + 1', 30],
+  groupBy: [`(await sql\`${groupBySql}\`).numRows`, 5],
+  // A cell that declares a variable also pays tslab's TypeScript rebuild for the new declaration.
+  groupByAssigned: [`const r = await sql\`${groupBySql}\`;\nr.numRows`, 5],
+});
 const ipykernel = timeCells(
   'python3',
-  [
-    `import duckdb, numpy as np, pandas as pd\ncon = duckdb.connect()\ncon.execute("${dataSql}")\ndf = con.execute("select * from t").df()`,
-  ],
+  [`import duckdb, numpy as np, pandas as pd\ncon = duckdb.connect()\ncon.execute("${dataSql}")\ndf = con.execute("select * from t").df()`],
   {
     trivial: ['1 + 1', 30],
     groupBy: [`r = con.execute("${groupBySql}").to_arrow_table()\nr.num_rows`, 5],
@@ -85,12 +78,22 @@ const sqlOnly = median(inProcess);
 
 console.log('trivial cell round trip (median of 30, jupyter_client):');
 console.log(`  ipykernel ${ms(ipykernel.trivial)}, Tandem ${ms(tandem.trivial)}`);
-console.log(`  ratio Tandem/ipykernel = ${(tandem.trivial / ipykernel.trivial).toFixed(2)} (target ≤ 1.5) ${verdict(tandem.trivial <= 1.5 * ipykernel.trivial)}`);
+console.log(
+  `  ratio Tandem/ipykernel = ${(tandem.trivial / ipykernel.trivial).toFixed(2)} (target ≤ 1.5) ${verdict(tandem.trivial <= 1.5 * ipykernel.trivial)}`,
+);
 console.log(`GROUP BY k over ${ROWS.toLocaleString('en-US')} rows (cell round trip, median of 5; Arrow results):`);
 console.log(`  Python duckdb in ipykernel ${ms(ipykernel.groupBy)}, pandas ${ms(ipykernel.pandas)}, Tandem sql ${ms(tandem.groupBy)}`);
-console.log(`  sql() in process (no cell compile) ${ms(sqlOnly)}; ratio to Python duckdb cell = ${(sqlOnly / ipykernel.groupBy).toFixed(2)}`);
-console.log(`  ratio Tandem/Python duckdb = ${(tandem.groupBy / ipykernel.groupBy).toFixed(2)} (target ≤ 1.2) ${verdict(tandem.groupBy <= 1.2 * ipykernel.groupBy)}`);
-console.log(`  the same cell assigning the result (\`const r = await sql…\`) ${ms(tandem.groupByAssigned)}: ratio ${(tandem.groupByAssigned / ipykernel.groupBy).toFixed(2)}, the extra is TypeScript compile time`);
-console.log(`  speed-up vs pandas = ${(ipykernel.pandas / tandem.groupBy).toFixed(1)}× (target ≥ 10×) ${verdict(ipykernel.pandas >= 10 * tandem.groupBy)}`);
+console.log(
+  `  sql() in process (no cell compile) ${ms(sqlOnly)}; ratio to Python duckdb cell = ${(sqlOnly / ipykernel.groupBy).toFixed(2)}`,
+);
+console.log(
+  `  ratio Tandem/Python duckdb = ${(tandem.groupBy / ipykernel.groupBy).toFixed(2)} (target ≤ 1.2) ${verdict(tandem.groupBy <= 1.2 * ipykernel.groupBy)}`,
+);
+console.log(
+  `  the same cell assigning the result (\`const r = await sql…\`) ${ms(tandem.groupByAssigned)}: ratio ${(tandem.groupByAssigned / ipykernel.groupBy).toFixed(2)}, the extra is TypeScript compile time`,
+);
+console.log(
+  `  speed-up vs pandas = ${(ipykernel.pandas / tandem.groupBy).toFixed(1)}× (target ≥ 10×) ${verdict(ipykernel.pandas >= 10 * tandem.groupBy)}`,
+);
 console.log('1M×3 DuckDB result → Apache Arrow (median of 5, in process):');
 console.log(`  ${ms(toArrow)}; ratio to target = ${(toArrow / 100).toFixed(2)} (target ≤ 100 ms) ${verdict(toArrow <= 100)}`);

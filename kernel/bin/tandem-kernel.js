@@ -5,7 +5,9 @@ if (!connectionFile) {
   console.error('usage: tandem-kernel <connection_file>');
   process.exit(2);
 }
-require('../dist/src/kernel/main.js').startKernel(connectionFile).catch((err) => {
-  console.error('tandem kernel failed to start:', err);
-  process.exit(1);
-});
+require('../dist/src/kernel/main.js')
+  .startKernel(connectionFile)
+  .catch((err) => {
+    console.error('tandem kernel failed to start:', err);
+    process.exit(1);
+  });

@@ -60,7 +60,11 @@ export async function request<T>(path: string, options: RequestOptions = {}, set
     } catch {
       error = undefined;
     }
-    throw new TandemApiError(error?.code ?? 'INTERNAL', error?.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`, response.status);
+    throw new TandemApiError(
+      error?.code ?? 'INTERNAL',
+      error?.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`,
+      response.status,
+    );
   }
   if (raw) return response as T;
   if (response.status === 204) return undefined as T;

@@ -66,7 +66,9 @@ ${job.error ? `<pre style="color:#c62828;white-space:pre-wrap">${escape(job.erro
 
 export function jobText(view: JobView): string {
   const { job } = view;
-  const metrics = Object.entries(job.metrics).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ');
+  const metrics = Object.entries(job.metrics)
+    .map(([k, v]) => `${k}=${formatNumber(v)}`)
+    .join(' ');
   const model = job.result?.model ? ` → ${String(job.result.model)} v${job.result.version}` : '';
   const pct = job.progress === null ? '' : ` ${Math.round(job.progress * 100)} %`;
   return `${job.name} [${job.status}${pct}]${model}${metrics ? ` ${metrics}` : ''}${job.error ? `\n${job.error}` : ''}${view.note ? `\n${view.note}` : ''}`;

@@ -136,7 +136,14 @@ export class Job {
   }
 
   private bundle(note?: string): MimeBundle {
-    const view: JobView = { job: this.info, series: this.series, logs: this.logLines, progressMessage: this.progressMessage, serverUrl: apiSettings().url, note };
+    const view: JobView = {
+      job: this.info,
+      series: this.series,
+      logs: this.logLines,
+      progressMessage: this.progressMessage,
+      serverUrl: apiSettings().url,
+      note,
+    };
     return { 'text/html': jobHtml(view), 'text/plain': jobText(view) };
   }
 

@@ -31,7 +31,11 @@ function numericColumns(table: Table): string[] {
 function column(table: Table, name: string): ArrayLike<unknown> {
   const vector = table.getChild(name);
   if (!vector) {
-    throw new TandemApiError('INVALID_ARGUMENT', `the table has no column ${name} (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`, 400);
+    throw new TandemApiError(
+      'INVALID_ARGUMENT',
+      `the table has no column ${name} (columns: ${table.schema.fields.map((f) => f.name).join(', ')})`,
+      400,
+    );
   }
   return vector.toArray() as ArrayLike<unknown>;
 }

@@ -182,7 +182,9 @@ export async function get(name: string, ref: VersionRef = {}): Promise<ModelVers
 }
 
 /** Models you can see; `query` takes the API's filters, e.g. `{ filter: 'metric.auc>0.9', orderBy: 'metric.auc' }`. */
-export async function search(query: Record<string, string | number | string[]> = {}): Promise<{ items: Model[]; total: number; nextPageToken?: string }> {
+export async function search(
+  query: Record<string, string | number | string[]> = {},
+): Promise<{ items: Model[]; total: number; nextPageToken?: string }> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) for (const v of [value].flat()) params.append(key, String(v));
   return request(`models?${params}`);
@@ -242,7 +244,8 @@ async function download(name: string, version: ModelVersion, file: ModelFile, ta
   try {
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(temp));
     const got = hash.digest('hex');
-    if (got !== file.sha256) throw new TandemApiError('INTERNAL', `download of ${file.path} is corrupt: sha256 ${got}, expected ${file.sha256}`, 0);
+    if (got !== file.sha256)
+      throw new TandemApiError('INTERNAL', `download of ${file.path} is corrupt: sha256 ${got}, expected ${file.sha256}`, 0);
     await rename(temp, target);
   } finally {
     await rm(temp, { force: true });

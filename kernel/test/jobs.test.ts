@@ -26,7 +26,16 @@ describe('jobs from cells against a real server and worker', () => {
     process.env.TANDEM_URL = server.url;
     process.env.TANDEM_TOKEN = server.adminToken;
     const token = (await server.api('POST', 'tokens', { body: { name: 'w', kind: 'worker' } })).body.token;
-    worker = await startWorker({ serverUrl: server.url, token, gpu: true, spark: false, allowCpu: true, concurrency: 2, leaseMs: 5000, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token,
+      gpu: true,
+      spark: false,
+      allowCpu: true,
+      concurrency: 2,
+      leaseMs: 5000,
+      log: () => undefined,
+    });
     setDisplaySink((bundle, options) => displays.push({ bundle, ...options }));
   });
   afterAll(async () => {
@@ -40,7 +49,12 @@ describe('jobs from cells against a real server and worker', () => {
     displays.length = 0;
     const job = await gpu.submit({ script: TRAINING, gpus: 0, name: 'mlp run', model: 'cell-mlp' });
     const info = await job.wait();
-    expect(info).toMatchObject({ status: 'succeeded', progress: 1, metrics: { loss: 0.2, accuracy: 0.9 }, result: { model: 'cell-mlp', version: 1 } });
+    expect(info).toMatchObject({
+      status: 'succeeded',
+      progress: 1,
+      metrics: { loss: 0.2, accuracy: 0.9 },
+      result: { model: 'cell-mlp', version: 1 },
+    });
     const ids = new Set(displays.map((d) => d.displayId));
     expect(ids.size).toBe(1);
     expect(displays[0]!.update).toBe(false);
@@ -80,7 +94,10 @@ describe('jobs from cells against a real server and worker', () => {
     expect(job.info).toMatchObject({
       kind: 'spark',
       name: 'train churned-random-forest (random_forest)',
-      spec: { template: 'mllib-train', inputs: { data: '/data/churn.csv', label: 'churned', algorithm: 'random_forest', params: { numTrees: 20 }, testFraction: 0.2 } },
+      spec: {
+        template: 'mllib-train',
+        inputs: { data: '/data/churn.csv', label: 'churned', algorithm: 'random_forest', params: { numTrees: 20 }, testFraction: 0.2 },
+      },
     });
     expect((await jobs.list({ kind: 'spark' })).map((j) => j.id)).toContain(job.id);
     await job.cancel();

@@ -18,7 +18,13 @@ const str = (no: number, s: string) => bytes(no, [...Buffer.from(s)]);
 
 const FLOAT = 1;
 const tensorType = (dims: (number | string)[]) =>
-  bytes(1, [...int(1, FLOAT), ...bytes(2, dims.flatMap((d) => bytes(1, typeof d === 'number' ? int(1, d) : str(2, d))))]);
+  bytes(1, [
+    ...int(1, FLOAT),
+    ...bytes(
+      2,
+      dims.flatMap((d) => bytes(1, typeof d === 'number' ? int(1, d) : str(2, d))),
+    ),
+  ]);
 const valueInfo = (name: string, dims: (number | string)[]) => [...str(1, name), ...bytes(2, tensorType(dims))];
 const initializer = (name: string, dims: number[], values: number[]) => [
   ...dims.flatMap((d) => int(1, d)),
@@ -26,7 +32,11 @@ const initializer = (name: string, dims: number[], values: number[]) => [
   ...str(8, name),
   ...bytes(9, new Uint8Array(new Float32Array(values).buffer)),
 ];
-const node = (op: string, inputs: string[], outputs: string[]) => [...inputs.flatMap((i) => str(1, i)), ...outputs.flatMap((o) => str(2, o)), ...str(4, op)];
+const node = (op: string, inputs: string[], outputs: string[]) => [
+  ...inputs.flatMap((i) => str(1, i)),
+  ...outputs.flatMap((o) => str(2, o)),
+  ...str(4, op),
+];
 
 /** ONNX bytes of `score = features · weights + bias` with input `features` [N × weights.length]. */
 export function linearModel(weights: number[], bias: number): Uint8Array {

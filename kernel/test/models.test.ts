@@ -46,13 +46,19 @@ describe('models client against a real Tandem server', () => {
     await writeFile(path.join(src, 'config.json'), '{"k":1}');
     await writeFile(path.join(src, 'weights', 'w.bin'), Buffer.alloc(3000, 7));
     const version = await models.register({ name: 'folder-model', dir: src });
-    expect(version.files.map((f) => [f.path, f.size])).toEqual([['config.json', 7], ['weights/w.bin', 3000]]);
+    expect(version.files.map((f) => [f.path, f.size])).toEqual([
+      ['config.json', 7],
+      ['weights/w.bin', 3000],
+    ]);
   });
 
   it('get() finds the latest version, a number or an alias, and names what is missing', async () => {
     expect((await models.get('linear')).number).toBe(1);
     expect((await models.get('linear', { alias: 'production' })).number).toBe(1);
-    await expect(models.get('linear', { version: 7 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model linear has no version 7' });
+    await expect(models.get('linear', { version: 7 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'model linear has no version 7',
+    });
     await expect(models.get('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -76,7 +82,9 @@ describe('models client against a real Tandem server', () => {
   });
 
   it('a failed register() leaves no version behind', async () => {
-    await expect(models.register({ name: 'linear', files: { '../escape': new Uint8Array([1]) } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(models.register({ name: 'linear', files: { '../escape': new Uint8Array([1]) } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     expect((await models.get('linear')).number).toBe(1);
   });
 });

@@ -69,7 +69,12 @@ async function startTandem(scratch) {
   const { id } = await res.json();
   return {
     name: 'Tandem',
-    connect: (doc) => new WebsocketProvider(`ws://127.0.0.1:${port}/tandem/collab`, id, doc, { params: { token }, WebSocketPolyfill: WebSocket, disableBc: true }),
+    connect: (doc) =>
+      new WebsocketProvider(`ws://127.0.0.1:${port}/tandem/collab`, id, doc, {
+        params: { token },
+        WebSocketPolyfill: WebSocket,
+        disableBc: true,
+      }),
     stop: async () => {
       await stopProcess(child);
       await pg.stop();
@@ -81,22 +86,50 @@ async function startJupyterCollaboration(scratch) {
   const python = ensurePeerVenv();
   const root = path.join(scratch, 'jc');
   const { mkdirSync } = await import('node:fs');
-  for (const dir of [root, path.join(scratch, 'jc-config'), path.join(scratch, 'jc-data'), path.join(scratch, 'jc-runtime')]) mkdirSync(dir, { recursive: true });
+  for (const dir of [root, path.join(scratch, 'jc-config'), path.join(scratch, 'jc-data'), path.join(scratch, 'jc-runtime')])
+    mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(root, 'bench.ipynb'),
-    JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ id: 'c0', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }] }),
+    JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [{ id: 'c0', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }],
+    }),
   );
   const port = await freePort();
   const token = 'bench';
-  const child = startProcess(python, ['-m', 'jupyter_server', `--port=${port}`, '--ip=127.0.0.1', `--ServerApp.token=${token}`, `--ServerApp.root_dir=${root}`, '--no-browser', '--allow-root', '--ServerApp.log_level=WARN'], {
-    env: { JUPYTER_CONFIG_DIR: path.join(scratch, 'jc-config'), JUPYTER_DATA_DIR: path.join(scratch, 'jc-data'), JUPYTER_RUNTIME_DIR: path.join(scratch, 'jc-runtime') },
-    name: 'jupyter-collaboration',
-    logStream: createWriteStream(path.join(scratch, 'jupyter-collaboration.log')),
-  });
+  const child = startProcess(
+    python,
+    [
+      '-m',
+      'jupyter_server',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.root_dir=${root}`,
+      '--no-browser',
+      '--allow-root',
+      '--ServerApp.log_level=WARN',
+    ],
+    {
+      env: {
+        JUPYTER_CONFIG_DIR: path.join(scratch, 'jc-config'),
+        JUPYTER_DATA_DIR: path.join(scratch, 'jc-data'),
+        JUPYTER_RUNTIME_DIR: path.join(scratch, 'jc-runtime'),
+      },
+      name: 'jupyter-collaboration',
+      logStream: createWriteStream(path.join(scratch, 'jupyter-collaboration.log')),
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitFor('Jupyter server', async () => (await fetch(`${url}/api/status?token=${token}`)).ok, { child });
   const session = await waitFor('jupyter-collaboration session', async () => {
-    const res = await fetch(`${url}/api/collaboration/session/bench.ipynb?token=${token}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format: 'json', type: 'notebook' }) });
+    const res = await fetch(`${url}/api/collaboration/session/bench.ipynb?token=${token}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'json', type: 'notebook' }),
+    });
     return res.ok ? res.json() : undefined;
   });
   return {
@@ -119,7 +152,10 @@ async function connectEditors(target) {
     const provider = target.connect(doc);
     editors.push({ doc, provider, cells: doc.getArray('cells'), marks: doc.getMap('bench') });
   }
-  await waitFor(`${EDITORS} editors to sync with ${target.name}`, () => editors.every((e) => e.provider.synced && e.cells.length > 0), { timeoutMs: 120_000, intervalMs: 50 });
+  await waitFor(`${EDITORS} editors to sync with ${target.name}`, () => editors.every((e) => e.provider.synced && e.cells.length > 0), {
+    timeoutMs: 120_000,
+    intervalMs: 50,
+  });
   return editors;
 }
 
@@ -167,7 +203,10 @@ async function measure(target) {
     edit(editors[i % EDITORS], `${i < RATE * WARMUP_S ? 'w' : 's'}${i}`, sent);
   }
   const expected = total * (EDITORS - 1);
-  await waitFor(`${target.name} steady-state edits to arrive`, () => steady.arrivals() >= expected, { timeoutMs: 120_000, intervalMs: 20 }).catch(() => undefined);
+  await waitFor(`${target.name} steady-state edits to arrive`, () => steady.arrivals() >= expected, {
+    timeoutMs: 120_000,
+    intervalMs: 20,
+  }).catch(() => undefined);
   steady.stop();
   const latencies = steady.latencies.sort((a, b) => a - b);
   const lost = expected - steady.arrivals();
@@ -213,7 +252,9 @@ async function main() {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  console.log(`\nCollaboration: ${EDITORS} editors in one notebook, ${RATE} edits/s for ${SECONDS} s, then bursts of ${BURST} edits per editor`);
+  console.log(
+    `\nCollaboration: ${EDITORS} editors in one notebook, ${RATE} edits/s for ${SECONDS} s, then bursts of ${BURST} edits per editor`,
+  );
   for (const r of results) {
     console.log(
       `  ${r.name.padEnd(22)} propagation p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${r.samples} deliveries, ${r.lost} missing)` +
@@ -221,7 +262,9 @@ async function main() {
     );
   }
   const [tandem, peer] = results;
-  console.log(`  p99: Tandem ${tandem.p99.toFixed(1)} ms (target ≤ 50 ms) — ${(peer.p99 / tandem.p99).toFixed(1)}× lower than jupyter-collaboration`);
+  console.log(
+    `  p99: Tandem ${tandem.p99.toFixed(1)} ms (target ≤ 50 ms) — ${(peer.p99 / tandem.p99).toFixed(1)}× lower than jupyter-collaboration`,
+  );
   console.log(`  throughput: Tandem / jupyter-collaboration = ${(tandem.throughput / peer.throughput).toFixed(2)}× (target ≥ 3×)`);
   process.exit(0);
 }

@@ -76,7 +76,9 @@ function rawSparkSubmit(script) {
       stdio: 'ignore',
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`raw spark-submit exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - started) : reject(new Error(`raw spark-submit exited with ${code}`)),
+    );
   });
 }
 
@@ -107,10 +109,25 @@ try {
   spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
   const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
   stops.push(pg.stop);
-  const server = await startServer({ config: loadConfig({ TANDEM_HOME: path.join(scratch, 'home'), TANDEM_PORT: '0', TANDEM_LOG_LEVEL: 'warn', TANDEM_DATABASE_URL: pg.url }) });
+  const server = await startServer({
+    config: loadConfig({
+      TANDEM_HOME: path.join(scratch, 'home'),
+      TANDEM_PORT: '0',
+      TANDEM_LOG_LEVEL: 'warn',
+      TANDEM_DATABASE_URL: pg.url,
+    }),
+  });
   stops.unshift(() => server.close());
   const { token } = await api(server, 'POST', 'tokens', { name: 'bench worker', kind: 'worker' });
-  const worker = await startWorker({ serverUrl: server.url, token, spark: true, gpu: true, allowCpu: true, sparkMaster: 'local[*]', log: () => undefined });
+  const worker = await startWorker({
+    serverUrl: server.url,
+    token,
+    spark: true,
+    gpu: true,
+    allowCpu: true,
+    sparkMaster: 'local[*]',
+    log: () => undefined,
+  });
   stops.unshift(() => worker.stop());
   await latencyBench(server);
   await sparkBench(server, scratch);

@@ -44,7 +44,13 @@ function putFile(url, token, file, size) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': size } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': size },
+      },
       (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`upload answered ${res.statusCode}`))));
@@ -69,7 +75,14 @@ async function api(server, method, apiPath, body, token = server.adminToken) {
 async function uploadBench(server, minio, file, size) {
   const url = new URL(minio.endpoint);
   // Same part size as the server's store, so both sides make the same multipart requests.
-  const raw = new Minio.Client({ endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: minio.env.TANDEM_S3_ACCESS_KEY, secretKey: minio.env.TANDEM_S3_SECRET_KEY, partSize: 16 * 1024 * 1024 });
+  const raw = new Minio.Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: minio.env.TANDEM_S3_ACCESS_KEY,
+    secretKey: minio.env.TANDEM_S3_SECRET_KEY,
+    partSize: 16 * 1024 * 1024,
+  });
   await raw.makeBucket('bench-raw', 'us-east-1').catch(() => undefined);
   const rawMs = [];
   const apiMs = [];
@@ -154,7 +167,13 @@ try {
   const minio = await startMinio({ dir: path.join(scratch, 'minio') });
   stops.push(minio.stop);
   const server = await startServer({
-    config: loadConfig({ TANDEM_HOME: path.join(scratch, 'home'), TANDEM_PORT: '0', TANDEM_LOG_LEVEL: 'warn', TANDEM_DATABASE_URL: pg.url, ...minio.env }),
+    config: loadConfig({
+      TANDEM_HOME: path.join(scratch, 'home'),
+      TANDEM_PORT: '0',
+      TANDEM_LOG_LEVEL: 'warn',
+      TANDEM_DATABASE_URL: pg.url,
+      ...minio.env,
+    }),
   });
   stops.unshift(() => server.close());
   const file = path.join(scratch, 'upload.bin');

@@ -20,8 +20,16 @@ const envSchema = z.object({
     .default('tandem'),
   TANDEM_S3_REGION: z.string().default('us-east-1'),
   TANDEM_ALLOWED_ORIGINS: z.string().default('*'),
-  TANDEM_MAX_BODY_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
-  TANDEM_MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024 * 1024),
+  TANDEM_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
+  TANDEM_MAX_ARTIFACT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024 * 1024),
   TANDEM_SPARK_MASTER: z.string().default('local[*]'),
   TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
@@ -68,9 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const s3Vars = [e.TANDEM_S3_ENDPOINT, e.TANDEM_S3_ACCESS_KEY, e.TANDEM_S3_SECRET_KEY];
   if (s3Vars.some(Boolean) && !s3Vars.every(Boolean)) {
-    throw new ConfigError([
-      'TANDEM_S3_ENDPOINT, TANDEM_S3_ACCESS_KEY and TANDEM_S3_SECRET_KEY must be set together',
-    ]);
+    throw new ConfigError(['TANDEM_S3_ENDPOINT, TANDEM_S3_ACCESS_KEY and TANDEM_S3_SECRET_KEY must be set together']);
   }
   return {
     home: path.resolve(e.TANDEM_HOME),
@@ -87,8 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           region: e.TANDEM_S3_REGION,
         }
       : undefined,
-    allowedOrigins:
-      e.TANDEM_ALLOWED_ORIGINS === '*' ? '*' : e.TANDEM_ALLOWED_ORIGINS.split(',').map((o) => o.trim()),
+    allowedOrigins: e.TANDEM_ALLOWED_ORIGINS === '*' ? '*' : e.TANDEM_ALLOWED_ORIGINS.split(',').map((o) => o.trim()),
     maxBodyBytes: e.TANDEM_MAX_BODY_BYTES,
     maxArtifactBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
     sparkMaster: e.TANDEM_SPARK_MASTER,

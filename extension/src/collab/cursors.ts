@@ -104,8 +104,17 @@ export function remoteCursors(shared: SharedSource): Extension | null {
           const at = Math.min(head.index, length);
           const from = Math.min(anchor.index, at, length);
           const to = Math.max(Math.min(anchor.index, length), at);
-          if (from < to) marks.push({ from, to, deco: Decoration.mark({ class: 'tandem-RemoteSelection', attributes: { style: `background-color: ${state.user.color}33` } }) });
-          marks.push({ from: at, to: at, deco: Decoration.widget({ widget: new Caret(state.user.displayName || state.user.name, state.user.color), side: 1 }) });
+          if (from < to)
+            marks.push({
+              from,
+              to,
+              deco: Decoration.mark({ class: 'tandem-RemoteSelection', attributes: { style: `background-color: ${state.user.color}33` } }),
+            });
+          marks.push({
+            from: at,
+            to: at,
+            deco: Decoration.widget({ widget: new Caret(state.user.displayName || state.user.name, state.user.color), side: 1 }),
+          });
         });
         marks.sort((a, b) => a.from - b.from || a.to - b.to);
         const builder = new RangeSetBuilder<Decoration>();

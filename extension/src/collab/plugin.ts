@@ -86,7 +86,11 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
         const notebook = selected() && drive.notebookAt(selected()!.path);
         if (!notebook) return;
         // The Models share dialog only needs grants() and share(); notebooks answer the same shape.
-        const sharing = { grants: () => api.grants(notebook.id), share: (_: string, to: { type: 'user' | 'team'; name: string }, role: 'owner' | 'editor' | 'viewer' | null) => api.share(notebook.id, to, role) };
+        const sharing = {
+          grants: () => api.grants(notebook.id),
+          share: (_: string, to: { type: 'user' | 'team'; name: string }, role: 'owner' | 'editor' | 'viewer' | null) =>
+            api.share(notebook.id, to, role),
+        };
         await showShareDialog(sharing as unknown as ModelsApi, notebook.name, notebook.role === 'owner');
       },
     });
@@ -113,7 +117,8 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
     for (const [name, command] of buttons) {
       browser.toolbar.addItem(`tandem-${name}`, new CommandToolbarButton({ commands: app.commands, id: command, label: '' }));
     }
-    for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook]) palette?.addItem({ command, category: 'Tandem' });
+    for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook])
+      palette?.addItem({ command, category: 'Tandem' });
     return drive;
   },
 };

@@ -71,7 +71,9 @@ export class CollabProvider implements IDisposable {
       this.send(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, this.sharedModel.ydoc));
       const awareness = this.sharedModel.awareness;
       if (awareness.getLocalState() !== null) {
-        this.send(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, [awareness.clientID])));
+        this.send(MESSAGE_AWARENESS, (e) =>
+          encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, [awareness.clientID])),
+        );
       }
     };
     socket.onmessage = (event) => this.receive(new Uint8Array(event.data as ArrayBuffer));
@@ -122,10 +124,15 @@ export class CollabProvider implements IDisposable {
     if (origin !== this) this.send(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
   };
 
-  private readonly onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
     if (origin === this) return;
     const changed = [...added, ...updated, ...removed];
-    this.send(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.sharedModel.awareness, changed)));
+    this.send(MESSAGE_AWARENESS, (e) =>
+      encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.sharedModel.awareness, changed)),
+    );
   };
 
   private readonly onUnload = (): void => {

@@ -1,6 +1,6 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import { h } from '../models/dom';
+import { h } from '../dom';
 import type { CellChoice } from './api';
 
 interface NotebookCell {

@@ -1,5 +1,5 @@
 import { Widget } from '@lumino/widgets';
-import { formatNumber, h } from '../models/dom';
+import { formatNumber, h } from '../dom';
 import { FINAL, type Job, type JobEvent, type JobsApi } from './api';
 
 const MAX_LOG_LINES = 5000;
@@ -9,7 +9,13 @@ export function progressBar(job: Job): HTMLElement {
   const pct = Math.round((job.status === 'succeeded' ? 1 : (job.progress ?? 0)) * 100);
   return h(
     'div',
-    { class: `tandem-jobs-progress tandem-jobs-${job.status}`, role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 },
+    {
+      class: `tandem-jobs-progress tandem-jobs-${job.status}`,
+      role: 'progressbar',
+      'aria-valuenow': pct,
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+    },
     h('div', { class: 'tandem-jobs-progress-fill', style: `width:${pct}%` }),
   );
 }
@@ -73,7 +79,8 @@ export class JobView extends Widget {
     for (const event of events) {
       this.cursor = event.id;
       if (event.type === 'log') text.push(String(event.data.line));
-      else if (event.type === 'state') text.push(`── ${String(event.data.status)}${event.data.error ? `: ${String(event.data.error)}` : ''}`);
+      else if (event.type === 'state')
+        text.push(`── ${String(event.data.status)}${event.data.error ? `: ${String(event.data.error)}` : ''}`);
       else if (event.type === 'progress' && event.data.message) this.message.textContent = String(event.data.message);
     }
     if (text.length === 0) return;
@@ -90,9 +97,21 @@ export class JobView extends Widget {
   private render(job: Job): void {
     const actions: HTMLElement[] = [];
     if (!FINAL.includes(job.status)) {
-      actions.push(h('button', { class: 'tandem-jobs-cancel', disabled: job.cancelRequested, onclick: () => void this.act(() => this.api.cancel(job.id)) }, job.cancelRequested ? 'Cancelling…' : 'Cancel'));
+      actions.push(
+        h(
+          'button',
+          { class: 'tandem-jobs-cancel', disabled: job.cancelRequested, onclick: () => void this.act(() => this.api.cancel(job.id)) },
+          job.cancelRequested ? 'Cancelling…' : 'Cancel',
+        ),
+      );
     } else {
-      actions.push(h('button', { class: 'tandem-jobs-retry', onclick: () => void this.act(async () => this.opened((await this.api.retry(job.id)).id)) }, 'Retry'));
+      actions.push(
+        h(
+          'button',
+          { class: 'tandem-jobs-retry', onclick: () => void this.act(async () => this.opened((await this.api.retry(job.id)).id)) },
+          'Retry',
+        ),
+      );
     }
     this.header.replaceChildren(
       h('div', { class: 'tandem-jobs-detail-name' }, job.name),
@@ -105,7 +124,15 @@ export class JobView extends Widget {
     this.summary.replaceChildren(
       ...(job.error ? [h('pre', { class: 'tandem-jobs-error' }, job.error)] : []),
       ...Object.entries(job.metrics).map(([k, v]) => h('span', { class: 'tandem-jobs-metric' }, `${k} ${formatNumber(v)}`)),
-      ...(model ? [h('a', { class: 'tandem-jobs-model', href: '#', onclick: (e) => (e.preventDefault(), this.openModel(model)) }, `Model ${model} v${job.result?.version}`)] : []),
+      ...(model
+        ? [
+            h(
+              'a',
+              { class: 'tandem-jobs-model', href: '#', onclick: (e) => (e.preventDefault(), this.openModel(model)) },
+              `Model ${model} v${job.result?.version}`,
+            ),
+          ]
+        : []),
     );
   }
 

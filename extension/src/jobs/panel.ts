@@ -1,5 +1,5 @@
 import { Panel, Widget } from '@lumino/widgets';
-import { h } from '../models/dom';
+import { h } from '../dom';
 import type { Job, JobsApi } from './api';
 import { JobView, progressBar } from './job-view';
 
@@ -16,7 +16,11 @@ export class JobsPanel extends Panel {
     { 'aria-label': 'status' },
     ...['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => h('option', { value: s }, s || 'Any status')),
   );
-  private readonly kind = h('select', { 'aria-label': 'kind' }, ...['', 'spark', 'gpu'].map((k) => h('option', { value: k }, k || 'Any kind')));
+  private readonly kind = h(
+    'select',
+    { 'aria-label': 'kind' },
+    ...['', 'spark', 'gpu'].map((k) => h('option', { value: k }, k || 'Any kind')),
+  );
   private view?: JobView;
   private readonly timer: number;
 
@@ -28,7 +32,8 @@ export class JobsPanel extends Panel {
     this.id = 'tandem-jobs';
     this.title.caption = 'Jobs';
     this.addClass('tandem-jobs-panel');
-    for (const control of [this.query, this.state, this.kind]) control.addEventListener(control === this.query ? 'input' : 'change', () => void this.refresh());
+    for (const control of [this.query, this.state, this.kind])
+      control.addEventListener(control === this.query ? 'input' : 'change', () => void this.refresh());
     this.list.node.append(h('div', { class: 'tandem-jobs-controls' }, this.query, this.state, this.kind), this.status, this.results);
     this.addWidget(this.list);
     // Polling while visible is enough for a list; an open job follows its events live.
@@ -47,7 +52,8 @@ export class JobsPanel extends Panel {
     try {
       const { jobs, total } = await this.api.list({ q: this.query.value.trim(), status: this.state.value, kind: this.kind.value });
       this.results.replaceChildren(...jobs.map((j) => this.item(j)));
-      this.status.textContent = total === 0 ? 'No jobs. Start one from a cell with spark.train() or gpu.submit().' : `${total} job${total === 1 ? '' : 's'}`;
+      this.status.textContent =
+        total === 0 ? 'No jobs. Start one from a cell with spark.train() or gpu.submit().' : `${total} job${total === 1 ? '' : 's'}`;
       this.status.classList.remove('tandem-jobs-error');
     } catch (e) {
       this.status.textContent = (e as Error).message;
@@ -57,7 +63,13 @@ export class JobsPanel extends Panel {
 
   open(id: string): void {
     this.view?.dispose();
-    this.view = new JobView(this.api, id, () => this.backToList(), this.openModel, (next) => this.open(next));
+    this.view = new JobView(
+      this.api,
+      id,
+      () => this.backToList(),
+      this.openModel,
+      (next) => this.open(next),
+    );
     this.list.hide();
     this.addWidget(this.view);
   }
@@ -73,10 +85,25 @@ export class JobsPanel extends Panel {
     const open = () => this.open(job.id);
     return h(
       'li',
-      { class: 'tandem-jobs-item', 'data-job': job.id, tabindex: 0, onclick: open, onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && open() },
-      h('div', { class: 'tandem-jobs-item-name' }, job.name, h('span', { class: `tandem-jobs-chip tandem-jobs-${job.status}` }, job.status)),
+      {
+        class: 'tandem-jobs-item',
+        'data-job': job.id,
+        tabindex: 0,
+        onclick: open,
+        onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && open(),
+      },
+      h(
+        'div',
+        { class: 'tandem-jobs-item-name' },
+        job.name,
+        h('span', { class: `tandem-jobs-chip tandem-jobs-${job.status}` }, job.status),
+      ),
       progressBar(job),
-      h('div', { class: 'tandem-jobs-meta' }, `${job.kind} · ${new Date(job.createdAt).toLocaleString()}${job.result?.model ? ` · ${job.result.model} v${job.result.version}` : ''}`),
+      h(
+        'div',
+        { class: 'tandem-jobs-meta' },
+        `${job.kind} · ${new Date(job.createdAt).toLocaleString()}${job.result?.model ? ` · ${job.result.model} v${job.result.version}` : ''}`,
+      ),
     );
   }
 }

@@ -49,7 +49,14 @@ const m = (name: string) => `models/${encodeURIComponent(name)}`;
 export class ModelsApi {
   constructor(readonly client: TandemClient) {}
 
-  search(query: { q?: string; filter?: string[]; tag?: string[]; alias?: string; orderBy?: string; pageToken?: string }): Promise<Page<ModelSummary>> {
+  search(query: {
+    q?: string;
+    filter?: string[];
+    tag?: string[];
+    alias?: string;
+    orderBy?: string;
+    pageToken?: string;
+  }): Promise<Page<ModelSummary>> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) for (const v of [value ?? []].flat()) if (v) params.append(key, v);
     return this.client.request(`models?${params}`);

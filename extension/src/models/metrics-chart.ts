@@ -1,4 +1,4 @@
-import { formatNumber, svg } from './dom';
+import { formatNumber, svg } from '../dom';
 import type { ModelVersion } from './api';
 
 const W = 320;
@@ -17,7 +17,12 @@ export function metricsChart(versions: ModelVersion[]): SVGElement | null {
   const [first, last] = [sorted[0]!.number, sorted[sorted.length - 1]!.number];
   const x = (n: number) => PAD.left + ((n - first) / (last - first || 1)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - lo) / span) * (H - PAD.top - PAD.bottom);
-  const chart = svg('svg', { class: 'tandem-models-chart', viewBox: `0 0 ${W} ${H + 16 * names.length}`, role: 'img', 'aria-label': `metrics across ${sorted.length} versions` });
+  const chart = svg('svg', {
+    class: 'tandem-models-chart',
+    viewBox: `0 0 ${W} ${H + 16 * names.length}`,
+    role: 'img',
+    'aria-label': `metrics across ${sorted.length} versions`,
+  });
   chart.append(
     svg('line', { x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right, y2: H - PAD.bottom, class: 'axis' }),
     svg('text', { x: PAD.left - 4, y: y(hi) + 4, 'text-anchor': 'end' }, formatNumber(hi)),
@@ -28,11 +33,18 @@ export function metricsChart(versions: ModelVersion[]): SVGElement | null {
   names.forEach((name, i) => {
     const points = sorted.filter((v) => typeof v.metrics[name] === 'number').map((v) => [x(v.number), y(v.metrics[name]!), v] as const);
     const color = COLORS[i]!;
-    chart.append(svg('polyline', { points: points.map(([px, py]) => `${px},${py}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }));
+    chart.append(
+      svg('polyline', { points: points.map(([px, py]) => `${px},${py}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }),
+    );
     for (const [px, py, v] of points) {
-      chart.append(svg('circle', { cx: px, cy: py, r: 3, fill: color }, svg('title', {}, `${name} v${v.number}: ${formatNumber(v.metrics[name]!)}`)));
+      chart.append(
+        svg('circle', { cx: px, cy: py, r: 3, fill: color }, svg('title', {}, `${name} v${v.number}: ${formatNumber(v.metrics[name]!)}`)),
+      );
     }
-    chart.append(svg('rect', { x: PAD.left, y: H + 16 * i, width: 10, height: 10, fill: color }), svg('text', { x: PAD.left + 16, y: H + 16 * i + 9 }, name));
+    chart.append(
+      svg('rect', { x: PAD.left, y: H + 16 * i, width: 10, height: 10, fill: color }),
+      svg('text', { x: PAD.left + 16, y: H + 16 * i + 9 }, name),
+    );
   });
   return chart;
 }

@@ -2,7 +2,7 @@ import { Clipboard } from '@jupyterlab/apputils';
 import { MimeModel, type IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import type { ModelsApi, ModelSummary, ModelVersion } from './api';
-import { formatNumber, h } from './dom';
+import { formatNumber, h } from '../dom';
 import { metricsChart } from './metrics-chart';
 import { showShareDialog } from './share-dialog';
 
@@ -70,8 +70,23 @@ export class ModelPage extends Widget {
     const toolbar = h(
       'div',
       { class: 'tandem-models-toolbar' },
-      h('button', { class: 'jp-mod-styled', onclick: () => void Clipboard.copyToSystem(loadSnippet(this.name, firstAlias)), title: loadSnippet(this.name, firstAlias) }, 'Copy code'),
-      h('button', { class: 'jp-mod-styled', onclick: () => void showShareDialog(this.api, this.name, model.role === 'owner').then(() => this.refresh()) }, 'Share…'),
+      h(
+        'button',
+        {
+          class: 'jp-mod-styled',
+          onclick: () => void Clipboard.copyToSystem(loadSnippet(this.name, firstAlias)),
+          title: loadSnippet(this.name, firstAlias),
+        },
+        'Copy code',
+      ),
+      h(
+        'button',
+        {
+          class: 'jp-mod-styled',
+          onclick: () => void showShareDialog(this.api, this.name, model.role === 'owner').then(() => this.refresh()),
+        },
+        'Share…',
+      ),
     );
     const chart = metricsChart(this.versions);
     this.node.replaceChildren(
@@ -98,7 +113,14 @@ export class ModelPage extends Widget {
         'div',
         {},
         text,
-        h('button', { class: 'jp-mod-styled jp-mod-accept', onclick: () => ((this.editing = false), void this.act(() => this.api.setDescription(this.name, text.value))) }, 'Save'),
+        h(
+          'button',
+          {
+            class: 'jp-mod-styled jp-mod-accept',
+            onclick: () => ((this.editing = false), void this.act(() => this.api.setDescription(this.name, text.value))),
+          },
+          'Save',
+        ),
         h('button', { class: 'jp-mod-styled', onclick: () => ((this.editing = false), this.render()) }, 'Cancel'),
       );
     }
@@ -109,7 +131,12 @@ export class ModelPage extends Widget {
       void renderer.renderModel(new MimeModel({ data: { 'text/markdown': model.description } }));
       shown.append(renderer.node);
     } else shown.textContent = model.description;
-    return h('div', {}, shown, this.canEdit ? h('button', { class: 'jp-mod-styled', onclick: () => ((this.editing = true), this.render()) }, 'Edit') : null);
+    return h(
+      'div',
+      {},
+      shown,
+      this.canEdit ? h('button', { class: 'jp-mod-styled', onclick: () => ((this.editing = true), this.render()) }, 'Edit') : null,
+    );
   }
 
   private tags(model: ModelSummary): HTMLElement {
@@ -118,7 +145,17 @@ export class ModelPage extends Widget {
         'span',
         { class: 'tandem-models-chip' },
         `${key}: ${value}`,
-        this.canEdit ? h('button', { class: 'tandem-models-chip-remove', title: `remove tag ${key}`, onclick: () => void this.act(() => this.api.deleteTag(this.name, key)) }, '×') : null,
+        this.canEdit
+          ? h(
+              'button',
+              {
+                class: 'tandem-models-chip-remove',
+                title: `remove tag ${key}`,
+                onclick: () => void this.act(() => this.api.deleteTag(this.name, key)),
+              },
+              '×',
+            )
+          : null,
       ),
     );
     const input = h('input', { placeholder: 'key=value', 'aria-label': 'new tag' });
@@ -143,14 +180,30 @@ export class ModelPage extends Widget {
         'span',
         { class: 'tandem-models-chip tandem-models-alias', 'data-alias': alias },
         `${alias} → v${version}`,
-        this.canEdit ? h('button', { class: 'tandem-models-chip-remove', title: `remove alias ${alias}`, onclick: () => void this.act(() => this.api.deleteAlias(this.name, alias)) }, '×') : null,
+        this.canEdit
+          ? h(
+              'button',
+              {
+                class: 'tandem-models-chip-remove',
+                title: `remove alias ${alias}`,
+                onclick: () => void this.act(() => this.api.deleteAlias(this.name, alias)),
+              },
+              '×',
+            )
+          : null,
       ),
     );
     const alias = h('input', { placeholder: 'alias, e.g. production', 'aria-label': 'alias name', class: 'tandem-models-alias-name' });
-    const version = h('select', { 'aria-label': 'version', class: 'tandem-models-alias-version' }, ...this.versions.map((v) => h('option', { value: v.number }, `v${v.number}`)));
+    const version = h(
+      'select',
+      { 'aria-label': 'version', class: 'tandem-models-alias-version' },
+      ...this.versions.map((v) => h('option', { value: v.number }, `v${v.number}`)),
+    );
     const form = h(
       'form',
-      { onsubmit: (e) => (e.preventDefault(), void this.act(() => this.api.setAlias(this.name, alias.value.trim(), Number(version.value)))) },
+      {
+        onsubmit: (e) => (e.preventDefault(), void this.act(() => this.api.setAlias(this.name, alias.value.trim(), Number(version.value)))),
+      },
       alias,
       version,
       h('button', { type: 'submit', class: 'jp-mod-styled tandem-models-alias-set' }, 'Set / move'),
@@ -163,19 +216,50 @@ export class ModelPage extends Widget {
     const table = h(
       'table',
       { class: 'tandem-models-versions' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Created'), ...metricNames.map((n) => h('th', {}, n)), h('th', {}, 'Aliases'), h('th', {}, 'Files'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Version'),
+          h('th', {}, 'Created'),
+          ...metricNames.map((n) => h('th', {}, n)),
+          h('th', {}, 'Aliases'),
+          h('th', {}, 'Files'),
+        ),
+      ),
       h(
         'tbody',
         {},
         ...this.versions.map((v) =>
           h(
             'tr',
-            { 'data-version': v.number, title: [v.lineage.notebook && `notebook: ${v.lineage.notebook}`, v.lineage.jobId && `job: ${v.lineage.jobId}`].filter(Boolean).join('\n') },
+            {
+              'data-version': v.number,
+              title: [v.lineage.notebook && `notebook: ${v.lineage.notebook}`, v.lineage.jobId && `job: ${v.lineage.jobId}`]
+                .filter(Boolean)
+                .join('\n'),
+            },
             h('td', {}, `v${v.number}`),
             h('td', { title: v.createdAt }, new Date(v.createdAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })),
             ...metricNames.map((n) => h('td', {}, v.metrics[n] === undefined ? '' : formatNumber(v.metrics[n]!))),
             h('td', {}, v.aliases.join(', ')),
-            h('td', {}, ...v.files.map((f) => h('a', { href: this.api.downloadUrl(this.name, v.number, f.path), download: f.path.split('/').pop(), title: `sha256 ${f.sha256}` }, `${f.path} (${formatBytes(f.size)})`))),
+            h(
+              'td',
+              {},
+              ...v.files.map((f) =>
+                h(
+                  'a',
+                  {
+                    href: this.api.downloadUrl(this.name, v.number, f.path),
+                    download: f.path.split('/').pop(),
+                    title: `sha256 ${f.sha256}`,
+                  },
+                  `${f.path} (${formatBytes(f.size)})`,
+                ),
+              ),
+            ),
           ),
         ),
       ),

@@ -1,7 +1,7 @@
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 import type { ModelEvent, ModelsApi, ModelSummary } from './api';
-import { formatNumber, h } from './dom';
+import { formatNumber, h } from '../dom';
 import { ModelPage } from './model-page';
 
 /** Left-sidebar Models panel: search and filter the registry, open a model page; refreshes live. */
@@ -9,7 +9,12 @@ export class ModelsPanel extends Panel {
   private readonly list = new Widget({ node: h('div', { class: 'tandem-models-list' }) });
   private readonly results = h('ul', { class: 'tandem-models-results' });
   private readonly status = h('div', { class: 'tandem-models-status', role: 'status' });
-  private readonly query = h('input', { type: 'search', placeholder: 'Search models', 'aria-label': 'search models', class: 'tandem-models-search' });
+  private readonly query = h('input', {
+    type: 'search',
+    placeholder: 'Search models',
+    'aria-label': 'search models',
+    class: 'tandem-models-search',
+  });
   private readonly filter = h('input', {
     placeholder: 'metric.auc>0.9 tag:team=risk alias:production',
     title: 'Space-separated filters: metric.<name><op><number>, tag:<key>[=<value>], alias:<name>',
@@ -56,7 +61,10 @@ export class ModelsPanel extends Panel {
     try {
       const page = await this.api.search({ q: this.query.value.trim(), ...parseFilters(this.filter.value), orderBy: this.order.value });
       this.results.replaceChildren(...page.items.map((m) => this.item(m)));
-      this.status.textContent = page.total === 0 ? 'No models yet. Register one from a cell with models.register().' : `${page.total} model${page.total === 1 ? '' : 's'}`;
+      this.status.textContent =
+        page.total === 0
+          ? 'No models yet. Register one from a cell with models.register().'
+          : `${page.total} model${page.total === 1 ? '' : 's'}`;
       this.status.classList.remove('tandem-models-error');
     } catch (e) {
       this.status.textContent = (e as Error).message;
@@ -92,12 +100,25 @@ export class ModelsPanel extends Panel {
       .join(' · ');
     return h(
       'li',
-      { class: 'tandem-models-item', 'data-model': model.name, tabindex: 0, onclick: () => this.open(model.name), onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && this.open(model.name) },
-      h('div', { class: 'tandem-models-item-name' }, model.name, model.latestVersion ? h('span', { class: 'tandem-models-version' }, `v${model.latestVersion}`) : null),
+      {
+        class: 'tandem-models-item',
+        'data-model': model.name,
+        tabindex: 0,
+        onclick: () => this.open(model.name),
+        onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && this.open(model.name),
+      },
+      h(
+        'div',
+        { class: 'tandem-models-item-name' },
+        model.name,
+        model.latestVersion ? h('span', { class: 'tandem-models-version' }, `v${model.latestVersion}`) : null,
+      ),
       h(
         'div',
         { class: 'tandem-models-item-meta' },
-        ...Object.entries(model.aliases).map(([alias, v]) => h('span', { class: 'tandem-models-chip tandem-models-alias' }, `${alias} → v${v}`)),
+        ...Object.entries(model.aliases).map(([alias, v]) =>
+          h('span', { class: 'tandem-models-chip tandem-models-alias' }, `${alias} → v${v}`),
+        ),
         metrics,
       ),
     );

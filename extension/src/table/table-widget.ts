@@ -3,7 +3,7 @@
 // column types, a pager, and a column summary panel.
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
-import { h } from '../models/dom';
+import { h } from '../dom';
 import {
   describeColumn,
   describeTable,
@@ -112,7 +112,11 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
       const direction = this.sort?.column === i ? this.sort.direction : undefined;
       return h(
         'th',
-        { 'aria-sort': direction ?? 'none', class: isNumericType(c.type) ? 'tandem-table-numeric' : undefined, title: `${c.name}: ${c.type}\n${describeColumn(c)}` },
+        {
+          'aria-sort': direction ?? 'none',
+          class: isNumericType(c.type) ? 'tandem-table-numeric' : undefined,
+          title: `${c.name}: ${c.type}\n${describeColumn(c)}`,
+        },
         h(
           'button',
           { class: 'tandem-table-sort', onclick: () => this.setSort(i) },
@@ -137,7 +141,14 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
           ...row.map((value, i) => {
             const text = formatCell(value, p.columns[i].type);
             const classes = [numeric[i] && 'tandem-table-numeric', value == null && 'tandem-table-null'].filter(Boolean).join(' ');
-            return h('td', { class: classes || undefined, title: value == null ? undefined : String(typeof value === 'object' ? JSON.stringify(value) : value) }, text);
+            return h(
+              'td',
+              {
+                class: classes || undefined,
+                title: value == null ? undefined : String(typeof value === 'object' ? JSON.stringify(value) : value),
+              },
+              text,
+            );
           }),
         ),
       ),
@@ -146,7 +157,11 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
 
   private pager(p: TablePayload, page: ReturnType<typeof pageOf>): HTMLElement {
     const button = (label: string, title: string, target: number, disabled: boolean) =>
-      h('button', { class: 'tandem-table-page jp-mod-styled', title, 'aria-label': title, disabled, onclick: () => this.goTo(target) }, label);
+      h(
+        'button',
+        { class: 'tandem-table-page jp-mod-styled', title, 'aria-label': title, disabled, onclick: () => this.goTo(target) },
+        label,
+      );
     const size = h(
       'select',
       {
@@ -160,7 +175,9 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
       },
       ...PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === this.pageSize }, `${n} / page`)),
     );
-    const range = page.first ? `rows ${page.first.toLocaleString('en-US')}–${page.last.toLocaleString('en-US')} of ${p.rows.length.toLocaleString('en-US')}` : 'no rows';
+    const range = page.first
+      ? `rows ${page.first.toLocaleString('en-US')}–${page.last.toLocaleString('en-US')} of ${p.rows.length.toLocaleString('en-US')}`
+      : 'no rows';
     return h(
       'div',
       { class: 'tandem-table-pager' },

@@ -5,7 +5,7 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { notebookIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { CommandIDs } from '../commands';
-import { h } from '../models/dom';
+import { h } from '../dom';
 import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
 

@@ -4,11 +4,15 @@ import { launchBrowser, openLab, runAllCells, screenshot, startStack, type Lab, 
 
 /** Opens a shared notebook from the Tandem drive in the page's JupyterLab. */
 async function openShared(page: Page, path: string): Promise<void> {
-  await page.evaluate((p) => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p, factory: 'Notebook' }), `Tandem:${path}`);
+  await page.evaluate(
+    (p) => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p, factory: 'Notebook' }),
+    `Tandem:${path}`,
+  );
   await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().waitFor({ timeout: 60_000 });
 }
 
-const cellText = async (page: Page) => (await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().innerText()).trim();
+const cellText = async (page: Page) =>
+  (await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first().innerText()).trim();
 
 describe('co-editing a shared notebook from two JupyterLab servers', () => {
   let stack: Stack;
@@ -23,10 +27,15 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     bobLab = await stack.addLab({ tandemToken: bobUser.token });
     const created = await stack.server.api('POST', 'notebooks', { body: { name: 'pair.ipynb' } });
     expect(created.status).toBe(201);
-    const shared = await stack.server.api('PUT', `notebooks/${created.body.id}/grants`, { body: { type: 'user', name: 'bob', role: 'editor' } });
+    const shared = await stack.server.api('PUT', `notebooks/${created.body.id}/grants`, {
+      body: { type: 'user', name: 'bob', role: 'editor' },
+    });
     expect(shared.status).toBe(200);
     [alice, bob] = await Promise.all([openLab(browser, stack.labUrl), openLab(browser, bobLab.url)]);
-    for (const [who, page] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [who, page] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       page.on('console', (m) => m.type() === 'error' && console.log(`[${who}] ${m.text()}`));
     }
   });
@@ -38,7 +47,12 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
 
   it('lists the shared notebook in the Tandem file browser', async () => {
     await bob.locator('.jp-SideBar [title="Shared notebooks (Tandem)"]').click({ timeout: 60_000 });
-    await bob.locator('.tandem-SharedBrowser .jp-DirListing-item[title*="pair.ipynb"], .tandem-SharedBrowser .jp-DirListing-itemText:has-text("pair.ipynb")').first().waitFor({ timeout: 30_000 });
+    await bob
+      .locator(
+        '.tandem-SharedBrowser .jp-DirListing-item[title*="pair.ipynb"], .tandem-SharedBrowser .jp-DirListing-itemText:has-text("pair.ipynb")',
+      )
+      .first()
+      .waitFor({ timeout: 30_000 });
   }, 90_000);
 
   it('shows each user the other’s typing, cursor and presence', async () => {
@@ -53,7 +67,8 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     await bob.keyboard.type(' // bob was here');
     await expect.poll(() => cellText(alice), { timeout: 20_000 }).toContain('const fromAlice = 1; // bob was here');
 
-    const carets = (page: Page) => page.locator('.tandem-RemoteCaret-label').evaluateAll((labels) => labels.map((l) => (l as HTMLElement).dataset.name));
+    const carets = (page: Page) =>
+      page.locator('.tandem-RemoteCaret-label').evaluateAll((labels) => labels.map((l) => (l as HTMLElement).dataset.name));
     await expect.poll(() => carets(alice), { timeout: 20_000 }).toContain('bob');
     await expect.poll(() => carets(bob), { timeout: 20_000 }).toContain('Admin');
     await expect.poll(() => alice.locator('.tandem-Collaborators-badge').count(), { timeout: 20_000 }).toBe(2);
@@ -67,7 +82,9 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     expect(await alice.locator('.jp-mod-current.jp-mod-dirty').count()).toBe(0);
     const id = (await stack.server.api('GET', 'notebooks')).body.notebooks[0].id;
     await expect
-      .poll(async () => (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source), { timeout: 10_000 })
+      .poll(async () => (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source), {
+        timeout: 10_000,
+      })
       .toEqual(['const fromAlice = 1; // bob was here']);
   }, 120_000);
 
@@ -78,6 +95,16 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     await alice.keyboard.type('6 * 7');
     await expect.poll(() => cellText(bob), { timeout: 20_000 }).toBe('6 * 7');
     await runAllCells(alice);
-    await expect.poll(() => bob.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output').first().innerText().catch(() => ''), { timeout: 60_000 }).toContain('42');
+    await expect
+      .poll(
+        () =>
+          bob
+            .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')
+            .first()
+            .innerText()
+            .catch(() => ''),
+        { timeout: 60_000 },
+      )
+      .toContain('42');
   }, 120_000);
 });

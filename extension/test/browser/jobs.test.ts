@@ -49,7 +49,15 @@ describe('jobs in JupyterLab', () => {
   }, 180_000);
 
   it('the Jobs panel lists jobs, shows one with its logs, and cancels a running one', async () => {
-    const sleeper = (await stack.server.api('POST', 'jobs', { body: { kind: 'gpu', name: 'long sleeper', spec: { script: 'import time\nprint("sleeping", flush=True)\ntime.sleep(600)', gpus: 0 } } })).body;
+    const sleeper = (
+      await stack.server.api('POST', 'jobs', {
+        body: {
+          kind: 'gpu',
+          name: 'long sleeper',
+          spec: { script: 'import time\nprint("sleeping", flush=True)\ntime.sleep(600)', gpus: 0 },
+        },
+      })
+    ).body;
     await page.locator('.jp-SideBar [data-id="tandem-jobs"]').click({ timeout: 60_000 });
     await expect.poll(() => page.locator('.tandem-jobs-item').count(), { timeout: 15_000 }).toBe(2);
     await page.locator('.tandem-jobs-panel select[aria-label="status"]').selectOption('succeeded');

@@ -11,10 +11,17 @@ describe('Models panel in JupyterLab', () => {
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
     for (const [i, auc] of [0.71, 0.78].entries()) {
-      const res = await registerOverHttp(stack.server, 'churn-browser', { 'model.onnx': `weights ${i}` }, { metadata: { metrics: { auc, loss: 1 - auc } } });
+      const res = await registerOverHttp(
+        stack.server,
+        'churn-browser',
+        { 'model.onnx': `weights ${i}` },
+        { metadata: { metrics: { auc, loss: 1 - auc } } },
+      );
       expect(res.status).toBe(201);
     }
-    expect((await registerOverHttp(stack.server, 'baseline', { 'model.onnx': 'constant' }, { metadata: { metrics: { auc: 0.5 } } })).status).toBe(201);
+    expect(
+      (await registerOverHttp(stack.server, 'baseline', { 'model.onnx': 'constant' }, { metadata: { metrics: { auc: 0.5 } } })).status,
+    ).toBe(201);
     page = await openLab(browser, stack.labUrl);
   });
 
@@ -40,9 +47,13 @@ describe('Models panel in JupyterLab', () => {
       await page.locator('.tandem-models-alias-set').click();
     };
     await setAlias('2');
-    await expect.poll(() => page.locator('.tandem-models-page [data-alias="production"]').textContent(), { timeout: 15_000 }).toContain('production → v2');
+    await expect
+      .poll(() => page.locator('.tandem-models-page [data-alias="production"]').textContent(), { timeout: 15_000 })
+      .toContain('production → v2');
     await setAlias('1');
-    await expect.poll(() => page.locator('.tandem-models-page [data-alias="production"]').textContent(), { timeout: 15_000 }).toContain('production → v1');
+    await expect
+      .poll(() => page.locator('.tandem-models-page [data-alias="production"]').textContent(), { timeout: 15_000 })
+      .toContain('production → v1');
     expect((await stack.server.api('GET', 'models/churn-browser/aliases/production')).body.number).toBe(1);
   }, 60_000);
 
@@ -55,7 +66,16 @@ describe('Models panel in JupyterLab', () => {
   }, 60_000);
 
   it('refreshes live when someone else registers a version', async () => {
-    expect((await registerOverHttp(stack.server, 'churn-browser', { 'model.onnx': 'weights 3' }, { metadata: { metrics: { auc: 0.83, loss: 0.17 } } })).status).toBe(201);
+    expect(
+      (
+        await registerOverHttp(
+          stack.server,
+          'churn-browser',
+          { 'model.onnx': 'weights 3' },
+          { metadata: { metrics: { auc: 0.83, loss: 0.17 } } },
+        )
+      ).status,
+    ).toBe(201);
     await expect.poll(() => page.locator('.tandem-models-versions tbody tr').count(), { timeout: 15_000 }).toBe(3);
     await screenshot(page, 'models-panel');
   }, 60_000);
@@ -68,7 +88,9 @@ describe('Models panel in JupyterLab', () => {
     ].join('\n');
     const nb = await openNotebook(browser, stack.lab, 'register.ipynb', [source]);
     await runAllCells(nb);
-    await expect.poll(() => nb.locator('.jp-OutputArea-output').first().textContent(), { timeout: 60_000 }).toContain('registered from-cell v1');
+    await expect
+      .poll(() => nb.locator('.jp-OutputArea-output').first().textContent(), { timeout: 60_000 })
+      .toContain('registered from-cell v1');
     await nb.locator('.jp-SideBar [data-id="tandem-models"]').click();
     await nb.locator('[data-model="from-cell"]').waitFor({ timeout: 15_000 });
     await screenshot(nb, 'models-from-cell');

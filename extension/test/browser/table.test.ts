@@ -46,7 +46,9 @@ describe('the Tandem table renderer in JupyterLab', () => {
 
   it('shows a million-row result as its total size, column types and one page of the bounded preview', async () => {
     const table = page.locator('.tandem-table');
-    expect(await table.locator('.tandem-table-size').textContent()).toBe('1,000,000 rows × 3 columns · showing a preview of the first 1,000 rows');
+    expect(await table.locator('.tandem-table-size').textContent()).toBe(
+      '1,000,000 rows × 3 columns · showing a preview of the first 1,000 rows',
+    );
     expect(await table.locator('thead .tandem-table-type').allTextContents()).toEqual(['Int64', 'Utf8', 'Float64']);
     expect(await table.locator('.tandem-table-scroll tbody tr').count()).toBe(25);
     expect(await table.locator('.tandem-table-range').textContent()).toBe('rows 1–25 of 1,000 · page 1 of 40');

@@ -97,7 +97,12 @@ const cellText = (v: unknown) => (v == null ? 'null' : typeof v === 'object' ? J
 function plainText(p: TablePayload, rows = 10): string {
   const head = [p.columns.map((c) => c.name), ...p.rows.slice(0, rows).map((r) => r.map(cellText))];
   const widths = p.columns.map((_, i) => Math.min(40, Math.max(...head.map((r) => r[i].length))));
-  const lines = head.map((r) => r.map((v, i) => v.slice(0, 40).padEnd(widths[i])).join('  ').trimEnd());
+  const lines = head.map((r) =>
+    r
+      .map((v, i) => v.slice(0, 40).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const more = p.rowCount > rows ? `… ${(p.rowCount - rows).toLocaleString('en-US')} more rows\n` : '';
   return `${lines.join('\n')}\n${more}(${p.rowCount.toLocaleString('en-US')} rows × ${p.columns.length} columns)`;

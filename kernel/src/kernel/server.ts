@@ -226,7 +226,11 @@ export class KernelServer {
     if (!ok || !cell.errors.empty) {
       error = cell.errors.empty ? thrownError(new Error('the cell failed')) : cell.errors.toError();
       if (INTERRUPTED.test(error.evalue)) {
-        error = { ename: 'KeyboardInterrupt', evalue: 'the cell was interrupted', traceback: ['KeyboardInterrupt: the cell was interrupted'] };
+        error = {
+          ename: 'KeyboardInterrupt',
+          evalue: 'the cell was interrupted',
+          traceback: ['KeyboardInterrupt: the cell was interrupted'],
+        };
       }
     } else if (cell.value && !silent) {
       try {

@@ -95,9 +95,15 @@ function valueColumn(type: DuckDBType, vectors: DuckDBVector[]): arrow.Vector {
     case DuckDBTypeId.DECIMAL:
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
-      return arrow.vectorFromArray(values.map((v) => (v == null ? null : Number(v))), new arrow.Float64());
+      return arrow.vectorFromArray(
+        values.map((v) => (v == null ? null : Number(v))),
+        new arrow.Float64(),
+      );
     default:
-      return arrow.vectorFromArray(values.map((v) => (v == null || typeof v === 'string' ? v : String(v))), new arrow.Utf8());
+      return arrow.vectorFromArray(
+        values.map((v) => (v == null || typeof v === 'string' ? v : String(v))),
+        new arrow.Utf8(),
+      );
   }
 }
 

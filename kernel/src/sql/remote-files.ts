@@ -47,7 +47,13 @@ export async function localCopyOf(url: string): Promise<string> {
   const id = createHash('sha256').update(`${bucket}/${key}@${info.etag}`).digest('hex').slice(0, 24);
   // Keep the extension: DuckDB picks the reader (CSV, Parquet, JSON) from it.
   const file = path.join(cacheDir(), `${id}-${path.basename(key)}`);
-  if (await stat(file).then(() => true, () => false)) return file;
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
   await mkdir(cacheDir(), { recursive: true });
   const partial = `${file}.${process.pid}.part`;
   await s3.fGetObject(bucket, key, partial);
@@ -66,7 +72,9 @@ async function modelFile(url: string): Promise<string> {
   const ref: VersionRef = /^\d+$/.test(at) ? { version: Number(at) } : at === 'latest' ? {} : { alias: at };
   const loaded = await load(name, ref);
   if (!loaded.version.files.some((f) => f.path === file)) {
-    throw new Error(`${url}: version ${loaded.version.number} of ${name} has no file ${file} (it has ${loaded.version.files.map((f) => f.path).join(', ')})`);
+    throw new Error(
+      `${url}: version ${loaded.version.number} of ${name} has no file ${file} (it has ${loaded.version.files.map((f) => f.path).join(', ')})`,
+    );
   }
   return loaded.path(file);
 }

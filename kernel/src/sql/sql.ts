@@ -23,7 +23,10 @@ export function duckdb(): Promise<DuckDBConnection> {
 }
 
 function isQueryable(value: unknown): value is Queryable {
-  return value instanceof arrow.Table || (typeof value === 'object' && value !== null && typeof (value as { toArrowIPC?: unknown }).toArrowIPC === 'function');
+  return (
+    value instanceof arrow.Table ||
+    (typeof value === 'object' && value !== null && typeof (value as { toArrowIPC?: unknown }).toArrowIPC === 'function')
+  );
 }
 
 export function toArrow(value: Queryable): arrow.Table {

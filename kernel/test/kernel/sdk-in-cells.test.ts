@@ -10,7 +10,9 @@ describe('the Tandem SDK inside kernel cells', () => {
 
   beforeAll(async () => {
     results = await runCells([
-      { code: "import { sql, plot, md } from '@tandem/kernel';\nimport * as Plot from '@observablehq/plot';\nconst min: number = 2;\nawait sql`select i from range(5) t(i) where i > ${min}`" },
+      {
+        code: "import { sql, plot, md } from '@tandem/kernel';\nimport * as Plot from '@observablehq/plot';\nconst min: number = 2;\nawait sql`select i from range(5) t(i) where i > ${min}`",
+      },
       { code: "plot({ marks: [Plot.barY([{ k: 'a', v: 3 }], { x: 'k', y: 'v' })] })" },
       { code: "md('**bold**')" },
       { code: 'await sql`select count(*) from range(100000000000) a(i)`', interrupt_after: 3 },
@@ -20,12 +22,18 @@ describe('the Tandem SDK inside kernel cells', () => {
 
   it('shows a query result as a table with a bounded preview and a text fallback', () => {
     const data = outputOf(results[0], 'execute_result')!.content.data;
-    expect(data['application/vnd.tandem.table+json']).toMatchObject({ rowCount: 2, rows: [[3], [4]], columns: [{ name: 'i', type: 'Int64' }] });
+    expect(data['application/vnd.tandem.table+json']).toMatchObject({
+      rowCount: 2,
+      rows: [[3], [4]],
+      columns: [{ name: 'i', type: 'Int64' }],
+    });
     expect(data['text/plain']).toContain('(2 rows × 1 columns)');
   });
 
   it('renders Plot figures as SVG and md() as markdown', () => {
-    expect(outputOf(results[1], 'execute_result')!.content.data['image/svg+xml']).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(outputOf(results[1], 'execute_result')!.content.data['image/svg+xml']).toMatch(
+      /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
+    );
     expect(outputOf(results[2], 'execute_result')!.content.data['text/markdown']).toBe('**bold**');
   });
 

@@ -18,13 +18,21 @@ describe('notebooks/01-explore.ipynb', () => {
   }, 180_000);
 
   it('runs every cell without an error', () => {
-    const errors = code.flatMap((c) => c.outputs!.filter((o) => o.output_type === 'error' || (o.output_type === 'stream' && o.text!.includes('Error'))));
+    const errors = code.flatMap((c) =>
+      c.outputs!.filter((o) => o.output_type === 'error' || (o.output_type === 'stream' && o.text!.includes('Error'))),
+    );
     expect(errors).toEqual([]);
   });
 
   it('queries the 3M-row flights Parquet file of vega-datasets into a table', () => {
     const overview = result(/const overview/)[TABLE];
-    expect(overview.columns.map((c: { name: string }) => c.name)).toEqual(['flights', 'airports', 'first_departure', 'last_departure', 'avg_delay_min']);
+    expect(overview.columns.map((c: { name: string }) => c.name)).toEqual([
+      'flights',
+      'airports',
+      'first_departure',
+      'last_departure',
+      'avg_delay_min',
+    ]);
     expect(overview.rows[0].slice(0, 2)).toEqual([3_000_000, 229]);
     const airports = result(/const airports/)[TABLE];
     expect(airports.rowCount).toBeGreaterThan(10);
@@ -41,6 +49,8 @@ describe('notebooks/01-explore.ipynb', () => {
   it('shows arquero tables and sql over them, and ends with a markdown summary', () => {
     expect(result(/const cars/)[TABLE].rows.map((r: unknown[]) => r[0])).toEqual(['Japan', 'Europe', 'USA']);
     expect(result(/corr\(Horsepower/)[TABLE].rowCount).toBe(3);
-    expect(result(/md\(/)['text/markdown']).toBe('Of **3,000,000** flights, departures from **JFK** were the most delayed busy airport: **12.3 min** on average.');
+    expect(result(/md\(/)['text/markdown']).toBe(
+      'Of **3,000,000** flights, departures from **JFK** were the most delayed busy airport: **12.3 min** on average.',
+    );
   });
 });

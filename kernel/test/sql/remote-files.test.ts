@@ -28,8 +28,13 @@ describe('tandem://models/… files in sql, through a real Tandem server', () =>
 
   it('reads a quoted tandem:// file of a version by number, alias or latest', async () => {
     for (const at of ['1', 'current', 'latest']) {
-      const totals = await sql(`select region, sum(amount)::INTEGER as total from 'tandem://models/sales-data/${at}/sales.csv' group by region order by region`);
-      expect(totals.toArray().map((r) => [r.region, r.total])).toEqual([['north', 8], ['south', 4]]);
+      const totals = await sql(
+        `select region, sum(amount)::INTEGER as total from 'tandem://models/sales-data/${at}/sales.csv' group by region order by region`,
+      );
+      expect(totals.toArray().map((r) => [r.region, r.total])).toEqual([
+        ['north', 8],
+        ['south', 4],
+      ]);
     }
   });
 
@@ -39,7 +44,9 @@ describe('tandem://models/… files in sql, through a real Tandem server', () =>
   });
 
   it('names the files a version has when the path is wrong', async () => {
-    await expect(sql(`select * from 'tandem://models/sales-data/1/missing.csv'`)).rejects.toThrow('has no file missing.csv (it has sales.csv)');
+    await expect(sql(`select * from 'tandem://models/sales-data/1/missing.csv'`)).rejects.toThrow(
+      'has no file missing.csv (it has sales.csv)',
+    );
     await expect(file('http://example.com/x.csv')).rejects.toThrow('neither an s3:// nor a tandem:// URL');
   });
 });

@@ -8,7 +8,9 @@ import { repoRoot } from './jupyter.js';
 /** Kernel tests start `kernel/bin/tandem-kernel.js`, which runs the compiled SDK: compile it first. */
 export default async function setup(project: TestProject) {
   // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
-  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel')], {
+    stdio: 'inherit',
+  });
   return setupTestServices(project);
 }
 

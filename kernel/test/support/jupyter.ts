@@ -70,5 +70,4 @@ export const streamText = (result: StepResult, name = 'stdout'): string =>
     .map((o) => o.content.text)
     .join('');
 
-export const outputOf = (result: StepResult, type: string): Output | undefined =>
-  result.outputs.find((o) => o.msg_type === type);
+export const outputOf = (result: StepResult, type: string): Output | undefined => result.outputs.find((o) => o.msg_type === type);

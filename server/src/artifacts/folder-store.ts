@@ -71,4 +71,3 @@ async function* walk(dir: string, keyPrefix: string): AsyncGenerator<ArtifactInf
     }
   }
 }
-

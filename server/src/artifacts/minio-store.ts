@@ -106,4 +106,3 @@ function isMissing(error: unknown): boolean {
   const code = (error as { code?: string } | undefined)?.code;
   return code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchObject';
 }
-

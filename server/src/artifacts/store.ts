@@ -40,10 +40,7 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@=+-]*$/;
 /** Rejects keys that could escape their prefix or the folder store's root. */
 export function assertValidKey(key: string): void {
   const segments = key.split('/');
-  const bad =
-    key.length === 0 ||
-    key.length > 1024 ||
-    segments.some((s) => !SEGMENT.test(s) || s === '..' || s === '.');
+  const bad = key.length === 0 || key.length > 1024 || segments.some((s) => !SEGMENT.test(s) || s === '..' || s === '.');
   if (bad) {
     throw new TandemError(
       'INVALID_ARGUMENT',

@@ -40,7 +40,13 @@ export function authFeature(ctx: AppContext): Feature {
   route(
     api,
     openapi,
-    { method: 'get', path: '/users', summary: 'Find users by name (for sharing)', tags, query: z.object({ q: z.string().max(100).default('') }) },
+    {
+      method: 'get',
+      path: '/users',
+      summary: 'Find users by name (for sharing)',
+      tags,
+      query: z.object({ q: z.string().max(100).default('') }),
+    },
     async ({ req, query }) => {
       requirePrincipal(req);
       const users = await auth.searchUsers(query.q);
@@ -94,7 +100,13 @@ export function authFeature(ctx: AppContext): Feature {
   route(
     api,
     openapi,
-    { method: 'delete', path: '/tokens/:tokenId', summary: 'Revoke one of the caller’s tokens', tags, params: z.object({ tokenId: z.string().min(1) }) },
+    {
+      method: 'delete',
+      path: '/tokens/:tokenId',
+      summary: 'Revoke one of the caller’s tokens',
+      tags,
+      params: z.object({ tokenId: z.string().min(1) }),
+    },
     async ({ req, params }) => {
       await auth.revokeToken(requirePrincipal(req).id, params.tokenId);
       return undefined;

@@ -63,10 +63,10 @@ export class AuthStore {
   }
 
   async searchUsers(query: string, limit = 20): Promise<User[]> {
-    const rows = await this.db.query<UserRow>(
-      `SELECT * FROM users WHERE name ILIKE $1 OR display_name ILIKE $1 ORDER BY name LIMIT $2`,
-      [`%${query.replace(/[%_\\]/g, '\\$&')}%`, limit],
-    );
+    const rows = await this.db.query<UserRow>(`SELECT * FROM users WHERE name ILIKE $1 OR display_name ILIKE $1 ORDER BY name LIMIT $2`, [
+      `%${query.replace(/[%_\\]/g, '\\$&')}%`,
+      limit,
+    ]);
     return rows.map(toUser);
   }
 
@@ -102,17 +102,11 @@ export class AuthStore {
   }
 
   async addMember(teamId: string, userId: string): Promise<void> {
-    await this.db.query(
-      'INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-      [teamId, userId],
-    );
+    await this.db.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [teamId, userId]);
   }
 
   async teamIdsOf(userId: string): Promise<string[]> {
-    const rows = await this.db.query<{ team_id: string }>(
-      'SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id',
-      [userId],
-    );
+    const rows = await this.db.query<{ team_id: string }>('SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id', [userId]);
     return rows.map((r) => r.team_id);
   }
 
@@ -120,10 +114,13 @@ export class AuthStore {
   async createToken(userId: string, name: string, kind: TokenKind = 'user'): Promise<{ id: string; token: string }> {
     const token = generateToken();
     const id = randomUUID();
-    await this.db.query(
-      'INSERT INTO api_tokens (id, user_id, name, kind, token_hash) VALUES ($1, $2, $3, $4, $5)',
-      [id, userId, name, kind, hashToken(token)],
-    );
+    await this.db.query('INSERT INTO api_tokens (id, user_id, name, kind, token_hash) VALUES ($1, $2, $3, $4, $5)', [
+      id,
+      userId,
+      name,
+      kind,
+      hashToken(token),
+    ]);
     return { id, token };
   }
 

@@ -15,8 +15,7 @@ export interface Grant {
 
 const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
 
-export const atLeast = (role: Role | undefined, needed: Role): boolean =>
-  role !== undefined && RANK[role] >= RANK[needed];
+export const atLeast = (role: Role | undefined, needed: Role): boolean => role !== undefined && RANK[role] >= RANK[needed];
 
 /** Role grants on resources, for users directly or through their teams. Admins own everything. */
 export class Permissions {
@@ -56,10 +55,12 @@ export class Permissions {
   }
 
   async revoke(type: ResourceType, id: string, from: PrincipalRef, q: Queryable = this.db): Promise<void> {
-    await q.query(
-      'DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2 AND principal_type = $3 AND principal_id = $4',
-      [type, id, from.type, from.id],
-    );
+    await q.query('DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2 AND principal_type = $3 AND principal_id = $4', [
+      type,
+      id,
+      from.type,
+      from.id,
+    ]);
   }
 
   async list(type: ResourceType, id: string): Promise<Grant[]> {

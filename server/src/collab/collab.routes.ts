@@ -33,9 +33,14 @@ export function collabFeature(ctx: AppContext): Feature {
   const { openapi } = ctx;
   const me = (req: Request) => requirePrincipal(req);
 
-  route(api, openapi, { method: 'get', path: '/notebooks', summary: 'Shared notebooks the caller can see, with their role', tags }, async ({ req }) => ({
-    notebooks: await notebooks.list(me(req)),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/notebooks', summary: 'Shared notebooks the caller can see, with their role', tags },
+    async ({ req }) => ({
+      notebooks: await notebooks.list(me(req)),
+    }),
+  );
 
   route(
     api,
@@ -51,28 +56,61 @@ export function collabFeature(ctx: AppContext): Feature {
     async ({ req, body }) => notebooks.create(me(req), body.name, body.content),
   );
 
-  route(api, openapi, { method: 'get', path: '/notebooks/:id', summary: 'One notebook and the caller’s role', tags, params: notebookParams }, async ({ req, params }) =>
-    notebooks.get(me(req), params.id),
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/notebooks/:id', summary: 'One notebook and the caller’s role', tags, params: notebookParams },
+    async ({ req, params }) => notebooks.get(me(req), params.id),
   );
 
-  route(api, openapi, { method: 'patch', path: '/notebooks/:id', summary: 'Rename (editors)', tags, params: notebookParams, body: z.object({ name: NAME }) }, async ({ req, params, body }) =>
-    notebooks.rename(me(req), params.id, body.name),
+  route(
+    api,
+    openapi,
+    { method: 'patch', path: '/notebooks/:id', summary: 'Rename (editors)', tags, params: notebookParams, body: z.object({ name: NAME }) },
+    async ({ req, params, body }) => notebooks.rename(me(req), params.id, body.name),
   );
 
-  route(api, openapi, { method: 'delete', path: '/notebooks/:id', summary: 'Delete with its history and versions (owners); connected editors are disconnected', tags, params: notebookParams }, async ({ req, params }) => {
-    await notebooks.delete(me(req), params.id);
-    return undefined;
-  });
+  route(
+    api,
+    openapi,
+    {
+      method: 'delete',
+      path: '/notebooks/:id',
+      summary: 'Delete with its history and versions (owners); connected editors are disconnected',
+      tags,
+      params: notebookParams,
+    },
+    async ({ req, params }) => {
+      await notebooks.delete(me(req), params.id);
+      return undefined;
+    },
+  );
 
-  route(api, openapi, { method: 'get', path: '/notebooks/:id/ipynb', summary: 'Download as .ipynb (?attachment=1 for a file download)', tags, params: notebookParams }, async ({ req, res, params }) => {
-    const { notebook, content } = await notebooks.export(me(req), params.id);
-    if (req.query.attachment) res.attachment(`${notebook.name.replace(/\.ipynb$/i, '')}.ipynb`);
-    res.json(content);
-  });
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/notebooks/:id/ipynb',
+      summary: 'Download as .ipynb (?attachment=1 for a file download)',
+      tags,
+      params: notebookParams,
+    },
+    async ({ req, res, params }) => {
+      const { notebook, content } = await notebooks.export(me(req), params.id);
+      if (req.query.attachment) res.attachment(`${notebook.name.replace(/\.ipynb$/i, '')}.ipynb`);
+      res.json(content);
+    },
+  );
 
-  route(api, openapi, { method: 'get', path: '/notebooks/:id/grants', summary: 'Who has which role on the notebook', tags, params: notebookParams }, async ({ req, params }) => ({
-    grants: await notebooks.listGrants(me(req), params.id),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/notebooks/:id/grants', summary: 'Who has which role on the notebook', tags, params: notebookParams },
+    async ({ req, params }) => ({
+      grants: await notebooks.listGrants(me(req), params.id),
+    }),
+  );
 
   route(
     api,
@@ -83,7 +121,11 @@ export function collabFeature(ctx: AppContext): Feature {
       summary: 'Share with a user or team (owners); role null removes access',
       tags,
       params: notebookParams,
-      body: z.object({ type: z.enum(['user', 'team']), name: z.string().min(1).max(200), role: z.enum(['owner', 'editor', 'viewer']).nullable() }),
+      body: z.object({
+        type: z.enum(['user', 'team']),
+        name: z.string().min(1).max(200),
+        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
+      }),
     },
     async ({ req, params, body }) => {
       await notebooks.share(me(req), params.id, { type: body.type, name: body.name }, body.role);
@@ -91,21 +133,40 @@ export function collabFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(api, openapi, { method: 'get', path: '/notebooks/:id/versions', summary: 'Named versions, newest first', tags, params: notebookParams }, async ({ req, params }) => ({
-    versions: await notebooks.listVersions(me(req), params.id),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/notebooks/:id/versions', summary: 'Named versions, newest first', tags, params: notebookParams },
+    async ({ req, params }) => ({
+      versions: await notebooks.listVersions(me(req), params.id),
+    }),
+  );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/notebooks/:id/versions', summary: 'Save the current content as a named version (editors)', tags, status: 201, params: notebookParams, body: z.object({ name: NAME }) },
+    {
+      method: 'post',
+      path: '/notebooks/:id/versions',
+      summary: 'Save the current content as a named version (editors)',
+      tags,
+      status: 201,
+      params: notebookParams,
+      body: z.object({ name: NAME }),
+    },
     async ({ req, params, body }) => notebooks.createVersion(me(req), params.id, body.name),
   );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/notebooks/:id/versions/:versionId/restore', summary: 'Make the notebook equal to a version; connected editors see the change live', tags, params: versionParams },
+    {
+      method: 'post',
+      path: '/notebooks/:id/versions/:versionId/restore',
+      summary: 'Make the notebook equal to a version; connected editors see the change live',
+      tags,
+      params: versionParams,
+    },
     async ({ req, params }) => {
       await notebooks.restoreVersion(me(req), params.id, params.versionId);
       return undefined;

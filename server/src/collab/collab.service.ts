@@ -27,7 +27,13 @@ export class CollabService {
     const notebook = await this.store.transaction(async (tx) => {
       const created = await this.store.create(tx, { name, createdBy: who.id, state });
       await this.permissions.grant('notebook', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, { actorId: who.id, action: 'notebook.create', resourceType: 'notebook', resourceId: created.id, details: { name, cells: content.cells.length } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'notebook.create',
+        resourceType: 'notebook',
+        resourceId: created.id,
+        details: { name, cells: content.cells.length },
+      });
       return created;
     });
     this.publish('notebook.created', notebook);
@@ -62,7 +68,13 @@ export class CollabService {
     await this.store.transaction(async (tx) => {
       await this.store.delete(tx, id);
       await this.permissions.removeAll('notebook', id, tx);
-      await audit(tx, { actorId: who.id, action: 'notebook.delete', resourceType: 'notebook', resourceId: id, details: { name: notebook.name } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'notebook.delete',
+        resourceType: 'notebook',
+        resourceId: id,
+        details: { name: notebook.name },
+      });
     });
     await this.rooms.evict(id);
     this.publish('notebook.deleted', notebook);
@@ -91,7 +103,13 @@ export class CollabService {
       else await this.permissions.revoke('notebook', id, ref, tx);
       const owners = await tx.query("SELECT 1 FROM grants WHERE resource_type = 'notebook' AND resource_id = $1 AND role = 'owner'", [id]);
       if (owners.length === 0) throw new TandemError('CONFLICT', `notebook ${notebook.name} must keep at least one owner`);
-      await audit(tx, { actorId: who.id, action: role ? 'notebook.share' : 'notebook.unshare', resourceType: 'notebook', resourceId: id, details: { to, role } });
+      await audit(tx, {
+        actorId: who.id,
+        action: role ? 'notebook.share' : 'notebook.unshare',
+        resourceType: 'notebook',
+        resourceId: id,
+        details: { to, role },
+      });
     });
     await this.rooms.reauthorize(id);
     this.publish('notebook.shared', notebook);
@@ -117,7 +135,13 @@ export class CollabService {
     const state = await this.rooms.use(id, (room) => room.state());
     return this.store.transaction(async (tx) => {
       const version = await this.store.createVersion(tx, { notebookId: id, name, createdBy: who.id, state });
-      await audit(tx, { actorId: who.id, action: 'notebook.version.create', resourceType: 'notebook', resourceId: id, details: { version: version.id, name } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'notebook.version.create',
+        resourceType: 'notebook',
+        resourceId: id,
+        details: { version: version.id, name },
+      });
       return version;
     });
   }
@@ -135,7 +159,13 @@ export class CollabService {
       room.apply(restoreUpdate(room.state(), target));
       await room.flush();
     });
-    await audit(this.store.db, { actorId: who.id, action: 'notebook.version.restore', resourceType: 'notebook', resourceId: id, details: { version: versionId } });
+    await audit(this.store.db, {
+      actorId: who.id,
+      action: 'notebook.version.restore',
+      resourceType: 'notebook',
+      resourceId: id,
+      details: { version: versionId },
+    });
     this.publish('notebook.restored', await this.existing(id));
   }
 

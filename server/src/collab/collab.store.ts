@@ -113,7 +113,10 @@ export class CollabStore {
     return row;
   }
 
-  async createVersion(tx: Queryable, version: { notebookId: string; name: string; createdBy: string; state: Uint8Array }): Promise<NotebookVersion> {
+  async createVersion(
+    tx: Queryable,
+    version: { notebookId: string; name: string; createdBy: string; state: Uint8Array },
+  ): Promise<NotebookVersion> {
     const [row] = await tx.query<NotebookVersion>(
       `INSERT INTO notebook_versions (id, notebook_id, name, state, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${VERSION_COLUMNS}`,
       [randomUUID(), version.notebookId, version.name, version.state, version.createdBy],
@@ -129,10 +132,10 @@ export class CollabStore {
   }
 
   async versionState(notebookId: string, versionId: string): Promise<Uint8Array | undefined> {
-    const [row] = await this.db.query<{ state: Uint8Array }>(
-      'SELECT state FROM notebook_versions WHERE notebook_id = $1 AND id = $2',
-      [notebookId, versionId],
-    );
+    const [row] = await this.db.query<{ state: Uint8Array }>('SELECT state FROM notebook_versions WHERE notebook_id = $1 AND id = $2', [
+      notebookId,
+      versionId,
+    ]);
     return row?.state;
   }
 }

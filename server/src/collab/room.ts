@@ -82,7 +82,9 @@ export class Room {
         for (const id of removed) owned.delete(id);
       }
       const changed = [...added, ...updated, ...removed];
-      this.broadcast(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))));
+      this.broadcast(
+        message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))),
+      );
     });
   }
 
@@ -107,7 +109,9 @@ export class Room {
     peer.send(message(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, this.doc)));
     const states = [...this.awareness.getStates().keys()];
     if (states.length > 0) {
-      peer.send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states))));
+      peer.send(
+        message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states))),
+      );
     }
   }
 
@@ -127,10 +131,15 @@ export class Room {
       const decoder = decoding.createDecoder(data);
       const type = decoding.readVarUint(decoder);
       if (type === MESSAGE_SYNC) this.receiveSync(peer, decoder);
-      else if (type === MESSAGE_AWARENESS) awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), peer);
+      else if (type === MESSAGE_AWARENESS)
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), peer);
       else if (type === MESSAGE_QUERY_AWARENESS) {
         const states = [...this.awareness.getStates().keys()];
-        peer.send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states))));
+        peer.send(
+          message(MESSAGE_AWARENESS, (e) =>
+            encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states)),
+          ),
+        );
       } else if (type !== MESSAGE_AUTH) throw new TandemError('INVALID_ARGUMENT', `unknown message type ${type}`);
     } catch (error) {
       this.observer.rejected('malformed');
@@ -210,7 +219,10 @@ export class Room {
       }
       // One message per peer per batch: under load, batches grow and sends do not. A batch's
       // senders get their own edits back with the others', which Yjs ignores.
-      this.broadcast(message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, merged)), batch.length === 1 ? batch[0].origin : undefined);
+      this.broadcast(
+        message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, merged)),
+        batch.length === 1 ? batch[0].origin : undefined,
+      );
       // Compaction runs beside the write loop, so that edits are not held up behind it.
       if (this.logEntries >= COMPACT_EVERY && !this.compacting) {
         this.compacting = this.compact()

@@ -107,7 +107,8 @@ export class Rooms {
   private async connect(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const token = tokenOf({ headers: req.headers, url: req.url ?? '/' });
     const principal = token ? await this.auth.authenticate(token) : undefined;
-    if (!principal || principal.tokenKind !== 'user') throw new TandemError('UNAUTHENTICATED', 'a user API token is required (?token= or Authorization: Bearer)');
+    if (!principal || principal.tokenKind !== 'user')
+      throw new TandemError('UNAUTHENTICATED', 'a user API token is required (?token= or Authorization: Bearer)');
     const role = await this.permissions.roleOf(principal, 'notebook', id);
     if (!role) throw new TandemError('NOT_FOUND', `notebook ${id} not found`);
     const room = await this.acquire(id);

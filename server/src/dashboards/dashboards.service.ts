@@ -369,8 +369,21 @@ export class DashboardsService {
   // ---- helpers
 
   /** A published version and its audit entry, in the caller's transaction. */
-  private async addVersion(tx: Queryable, dashboardId: string, who: Principal, input: PublishInput, content: DashboardContent, action: string): Promise<number> {
-    const number = await this.store.addVersion(tx, dashboardId, { title: input.title, description: input.description ?? '', content, origin: 'publish', createdBy: who.id });
+  private async addVersion(
+    tx: Queryable,
+    dashboardId: string,
+    who: Principal,
+    input: PublishInput,
+    content: DashboardContent,
+    action: string,
+  ): Promise<number> {
+    const number = await this.store.addVersion(tx, dashboardId, {
+      title: input.title,
+      description: input.description ?? '',
+      content,
+      origin: 'publish',
+      createdBy: who.id,
+    });
     await audit(tx, { actorId: who.id, action, resourceType: 'dashboard', resourceId: dashboardId, details: { version: number } });
     return number;
   }

@@ -7,9 +7,7 @@ import { openPostgres } from './postgres.js';
 
 /** Opens the configured database (real PostgreSQL when TANDEM_DATABASE_URL is set) and migrates it. */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'home'>): Promise<Db> {
-  const db = config.databaseUrl
-    ? await openPostgres(config.databaseUrl)
-    : await openPglite(path.join(config.home, 'db'));
+  const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(path.join(config.home, 'db'));
   await migrate(db);
   return db;
 }

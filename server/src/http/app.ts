@@ -57,7 +57,8 @@ function toTandemError(error: unknown): TandemError {
   const e = error as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.too.large') return new TandemError('PAYLOAD_TOO_LARGE', 'request body is too large', { cause: error });
   if (e?.type === 'entity.parse.failed') return new TandemError('INVALID_ARGUMENT', `malformed JSON body: ${e.message}`, { cause: error });
-  if (e?.status && e.status >= 400 && e.status < 500) return new TandemError('INVALID_ARGUMENT', e.message ?? 'bad request', { cause: error });
+  if (e?.status && e.status >= 400 && e.status < 500)
+    return new TandemError('INVALID_ARGUMENT', e.message ?? 'bad request', { cause: error });
   return new TandemError('INTERNAL', 'internal server error', { cause: error });
 }
 

@@ -28,10 +28,7 @@ export class OpenApiRegistry {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of this.routes) {
       const path = `/tandem/api${r.path.replace(/:(\w+)/g, '{$1}')}`;
-      const parameters = [
-        ...objectParams(r.params, 'path'),
-        ...objectParams(r.query, 'query'),
-      ];
+      const parameters = [...objectParams(r.params, 'path'), ...objectParams(r.query, 'query')];
       (paths[path] ??= {})[r.method] = {
         summary: r.summary,
         tags: r.tags,

@@ -32,7 +32,13 @@ export async function registerJobModel(
     description: job.register.description ?? `Trained by ${job.kind} job ${job.name}`,
     params: paramsOf(job),
     metrics,
-    lineage: { jobId: job.id, source: `${job.kind}:${String(job.spec.template ?? 'script')}`, ...(job.notebook ? { notebook: job.notebook } : {}), author: creator.name, run: String(job.attempt) },
+    lineage: {
+      jobId: job.id,
+      source: `${job.kind}:${String(job.spec.template ?? 'script')}`,
+      ...(job.notebook ? { notebook: job.notebook } : {}),
+      author: creator.name,
+      run: String(job.attempt),
+    },
     files: outputs.map((o) => ({ path: o.path, fromKey: o.key, sha256: o.sha256 })),
   });
 }

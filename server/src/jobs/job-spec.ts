@@ -57,7 +57,11 @@ export function jobSpec(kind: JobKind) {
     .transform((spec, ctx) => {
       const sources = (['script', 'file', 'template'] as const).filter((k) => spec[k] !== undefined);
       if (sources.length !== 1) {
-        ctx.addIssue({ code: 'custom', path: [], message: `give exactly one of script, file or template (got ${sources.join(', ') || 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `give exactly one of script, file or template (got ${sources.join(', ') || 'none'})`,
+        });
         return z.NEVER;
       }
       if (!spec.template) return spec;

@@ -46,15 +46,26 @@ const submitBody = z
 const workerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log'), data: z.object({ stream: z.enum(['stdout', 'stderr', 'system']), line: z.string().max(20_000) }) }),
   z.object({ type: z.literal('metric'), data: z.record(z.string().max(128), z.number().finite()) }),
-  z.object({ type: z.literal('progress'), data: z.object({ fraction: z.number().min(0).max(1).optional(), message: z.string().max(1000).optional() }) }),
+  z.object({
+    type: z.literal('progress'),
+    data: z.object({ fraction: z.number().min(0).max(1).optional(), message: z.string().max(1000).optional() }),
+  }),
 ]);
 
 /** The jobs API (users: submit, follow, cancel, retry) and the worker API (claim, heartbeat, events, outputs, outcome). */
 export function jobsFeature(ctx: AppContext): Feature {
-  const jobs = new JobsService(new JobsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.events, ctx.auth, createModelsService(ctx), {
-    maxOutputBytes: ctx.config.maxArtifactBytes,
-    workerOnlineMs: 60_000,
-  });
+  const jobs = new JobsService(
+    new JobsStore(ctx.db, ctx.permissions),
+    ctx.artifacts,
+    ctx.permissions,
+    ctx.events,
+    ctx.auth,
+    createModelsService(ctx),
+    {
+      maxOutputBytes: ctx.config.maxArtifactBytes,
+      workerOnlineMs: 60_000,
+    },
+  );
   const api = Router();
   const { openapi } = ctx;
   const me = (req: Request) => requirePrincipal(req);
@@ -66,8 +77,11 @@ export function jobsFeature(ctx: AppContext): Feature {
     return controller.signal;
   };
 
-  route(api, openapi, { method: 'post', path: '/jobs', summary: 'Submit a Spark or GPU job', tags, status: 201, body: submitBody }, async ({ req, body }) =>
-    jobs.submit(me(req), body),
+  route(
+    api,
+    openapi,
+    { method: 'post', path: '/jobs', summary: 'Submit a Spark or GPU job', tags, status: 201, body: submitBody },
+    async ({ req, body }) => jobs.submit(me(req), body),
   );
 
   route(
@@ -89,8 +103,11 @@ export function jobsFeature(ctx: AppContext): Feature {
     async ({ req, query }) => jobs.list(me(req), query),
   );
 
-  route(api, openapi, { method: 'get', path: '/jobs/:id', summary: 'One job with its state, progress and latest metrics', tags, params: jobParams }, async ({ req, params }) =>
-    jobs.get(me(req), params.id),
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/jobs/:id', summary: 'One job with its state, progress and latest metrics', tags, params: jobParams },
+    async ({ req, params }) => jobs.get(me(req), params.id),
   );
 
   route(
@@ -116,22 +133,39 @@ export function jobsFeature(ctx: AppContext): Feature {
     async ({ req, res, params, query }) => jobs.eventsOf(me(req), params.id, query, aborted(res)),
   );
 
-  route(api, openapi, { method: 'post', path: '/jobs/:id/cancel', summary: 'Cancel a queued or running job', tags, params: jobParams }, async ({ req, params }) =>
-    jobs.cancel(me(req), params.id),
+  route(
+    api,
+    openapi,
+    { method: 'post', path: '/jobs/:id/cancel', summary: 'Cancel a queued or running job', tags, params: jobParams },
+    async ({ req, params }) => jobs.cancel(me(req), params.id),
   );
-
-  route(api, openapi, { method: 'post', path: '/jobs/:id/retry', summary: 'Run a finished job again as a new job', tags, status: 201, params: jobParams }, async ({ req, params }) =>
-    jobs.retry(me(req), params.id),
-  );
-
-  route(api, openapi, { method: 'get', path: '/jobs/:id/outputs', summary: 'Files the job’s latest attempt produced', tags, params: jobParams }, async ({ req, params }) => ({
-    outputs: (await jobs.outputsOf(me(req), params.id)).map(({ path, size, sha256 }) => ({ path, size, sha256 })),
-  }));
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/jobs/:id/outputs/*path', summary: 'Download an output file', tags, params: jobParams.extend({ path: OUTPUT_PATH }) },
+    { method: 'post', path: '/jobs/:id/retry', summary: 'Run a finished job again as a new job', tags, status: 201, params: jobParams },
+    async ({ req, params }) => jobs.retry(me(req), params.id),
+  );
+
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/jobs/:id/outputs', summary: 'Files the job’s latest attempt produced', tags, params: jobParams },
+    async ({ req, params }) => ({
+      outputs: (await jobs.outputsOf(me(req), params.id)).map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+    }),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/jobs/:id/outputs/*path',
+      summary: 'Download an output file',
+      tags,
+      params: jobParams.extend({ path: OUTPUT_PATH }),
+    },
     async ({ req, res, params }) => {
       const output = (await jobs.outputsOf(me(req), params.id)).find((o) => o.path === params.path);
       if (!output) throw new TandemError('NOT_FOUND', `job ${params.id} has no output ${params.path}`);
@@ -228,7 +262,8 @@ export function jobsFeature(ctx: AppContext): Feature {
       rawBody: 'application/octet-stream',
     },
     async ({ req, res, params }) => {
-      if (req.body !== undefined) throw new TandemError('INVALID_ARGUMENT', 'send output bytes with Content-Type: application/octet-stream');
+      if (req.body !== undefined)
+        throw new TandemError('INVALID_ARGUMENT', 'send output bytes with Content-Type: application/octet-stream');
       const { path, ...lease } = params;
       try {
         const { size, sha256 } = await jobs.uploadOutput(me(req), lease, path, req);

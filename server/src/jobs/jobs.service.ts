@@ -79,7 +79,13 @@ export class JobsService {
       });
       await this.store.addEvents(tx, created.id, 0, [{ type: 'state', data: { status: 'queued' } }]);
       await this.permissions.grant('job', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, { actorId: who.id, action: 'job.submit', resourceType: 'job', resourceId: created.id, details: { kind: input.kind, name: created.name } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'job.submit',
+        resourceType: 'job',
+        resourceId: created.id,
+        details: { kind: input.kind, name: created.name },
+      });
       return created;
     });
     this.publish('job.queued', job);
@@ -101,9 +107,17 @@ export class JobsService {
    * Events after the cursor `after`. With `waitMs`, an empty answer waits (long poll) until the
    * job logs something or the time is up, so followers see events as they happen without polling hard.
    */
-  async eventsOf(who: Principal, id: string, query: { after: number; types?: JobEventType[]; limit: number; waitMs: number }, signal?: AbortSignal): Promise<{ events: JobEvent[]; job: Job }> {
+  async eventsOf(
+    who: Principal,
+    id: string,
+    query: { after: number; types?: JobEventType[]; limit: number; waitMs: number },
+    signal?: AbortSignal,
+  ): Promise<{ events: JobEvent[]; job: Job }> {
     await this.get(who, id);
-    const read = async () => ({ events: await this.store.events(id, query.after, query.types, query.limit), job: (await this.store.get(id))! });
+    const read = async () => ({
+      events: await this.store.events(id, query.after, query.types, query.limit),
+      job: (await this.store.get(id))!,
+    });
     const changed = this.waitFor((e) => e.resourceType === 'job' && e.resourceId === id, query.waitMs, signal);
     const first = await read();
     if (first.events.length > 0 || query.waitMs === 0 || FINAL_STATUSES.includes(first.job.status)) {
@@ -125,7 +139,9 @@ export class JobsService {
       await audit(tx, { actorId: who.id, action: 'job.cancel', resourceType: 'job', resourceId: id });
       if (job.status === 'queued') return this.store.setStatus(tx, job, 'cancelled', { error: `cancelled by ${who.name}` });
       await this.store.requestCancel(tx, id);
-      await this.store.addEvents(tx, id, job.attempt, [{ type: 'log', data: { stream: 'system', line: `cancel requested by ${who.name}` } }]);
+      await this.store.addEvents(tx, id, job.attempt, [
+        { type: 'log', data: { stream: 'system', line: `cancel requested by ${who.name}` } },
+      ]);
       return (await this.store.get(id, tx))!;
     });
     this.publish('job.updated', job);
@@ -136,7 +152,8 @@ export class JobsService {
   async retry(who: Principal, id: string): Promise<Job> {
     const job = await this.get(who, id);
     await this.permissions.require(who, 'job', id, 'editor');
-    if (!FINAL_STATUSES.includes(job.status)) throw new TandemError('CONFLICT', `job ${id} is still ${job.status}: cancel it first or wait for it`);
+    if (!FINAL_STATUSES.includes(job.status))
+      throw new TandemError('CONFLICT', `job ${id} is still ${job.status}: cancel it first or wait for it`);
     return this.submit(who, {
       kind: job.kind,
       name: job.name,
@@ -158,7 +175,10 @@ export class JobsService {
 
   // ---- workers
 
-  async registerWorker(who: Principal, input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number }): Promise<Worker> {
+  async registerWorker(
+    who: Principal,
+    input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number },
+  ): Promise<Worker> {
     requireWorkerToken(who);
     return this.store.registerWorker({ ...input, ownerId: who.id });
   }
@@ -196,11 +216,19 @@ export class JobsService {
   }
 
   /** Extends the leases; answers which jobs to cancel and which this worker no longer holds. */
-  async heartbeat(who: Principal, workerId: string, leases: { jobId: string; attempt: number }[], leaseMs: number): Promise<{ cancel: string[]; lost: string[] }> {
+  async heartbeat(
+    who: Principal,
+    workerId: string,
+    leases: { jobId: string; attempt: number }[],
+    leaseMs: number,
+  ): Promise<{ cancel: string[]; lost: string[] }> {
     await this.worker(who, workerId);
     const held = await this.store.renew(workerId, leases, leaseMs);
     const heldIds = new Set(held.map((h) => h.id));
-    return { cancel: held.filter((h) => h.cancelRequested).map((h) => h.id), lost: leases.map((l) => l.jobId).filter((id) => !heldIds.has(id)) };
+    return {
+      cancel: held.filter((h) => h.cancelRequested).map((h) => h.id),
+      lost: leases.map((l) => l.jobId).filter((id) => !heldIds.has(id)),
+    };
   }
 
   async appendEvents(who: Principal, lease: Lease, events: { type: Exclude<JobEventType, 'state'>; data: Json }[]): Promise<void> {
@@ -249,7 +277,8 @@ export class JobsService {
       const current = await this.requireLease(tx, lease);
       // Final metrics usually repeat the last streamed values; only new ones are events.
       const fresh = Object.entries(outcome.metrics ?? {}).filter(([k, v]) => current.metrics[k] !== v);
-      if (fresh.length > 0) await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: Object.fromEntries(fresh) }]);
+      if (fresh.length > 0)
+        await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: Object.fromEntries(fresh) }]);
       return this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined });
     });
     this.publish('job.updated', done);
@@ -296,7 +325,14 @@ export class JobsService {
   private async creatorOf(job: Job): Promise<Principal> {
     const user = await this.auth.getUser(job.createdBy);
     if (!user) throw new TandemError('NOT_FOUND', `the user who submitted job ${job.id} no longer exists`);
-    return { id: user.id, name: user.name, displayName: user.displayName, isAdmin: user.isAdmin, teamIds: await this.auth.teamIdsOf(user.id), tokenKind: 'user' };
+    return {
+      id: user.id,
+      name: user.name,
+      displayName: user.displayName,
+      isAdmin: user.isAdmin,
+      teamIds: await this.auth.teamIdsOf(user.id),
+      tokenKind: 'user',
+    };
   }
 
   /** Resolves on the first matching event, after `ms`, or on abort; `cancel()` resolves it now. */
@@ -322,12 +358,18 @@ export class JobsService {
   }
 
   private publish(type: string, job: Job): void {
-    this.events.publish({ type, resourceType: 'job', resourceId: job.id, data: { status: job.status, progress: job.progress, name: job.name } });
+    this.events.publish({
+      type,
+      resourceType: 'job',
+      resourceId: job.id,
+      data: { status: job.status, progress: job.progress, name: job.name },
+    });
   }
 }
 
 function requireWorkerToken(who: Principal): void {
-  if (who.tokenKind !== 'worker') throw new TandemError('FORBIDDEN', 'the worker API needs a worker token (POST /tandem/api/tokens {"kind":"worker"})');
+  if (who.tokenKind !== 'worker')
+    throw new TandemError('FORBIDDEN', 'the worker API needs a worker token (POST /tandem/api/tokens {"kind":"worker"})');
 }
 
 function defaultName(input: SubmitInput): string {

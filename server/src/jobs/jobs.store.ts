@@ -107,7 +107,16 @@ export class JobsStore {
     const [row] = await tx.query<Job>(
       `INSERT INTO jobs (id, kind, name, status, spec, register, notebook, max_attempts, created_by)
        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING ${JOB_COLUMNS}`,
-      [randomUUID(), job.kind, job.name, JSON.stringify(job.spec), job.register ? JSON.stringify(job.register) : null, job.notebook ?? null, job.maxAttempts, job.createdBy],
+      [
+        randomUUID(),
+        job.kind,
+        job.name,
+        JSON.stringify(job.spec),
+        job.register ? JSON.stringify(job.register) : null,
+        job.notebook ?? null,
+        job.maxAttempts,
+        job.createdBy,
+      ],
     );
     return row!;
   }
@@ -149,13 +158,20 @@ export class JobsStore {
          RETURNING ${JOB_COLUMNS}`,
         [worker.id, leaseMs, worker.capabilities, onlyCreatedBy ?? null],
       );
-      if (row) await this.addEvents(tx, row.id, row.attempt, [{ type: 'state', data: { status: 'running', worker: worker.name, attempt: row.attempt } }]);
+      if (row)
+        await this.addEvents(tx, row.id, row.attempt, [
+          { type: 'state', data: { status: 'running', worker: worker.name, attempt: row.attempt } },
+        ]);
       return row;
     });
   }
 
   /** Extends the leases a worker still holds; returns the held jobs' ids and whether cancel was asked. */
-  async renew(workerId: string, leases: { jobId: string; attempt: number }[], leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]> {
+  async renew(
+    workerId: string,
+    leases: { jobId: string; attempt: number }[],
+    leaseMs: number,
+  ): Promise<{ id: string; cancelRequested: boolean }[]> {
     await this.db.query('UPDATE workers SET last_seen_at = now() WHERE id = $1', [workerId]);
     if (leases.length === 0) return [];
     return this.db.query<{ id: string; cancelRequested: boolean }>(
@@ -177,7 +193,12 @@ export class JobsStore {
   }
 
   /** Moves a job to a new status and records the change in its event log. */
-  async setStatus(tx: Queryable, job: Pick<Job, 'id' | 'attempt'>, status: JobStatus, change: { error?: string | null; result?: Json; progress?: number } = {}): Promise<Job> {
+  async setStatus(
+    tx: Queryable,
+    job: Pick<Job, 'id' | 'attempt'>,
+    status: JobStatus,
+    change: { error?: string | null; result?: Json; progress?: number } = {},
+  ): Promise<Job> {
     const final = FINAL_STATUSES.includes(status);
     const [row] = await tx.query<Job>(
       `UPDATE jobs SET status = $2, error = $3, result = coalesce($4, result), progress = coalesce($5, progress),
@@ -212,7 +233,9 @@ export class JobsStore {
     );
     const progress = events.filter((e) => e.type === 'progress' && typeof e.data.fraction === 'number').at(-1);
     const metrics = Object.fromEntries(
-      events.filter((e) => e.type === 'metric').flatMap((e) => Object.entries(e.data).filter(([k, v]) => k !== 'step' && typeof v === 'number')),
+      events
+        .filter((e) => e.type === 'metric')
+        .flatMap((e) => Object.entries(e.data).filter(([k, v]) => k !== 'step' && typeof v === 'number')),
     );
     if (progress || Object.keys(metrics).length > 0) {
       await tx.query(

@@ -15,13 +15,26 @@ import { parseRange } from './range.js';
 const tags = ['models'];
 const SHORT = z.string().max(1000);
 const modelParams = z.object({ name: MODEL_NAME });
-const versionParams = modelParams.extend({ version: z.coerce.number().int().min(1).max(2 ** 31 - 1) });
+const versionParams = modelParams.extend({
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1),
+});
 const uploadParams = modelParams.extend({ uploadId: z.uuid() });
-const filePath = z.array(z.string()).max(16).transform((segments) => segments.join('/'));
+const filePath = z
+  .array(z.string())
+  .max(16)
+  .transform((segments) => segments.join('/'));
 
 const tagMap = z.record(TAG_KEY, z.string().max(1000)).refine((t) => Object.keys(t).length <= 100, 'at most 100 tags');
 const description = z.string().max(100_000, 'at most 100000 characters');
-const columnSchema = z.object({ name: z.string().min(1).max(256), type: z.string().min(1).max(256), shape: z.array(z.number().int().min(-1)).max(16).optional() });
+const columnSchema = z.object({
+  name: z.string().min(1).max(256),
+  type: z.string().min(1).max(256),
+  shape: z.array(z.number().int().min(-1)).max(16).optional(),
+});
 
 const newVersion = z.object({
   description: description.optional(),
@@ -43,7 +56,11 @@ const newVersion = z.object({
 });
 
 const pageQuery = z
-  .object({ limit: z.coerce.number().int().min(1).max(200).default(50), offset: z.coerce.number().int().min(0).optional(), pageToken: z.string().max(200).optional() })
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).optional(),
+    pageToken: z.string().max(200).optional(),
+  })
   .transform((q) => ({ limit: q.limit, offset: q.pageToken ? decodePageToken(q.pageToken) : (q.offset ?? 0) }));
 
 /** The model registry API: models, versions and their files, aliases, tags, sharing, live events. */
@@ -53,61 +70,117 @@ export function modelsFeature(ctx: AppContext): Feature {
   const { openapi } = ctx;
   const me = (req: Request) => requirePrincipal(req);
 
-  route(api, openapi, { method: 'get', path: '/models', summary: 'Search models the caller can see', tags, query: searchQuery }, async ({ req, query }) =>
-    models.search(me(req), query),
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/models', summary: 'Search models the caller can see', tags, query: searchQuery },
+    async ({ req, query }) => models.search(me(req), query),
   );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/models', summary: 'Register a new model; the caller becomes its owner', tags, status: 201, body: z.object({ name: MODEL_NAME, description: description.optional(), tags: tagMap.optional() }) },
+    {
+      method: 'post',
+      path: '/models',
+      summary: 'Register a new model; the caller becomes its owner',
+      tags,
+      status: 201,
+      body: z.object({ name: MODEL_NAME, description: description.optional(), tags: tagMap.optional() }),
+    },
     async ({ req, body }) => models.createModel(me(req), body),
   );
 
   // Declared before /models/:name so that "events" is not taken for a model name.
-  route(api, openapi, { method: 'get', path: '/models/events', summary: 'Server-sent events about models the caller can see (token via ?token=)', tags }, ({ req, res }) =>
-    streamEvents(models, me(req), req, res),
-  );
-
-  route(api, openapi, { method: 'get', path: '/models/:name', summary: 'A model with its aliases and the caller’s role', tags, params: modelParams }, async ({ req, params }) =>
-    models.getModel(me(req), params.name),
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/models/events', summary: 'Server-sent events about models the caller can see (token via ?token=)', tags },
+    ({ req, res }) => streamEvents(models, me(req), req, res),
   );
 
   route(
     api,
     openapi,
-    { method: 'patch', path: '/models/:name', summary: 'Edit the model card (markdown description) or replace the tags', tags, params: modelParams, body: z.object({ description: description.optional(), tags: tagMap.optional() }) },
+    { method: 'get', path: '/models/:name', summary: 'A model with its aliases and the caller’s role', tags, params: modelParams },
+    async ({ req, params }) => models.getModel(me(req), params.name),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'patch',
+      path: '/models/:name',
+      summary: 'Edit the model card (markdown description) or replace the tags',
+      tags,
+      params: modelParams,
+      body: z.object({ description: description.optional(), tags: tagMap.optional() }),
+    },
     async ({ req, params, body }) => models.updateModel(me(req), params.name, body),
   );
 
-  route(api, openapi, { method: 'delete', path: '/models/:name', summary: 'Delete a model, its versions and files (owners)', tags, params: modelParams }, async ({ req, params }) => {
-    await models.deleteModel(me(req), params.name);
-    return undefined;
-  });
+  route(
+    api,
+    openapi,
+    { method: 'delete', path: '/models/:name', summary: 'Delete a model, its versions and files (owners)', tags, params: modelParams },
+    async ({ req, params }) => {
+      await models.deleteModel(me(req), params.name);
+      return undefined;
+    },
+  );
 
   route(
     api,
     openapi,
-    { method: 'put', path: '/models/:name/tags/:key', summary: 'Set one tag', tags, params: modelParams.extend({ key: TAG_KEY }), body: z.object({ value: z.string().max(1000) }) },
+    {
+      method: 'put',
+      path: '/models/:name/tags/:key',
+      summary: 'Set one tag',
+      tags,
+      params: modelParams.extend({ key: TAG_KEY }),
+      body: z.object({ value: z.string().max(1000) }),
+    },
     async ({ req, params, body }) => models.setTag(me(req), params.name, params.key, body.value),
   );
 
-  route(api, openapi, { method: 'delete', path: '/models/:name/tags/:key', summary: 'Remove one tag', tags, params: modelParams.extend({ key: TAG_KEY }) }, async ({ req, params }) =>
-    models.setTag(me(req), params.name, params.key, undefined),
-  );
-
-  route(api, openapi, { method: 'get', path: '/models/:name/versions', summary: 'Ready versions, newest first', tags, params: modelParams, query: pageQuery }, async ({ req, params, query }) =>
-    models.listVersions(me(req), params.name, query),
-  );
-
-  route(api, openapi, { method: 'get', path: '/models/:name/versions/:version', summary: 'One version with files, metrics, signature, lineage', tags, params: versionParams }, async ({ req, params }) =>
-    publicVersion(await models.getVersion(me(req), params.name, { version: params.version })),
+  route(
+    api,
+    openapi,
+    { method: 'delete', path: '/models/:name/tags/:key', summary: 'Remove one tag', tags, params: modelParams.extend({ key: TAG_KEY }) },
+    async ({ req, params }) => models.setTag(me(req), params.name, params.key, undefined),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/models/:name/versions/:version/files/*path', summary: 'Download a file of a version (supports Range)', tags, params: versionParams.extend({ path: filePath }) },
+    { method: 'get', path: '/models/:name/versions', summary: 'Ready versions, newest first', tags, params: modelParams, query: pageQuery },
+    async ({ req, params, query }) => models.listVersions(me(req), params.name, query),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/models/:name/versions/:version',
+      summary: 'One version with files, metrics, signature, lineage',
+      tags,
+      params: versionParams,
+    },
+    async ({ req, params }) => publicVersion(await models.getVersion(me(req), params.name, { version: params.version })),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/models/:name/versions/:version/files/*path',
+      summary: 'Download a file of a version (supports Range)',
+      tags,
+      params: versionParams.extend({ path: filePath }),
+    },
     async ({ req, res, params }) => {
       const { file } = await models.findFile(me(req), params.name, { version: params.version }, params.path);
       const range = parseRange(req.headers.range, file.size);
@@ -124,25 +197,58 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(api, openapi, { method: 'get', path: '/models/:name/aliases/:alias', summary: 'The version an alias points at', tags, params: modelParams.extend({ alias: ALIAS }) }, async ({ req, params }) =>
-    publicVersion(await models.getVersion(me(req), params.name, { alias: params.alias })),
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/models/:name/aliases/:alias',
+      summary: 'The version an alias points at',
+      tags,
+      params: modelParams.extend({ alias: ALIAS }),
+    },
+    async ({ req, params }) => publicVersion(await models.getVersion(me(req), params.name, { alias: params.alias })),
   );
 
   route(
     api,
     openapi,
-    { method: 'put', path: '/models/:name/aliases/:alias', summary: 'Point an alias at a version (moves it if set)', tags, params: modelParams.extend({ alias: ALIAS }), body: z.object({ version: z.number().int().min(1) }) },
+    {
+      method: 'put',
+      path: '/models/:name/aliases/:alias',
+      summary: 'Point an alias at a version (moves it if set)',
+      tags,
+      params: modelParams.extend({ alias: ALIAS }),
+      body: z.object({ version: z.number().int().min(1) }),
+    },
     async ({ req, params, body }) => models.setAlias(me(req), params.name, params.alias, body.version),
   );
 
-  route(api, openapi, { method: 'delete', path: '/models/:name/aliases/:alias', summary: 'Remove an alias', tags, params: modelParams.extend({ alias: ALIAS }) }, async ({ req, params }) =>
-    models.deleteAlias(me(req), params.name, params.alias),
+  route(
+    api,
+    openapi,
+    {
+      method: 'delete',
+      path: '/models/:name/aliases/:alias',
+      summary: 'Remove an alias',
+      tags,
+      params: modelParams.extend({ alias: ALIAS }),
+    },
+    async ({ req, params }) => models.deleteAlias(me(req), params.name, params.alias),
   );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/models/:name/uploads', summary: 'Start a version upload (pending until committed); createModel registers the model too', tags, status: 201, params: modelParams, body: newVersion },
+    {
+      method: 'post',
+      path: '/models/:name/uploads',
+      summary: 'Start a version upload (pending until committed); createModel registers the model too',
+      tags,
+      status: 201,
+      params: modelParams,
+      body: newVersion,
+    },
     async ({ req, params, body }) => {
       const pending = await models.startVersion(me(req), params.name, body);
       return { uploadId: pending.id, status: pending.status };
@@ -161,12 +267,20 @@ export function modelsFeature(ctx: AppContext): Feature {
       rawBody: 'application/octet-stream',
     },
     async ({ req, res, params }) => {
-      const sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/).optional().safeParse(req.headers['x-tandem-sha256']);
+      const sha256 = z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/)
+        .optional()
+        .safeParse(req.headers['x-tandem-sha256']);
       if (!sha256.success) throw new TandemError('INVALID_ARGUMENT', 'header X-Tandem-Sha256: expected 64 hex digits');
       // A JSON content type makes the JSON parser consume the bytes before they reach the store.
       if (req.body !== undefined) throw new TandemError('INVALID_ARGUMENT', 'send file bytes with Content-Type: application/octet-stream');
       try {
-        const { path, size, sha256: hash } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
+        const {
+          path,
+          size,
+          sha256: hash,
+        } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
         return { path, size, sha256: hash };
       } catch (error) {
         // The client may still be sending: answer and close rather than reuse a half-read connection.
@@ -176,18 +290,44 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(api, openapi, { method: 'post', path: '/models/:name/uploads/:uploadId/commit', summary: 'Publish the upload as the next version', tags, status: 201, params: uploadParams }, async ({ req, params }) =>
-    publicVersion(await models.commitVersion(me(req), params.name, params.uploadId)),
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/models/:name/uploads/:uploadId/commit',
+      summary: 'Publish the upload as the next version',
+      tags,
+      status: 201,
+      params: uploadParams,
+    },
+    async ({ req, params }) => publicVersion(await models.commitVersion(me(req), params.name, params.uploadId)),
   );
 
-  route(api, openapi, { method: 'delete', path: '/models/:name/uploads/:uploadId', summary: 'Abandon an upload and delete its files', tags, params: uploadParams }, async ({ req, params }) => {
-    await models.abortVersion(me(req), params.name, params.uploadId);
-    return undefined;
-  });
+  route(
+    api,
+    openapi,
+    {
+      method: 'delete',
+      path: '/models/:name/uploads/:uploadId',
+      summary: 'Abandon an upload and delete its files',
+      tags,
+      params: uploadParams,
+    },
+    async ({ req, params }) => {
+      await models.abortVersion(me(req), params.name, params.uploadId);
+      return undefined;
+    },
+  );
 
-  route(api, openapi, { method: 'get', path: '/models/:name/grants', summary: 'Who has which role on the model', tags, params: modelParams }, async ({ req, params }) => ({
-    grants: await models.listGrants(me(req), params.name),
-  }));
+  route(
+    api,
+    openapi,
+    { method: 'get', path: '/models/:name/grants', summary: 'Who has which role on the model', tags, params: modelParams },
+    async ({ req, params }) => ({
+      grants: await models.listGrants(me(req), params.name),
+    }),
+  );
 
   route(
     api,
@@ -198,7 +338,11 @@ export function modelsFeature(ctx: AppContext): Feature {
       summary: 'Share the model with a user or team (owners); role null removes access',
       tags,
       params: modelParams,
-      body: z.object({ type: z.enum(['user', 'team']), name: z.string().min(1).max(200), role: z.enum(['owner', 'editor', 'viewer']).nullable() }),
+      body: z.object({
+        type: z.enum(['user', 'team']),
+        name: z.string().min(1).max(200),
+        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
+      }),
     },
     async ({ req, params, body }) => {
       await models.share(me(req), params.name, { type: body.type, name: body.name }, body.role ?? undefined);
@@ -206,9 +350,12 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
   );
 
-  const sweep = setInterval(() => {
-    models.sweepPending().catch((error: unknown) => ctx.log.warn('sweeping abandoned model uploads failed', { error: String(error) }));
-  }, 60 * 60 * 1000).unref();
+  const sweep = setInterval(
+    () => {
+      models.sweepPending().catch((error: unknown) => ctx.log.warn('sweeping abandoned model uploads failed', { error: String(error) }));
+    },
+    60 * 60 * 1000,
+  ).unref();
 
   return {
     name: 'models',
@@ -226,12 +373,18 @@ function publicVersion(version: ModelVersion) {
 
 /** Relays model events the caller may see until the client disconnects. */
 function streamEvents(models: ModelsService, who: Principal, req: Request, res: Response): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
   res.write(': connected\n\n');
   const send = async (event: TandemEvent) => {
     const { audience, ...data } = event.data ?? {};
     const visible = audience
-      ? who.isAdmin || (audience as { type: string; id: string }[]).some((p) => (p.type === 'user' ? p.id === who.id : who.teamIds.includes(p.id)))
+      ? who.isAdmin ||
+        (audience as { type: string; id: string }[]).some((p) => (p.type === 'user' ? p.id === who.id : who.teamIds.includes(p.id)))
       : await models.canSee(who, event.resourceId);
     if (visible && !res.writableEnded) res.write(`event: model\ndata: ${JSON.stringify({ type: event.type, at: event.at, ...data })}\n\n`);
   };

@@ -34,7 +34,12 @@ export const searchQuery = z
   .object({
     q: z.string().max(200).optional(),
     prefix: z.string().max(128).optional(),
-    tag: many(z.string().max(300).regex(/^[^:]+(:.*)?$/, 'key or key:value')),
+    tag: many(
+      z
+        .string()
+        .max(300)
+        .regex(/^[^:]+(:.*)?$/, 'key or key:value'),
+    ),
     alias: ALIAS.optional(),
     filter: many(z.string().max(300).regex(METRIC_FILTER, 'metric filter like metric.accuracy>0.9')),
     orderBy: z
@@ -61,7 +66,10 @@ export const searchQuery = z
         const [, name, op, value] = METRIC_FILTER.exec(f)!;
         return { name: name!, op: op as MetricOp, value: Number(value) };
       }),
-      order: metricOrder && METRIC_NAME.test(metricOrder) ? { by: 'metric', metric: metricOrder, desc } : { by: s.orderBy as 'name' | 'updated', desc },
+      order:
+        metricOrder && METRIC_NAME.test(metricOrder)
+          ? { by: 'metric', metric: metricOrder, desc }
+          : { by: s.orderBy as 'name' | 'updated', desc },
       limit: s.limit,
       offset: s.pageToken ? decodePageToken(s.pageToken) : (s.offset ?? 0),
     };

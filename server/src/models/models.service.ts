@@ -90,7 +90,13 @@ export class ModelsService {
     const model = await this.store.transaction(async (tx) => {
       const created = await this.store.createModel(tx, { ...input, createdBy: who.id });
       await this.permissions.grant('model', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, { actorId: who.id, action: 'model.create', resourceType: 'model', resourceId: created.id, details: { name: input.name } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'model.create',
+        resourceType: 'model',
+        resourceId: created.id,
+        details: { name: input.name },
+      });
       return created;
     });
     this.publish('model.created', model);
@@ -110,7 +116,13 @@ export class ModelsService {
     const { model } = await this.access(who, name, 'editor');
     await this.store.transaction(async (tx) => {
       await this.store.updateModel(tx, model.id, change);
-      await audit(tx, { actorId: who.id, action: 'model.update', resourceType: 'model', resourceId: model.id, details: { fields: Object.keys(change) } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'model.update',
+        resourceType: 'model',
+        resourceId: model.id,
+        details: { fields: Object.keys(change) },
+      });
     });
     return this.changed('model.updated', name);
   }
@@ -119,7 +131,13 @@ export class ModelsService {
     const { model } = await this.access(who, name, 'editor');
     await this.store.transaction(async (tx) => {
       await this.store.setTag(tx, model.id, key, value);
-      await audit(tx, { actorId: who.id, action: value === undefined ? 'model.tag.delete' : 'model.tag.set', resourceType: 'model', resourceId: model.id, details: { key, value } });
+      await audit(tx, {
+        actorId: who.id,
+        action: value === undefined ? 'model.tag.delete' : 'model.tag.set',
+        resourceType: 'model',
+        resourceId: model.id,
+        details: { key, value },
+      });
     });
     return this.changed('model.updated', name);
   }
@@ -167,18 +185,23 @@ export class ModelsService {
       throw new TandemError('PAYLOAD_TOO_LARGE', `a version holds at most ${this.limits.maxFilesPerVersion} files`);
     }
     const key = `models/${model.id}/${version.id}/${file.path}`;
-    const body = 'fromKey' in file ? await this.artifacts.get(file.fromKey) : file.body instanceof Readable ? file.body : Readable.from(file.body);
+    const body =
+      'fromKey' in file ? await this.artifacts.get(file.fromKey) : file.body instanceof Readable ? file.body : Readable.from(file.body);
     const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxFileBytes, contentType: file.contentType });
     if (file.sha256 && file.sha256.toLowerCase() !== put.sha256) {
       await this.artifacts.delete(key).catch(() => undefined);
-      throw new TandemError('INVALID_ARGUMENT', `sha256 mismatch for ${file.path}: header says ${file.sha256}, received bytes hash to ${put.sha256}`);
+      throw new TandemError(
+        'INVALID_ARGUMENT',
+        `sha256 mismatch for ${file.path}: header says ${file.sha256}, received bytes hash to ${put.sha256}`,
+      );
     }
     const recorded: ModelFile = { path: file.path, key, size: put.size, sha256: put.sha256 };
     try {
       await this.store.recordFile(version.id, recorded);
     } catch (cause) {
       await this.artifacts.delete(key).catch(() => undefined);
-      if (pgErrorCode(cause) === PgCode.foreignKeyViolation) throw new TandemError('NOT_FOUND', `upload ${uploadId} was abandoned`, { cause });
+      if (pgErrorCode(cause) === PgCode.foreignKeyViolation)
+        throw new TandemError('NOT_FOUND', `upload ${uploadId} was abandoned`, { cause });
       throw cause;
     }
     return recorded;
@@ -188,14 +211,22 @@ export class ModelsService {
   async commitVersion(who: Principal, name: string, uploadId: string): Promise<ModelVersion> {
     const { model } = await this.access(who, name, 'editor');
     const version = await this.pendingVersion(model, uploadId);
-    if (version.files.length === 0) throw new TandemError('INVALID_ARGUMENT', `upload ${uploadId} has no files: upload at least one before committing`);
+    if (version.files.length === 0)
+      throw new TandemError('INVALID_ARGUMENT', `upload ${uploadId} has no files: upload at least one before committing`);
     for (const file of version.files) {
       const info = await this.artifacts.stat(file.key);
-      if (info?.size !== file.size) throw new TandemError('CONFLICT', `file ${file.path} of upload ${uploadId} is missing from the object store: upload it again`);
+      if (info?.size !== file.size)
+        throw new TandemError('CONFLICT', `file ${file.path} of upload ${uploadId} is missing from the object store: upload it again`);
     }
     const number = await this.store.transaction(async (tx) => {
       const n = await this.store.commitVersion(tx, version);
-      await audit(tx, { actorId: who.id, action: 'model.version.create', resourceType: 'model', resourceId: model.id, details: { version: n, files: version.files.length } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'model.version.create',
+        resourceType: 'model',
+        resourceId: model.id,
+        details: { version: n, files: version.files.length },
+      });
       return n;
     });
     this.publish('model.version.created', model, { version: number });
@@ -254,7 +285,13 @@ export class ModelsService {
     const target = await this.requireVersion(model, { version });
     await this.store.transaction(async (tx) => {
       await this.store.setAlias(tx, model.id, alias, target.id, who.id);
-      await audit(tx, { actorId: who.id, action: 'model.alias.set', resourceType: 'model', resourceId: model.id, details: { alias, version } });
+      await audit(tx, {
+        actorId: who.id,
+        action: 'model.alias.set',
+        resourceType: 'model',
+        resourceId: model.id,
+        details: { alias, version },
+      });
     });
     return this.changed('model.alias.set', name, { alias, version });
   }
@@ -262,7 +299,8 @@ export class ModelsService {
   async deleteAlias(who: Principal, name: string, alias: string): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
     await this.store.transaction(async (tx) => {
-      if (!(await this.store.deleteAlias(tx, model.id, alias))) throw new TandemError('NOT_FOUND', `alias ${alias} not found on model ${name}`);
+      if (!(await this.store.deleteAlias(tx, model.id, alias)))
+        throw new TandemError('NOT_FOUND', `alias ${alias} not found on model ${name}`);
       await audit(tx, { actorId: who.id, action: 'model.alias.delete', resourceType: 'model', resourceId: model.id, details: { alias } });
     });
     return this.changed('model.alias.deleted', name, { alias });
@@ -285,7 +323,13 @@ export class ModelsService {
       if (role) await this.permissions.grant('model', model.id, ref, role, tx);
       else await this.permissions.revoke('model', model.id, ref, tx);
       await this.assertHasOwner(tx, model.id, name);
-      await audit(tx, { actorId: who.id, action: role ? 'model.share' : 'model.unshare', resourceType: 'model', resourceId: model.id, details: { to, role } });
+      await audit(tx, {
+        actorId: who.id,
+        action: role ? 'model.share' : 'model.unshare',
+        resourceType: 'model',
+        resourceId: model.id,
+        details: { to, role },
+      });
     });
     this.publish('model.shared', model);
   }
@@ -314,7 +358,10 @@ export class ModelsService {
   private async requireVersion(model: Model, ref: VersionRef): Promise<ModelVersion> {
     const version = await this.store.findVersion(model.id, ref);
     if (!version) {
-      throw new TandemError('NOT_FOUND', 'version' in ref ? `model ${model.name} has no version ${ref.version}` : `model ${model.name} has no alias ${ref.alias}`);
+      throw new TandemError(
+        'NOT_FOUND',
+        'version' in ref ? `model ${model.name} has no version ${ref.version}` : `model ${model.name} has no alias ${ref.alias}`,
+      );
     }
     return version;
   }
@@ -322,7 +369,8 @@ export class ModelsService {
   private async pendingVersion(model: Model, uploadId: string): Promise<ModelVersion> {
     const version = await this.store.findVersionById(uploadId);
     if (!version || version.modelId !== model.id) throw new TandemError('NOT_FOUND', `upload ${uploadId} not found on model ${model.name}`);
-    if (version.status !== 'pending') throw new TandemError('CONFLICT', `upload ${uploadId} is already committed as version ${version.number}`);
+    if (version.status !== 'pending')
+      throw new TandemError('CONFLICT', `upload ${uploadId} is already committed as version ${version.number}`);
     return version;
   }
 

@@ -83,7 +83,10 @@ export class ModelsStore {
 
   // ---- models
 
-  async createModel(tx: Queryable, input: { name: string; description?: string; tags?: Record<string, string>; createdBy: string }): Promise<Model> {
+  async createModel(
+    tx: Queryable,
+    input: { name: string; description?: string; tags?: Record<string, string>; createdBy: string },
+  ): Promise<Model> {
     try {
       await tx.query('INSERT INTO models (id, name, description, tags, created_by) VALUES ($1, $2, $3, $4, $5)', [
         randomUUID(),
@@ -93,7 +96,8 @@ export class ModelsStore {
         input.createdBy,
       ]);
     } catch (cause) {
-      if (pgErrorCode(cause) === PgCode.uniqueViolation) throw new TandemError('ALREADY_EXISTS', `model ${input.name} already exists`, { cause });
+      if (pgErrorCode(cause) === PgCode.uniqueViolation)
+        throw new TandemError('ALREADY_EXISTS', `model ${input.name} already exists`, { cause });
       throw cause;
     }
     return (await this.findModel(input.name, tx))!;
@@ -196,7 +200,10 @@ export class ModelsStore {
   async findVersion(modelId: string, ref: { version: number } | { alias: string }): Promise<ModelVersion | undefined> {
     const [row] =
       'version' in ref
-        ? await this.db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_id = $1 AND v.number = $2`, [modelId, ref.version])
+        ? await this.db.query<ModelVersion>(`SELECT ${VERSION_COLUMNS} FROM model_versions v WHERE v.model_id = $1 AND v.number = $2`, [
+            modelId,
+            ref.version,
+          ])
         : await this.db.query<ModelVersion>(
             `SELECT ${VERSION_COLUMNS} FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = $1 AND a.alias = $2`,
             [modelId, ref.alias],

@@ -68,16 +68,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const stopping = new AbortController();
   log(`tandem worker ${name} (${capabilities.join(', ')}${gpus.length ? `, ${gpus.length} GPU` : ''}) serving ${options.serverUrl}`);
 
-  const heartbeat = setInterval(() => {
-    const leases = [...running.values()].map((r) => ({ jobId: r.job.id, attempt: r.job.attempt }));
-    client
-      .heartbeat(leaseMs, leases)
-      .then(({ cancel, lost }) => {
-        for (const jobId of cancel) stopJob(running.get(jobId), 'cancelling');
-        for (const jobId of lost) stopJob(running.get(jobId), 'lost');
-      })
-      .catch((error: unknown) => log(`heartbeat failed: ${(error as Error).message}`));
-  }, Math.max(250, Math.floor(leaseMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      const leases = [...running.values()].map((r) => ({ jobId: r.job.id, attempt: r.job.attempt }));
+      client
+        .heartbeat(leaseMs, leases)
+        .then(({ cancel, lost }) => {
+          for (const jobId of cancel) stopJob(running.get(jobId), 'cancelling');
+          for (const jobId of lost) stopJob(running.get(jobId), 'lost');
+        })
+        .catch((error: unknown) => log(`heartbeat failed: ${(error as Error).message}`));
+    },
+    Math.max(250, Math.floor(leaseMs / 3)),
+  );
 
   const stopJob = (entry: Running | undefined, state: Running['state']) => {
     if (!entry || entry.state !== 'running') return;
@@ -100,7 +103,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const outputDir = path.join(dir, 'outputs');
       await mkdir(outputDir);
       const command = await jobCommand(job, dir, outputDir, runtime, devices);
-      events.push({ type: 'log', data: { stream: 'system', line: `attempt ${job.attempt} on ${name}: ${[command.command, ...command.args].map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}` } });
+      events.push({
+        type: 'log',
+        data: {
+          stream: 'system',
+          line: `attempt ${job.attempt} on ${name}: ${[command.command, ...command.args].map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}`,
+        },
+      });
       if (entry.state !== 'running') return await finish(entry, events);
       entry.process = runJobProcess(command.command, command.args, { cwd: dir, env: command.env, emit: (e) => events.push(e) });
       const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, (e) => events.push(e)) : () => undefined;
@@ -108,12 +117,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (entry.state !== 'running') return await finish(entry, events);
       if (result.code !== 0) {
         const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
-        return await finish(entry, events, { status: 'failed', error: `${path.basename(command.command)} ${how}${result.errorTail ? `:\n${result.errorTail}` : ''}` });
+        return await finish(entry, events, {
+          status: 'failed',
+          error: `${path.basename(command.command)} ${how}${result.errorTail ? `:\n${result.errorTail}` : ''}`,
+        });
       }
       await uploadOutputs(client, job, outputDir, events);
       await finish(entry, events, { status: 'succeeded', metrics: result.metrics });
     } catch (error) {
-      if (entry.state === 'running') await finish(entry, events, { status: 'failed', error: `worker error: ${(error as Error).message}` }).catch(() => undefined);
+      if (entry.state === 'running')
+        await finish(entry, events, { status: 'failed', error: `worker error: ${(error as Error).message}` }).catch(() => undefined);
       throw error;
     } finally {
       pool.give(devices);
@@ -122,7 +135,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
   };
 
-  const finish = async (entry: Running, events: EventSender, outcome?: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> }) => {
+  const finish = async (
+    entry: Running,
+    events: EventSender,
+    outcome?: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> },
+  ) => {
     await events.close();
     if (entry.state === 'lost') return;
     const final = entry.state === 'cancelling' ? { status: 'cancelled' as const, error: 'cancelled while running' } : outcome!;
@@ -209,7 +226,13 @@ async function uploadOutputs(client: WorkerClient, job: ClaimedJob, outputDir: s
   for (const entry of entries.filter((e) => e.isFile())) {
     const relative = path.relative(outputDir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
     if (!relative.split('/').every((s) => OUTPUT_SEGMENT.test(s))) {
-      events.push({ type: 'log', data: { stream: 'system', line: `output ${relative} skipped: names must start with a letter or digit (archive folders such as Spark models)` } });
+      events.push({
+        type: 'log',
+        data: {
+          stream: 'system',
+          line: `output ${relative} skipped: names must start with a letter or digit (archive folders such as Spark models)`,
+        },
+      });
       continue;
     }
     await client.upload(job, relative, createReadStream(path.join(outputDir, relative)));

@@ -10,7 +10,9 @@ export interface Gpu {
 /** NVIDIA GPUs from `nvidia-smi`; none when the tool is missing or fails. */
 export async function detectGpus(): Promise<Gpu[]> {
   try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'], { timeout: 10_000 });
+    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=index,name,memory.total', '--format=csv,noheader,nounits'], {
+      timeout: 10_000,
+    });
     return stdout
       .trim()
       .split('\n')

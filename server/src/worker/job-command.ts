@@ -56,7 +56,13 @@ async function scriptOf(job: ClaimedJob, dir: string): Promise<{ file: string; a
  * the venv's Python for GPU jobs. Both see TANDEM_OUTPUT_DIR (files there are uploaded when the
  * job succeeds) and can `import tandem_job` for metrics and progress.
  */
-export async function jobCommand(job: ClaimedJob, dir: string, outputDir: string, runtime: Runtime, cudaDevices: number[]): Promise<JobCommand> {
+export async function jobCommand(
+  job: ClaimedJob,
+  dir: string,
+  outputDir: string,
+  runtime: Runtime,
+  cudaDevices: number[],
+): Promise<JobCommand> {
   const { file, args } = await scriptOf(job, dir);
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -47,8 +47,17 @@ export function errorSummary(lines: string[]): string {
  * Runs a job's command, turning its output into events handed to `emit` line by line.
  * The child gets its own process group so that stopping it stops everything it started.
  */
-export function runJobProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: WorkerEvent) => void }): JobProcess {
-  const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runJobProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: WorkerEvent) => void },
+): JobProcess {
+  const child: ChildProcess = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tail: string[] = [];
   const metrics: Record<string, number> = {};
   const follow = (stream: 'stdout' | 'stderr') =>
@@ -78,7 +87,9 @@ export function runJobProcess(command: string, args: string[], options: { cwd: s
     } catch (error) {
       return { code: 127, signal: null, errorTail: `cannot start ${command}: ${(error as Error).message}`, metrics };
     }
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
     const [[code, signal]] = await Promise.all([exited, follow('stdout'), follow('stderr')]);
     return { code, signal, errorTail: errorSummary(tail), metrics };
   })();

@@ -29,7 +29,8 @@ export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = pro
   const token = values.token ?? env.TANDEM_WORKER_TOKEN;
   if (!token) throw new Error(`a worker token is required: --token or TANDEM_WORKER_TOKEN\n\n${WORKER_USAGE}`);
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer (got ${values.concurrency})`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`--concurrency must be a positive integer (got ${values.concurrency})`);
   const leaseMs = Number(values['lease-ms']);
   if (!Number.isInteger(leaseMs) || leaseMs < 1000) throw new Error(`--lease-ms must be an integer ≥ 1000 (got ${values['lease-ms']})`);
   return startWorker({

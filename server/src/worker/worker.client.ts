@@ -58,7 +58,10 @@ export class WorkerClient {
     await this.call('PUT', `${this.leasePath(job)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`, body);
   }
 
-  async complete(job: ClaimedJob, outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> }): Promise<void> {
+  async complete(
+    job: ClaimedJob,
+    outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> },
+  ): Promise<void> {
     await this.call('POST', `${this.leasePath(job)}/complete`, outcome);
   }
 
@@ -76,7 +79,9 @@ export class WorkerClient {
       ...(stream ? { duplex: 'half' } : {}),
     } as RequestInit).catch((cause: unknown) => {
       if (signal?.aborted) throw cause;
-      throw new Error(`cannot reach the Tandem server at ${this.serverUrl}: ${(cause as Error).cause ?? (cause as Error).message}`, { cause });
+      throw new Error(`cannot reach the Tandem server at ${this.serverUrl}: ${(cause as Error).cause ?? (cause as Error).message}`, {
+        cause,
+      });
     });
     if (response.status === 204) return undefined as T;
     const text = await response.text();

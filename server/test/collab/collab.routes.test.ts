@@ -48,7 +48,9 @@ describe('notebooks API', () => {
 
   it('downloads as an attachment named after the notebook', async () => {
     const id = await createNotebook(server, 'report', undefined, alice.token);
-    const res = await fetch(`${server.url}/tandem/api/notebooks/${id}/ipynb?attachment=1`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const res = await fetch(`${server.url}/tandem/api/notebooks/${id}/ipynb?attachment=1`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(res.headers.get('content-disposition')).toContain('report.ipynb');
   });
 
@@ -56,7 +58,10 @@ describe('notebooks API', () => {
     const noName = await server.api('POST', 'notebooks', { token: alice.token, body: { name: '' } });
     expect(noName.status).toBe(400);
     expect(JSON.stringify(noName.body)).toContain('name');
-    const badCell = await server.api('POST', 'notebooks', { token: alice.token, body: { name: 'x', content: { ...IPYNB, cells: [{ cell_type: 'banana', source: '' }] } } });
+    const badCell = await server.api('POST', 'notebooks', {
+      token: alice.token,
+      body: { name: 'x', content: { ...IPYNB, cells: [{ cell_type: 'banana', source: '' }] } },
+    });
     expect(badCell.status).toBe(400);
     expect(JSON.stringify(badCell.body)).toContain('content.cells.0.cell_type');
     const v3 = await server.api('POST', 'notebooks', { token: alice.token, body: { name: 'x', content: { ...IPYNB, nbformat: 3 } } });
@@ -82,7 +87,10 @@ describe('notebooks API', () => {
     expect(renamed.body).toMatchObject({ name: 'new name', role: 'editor' });
     const denied = await server.api('DELETE', `notebooks/${id}`, { token: bob.token });
     expect(denied.status).toBe(403);
-    const lastOwner = await server.api('PUT', `notebooks/${id}/grants`, { token: alice.token, body: { type: 'user', name: 'alice', role: null } });
+    const lastOwner = await server.api('PUT', `notebooks/${id}/grants`, {
+      token: alice.token,
+      body: { type: 'user', name: 'alice', role: null },
+    });
     expect(lastOwner.status).toBe(409);
     expect((await server.api('DELETE', `notebooks/${id}`, { token: alice.token })).status).toBe(204);
     expect((await server.api('GET', `notebooks/${id}`, { token: alice.token })).status).toBe(404);

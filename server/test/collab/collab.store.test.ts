@@ -58,7 +58,9 @@ describeEachDb('CollabStore', (backend) => {
     const doc = new Y.Doc();
     const notebook = await store.transaction((tx) => store.create(tx, { name: 'd', createdBy: userId, state: textUpdate(doc, 'x') }));
     await store.append(notebook.id, textUpdate(doc, 'y'));
-    await store.transaction((tx) => store.createVersion(tx, { notebookId: notebook.id, name: 'v1', createdBy: userId, state: Y.encodeStateAsUpdate(doc) }));
+    await store.transaction((tx) =>
+      store.createVersion(tx, { notebookId: notebook.id, name: 'v1', createdBy: userId, state: Y.encodeStateAsUpdate(doc) }),
+    );
     await store.transaction((tx) => store.delete(tx, notebook.id));
     expect(await store.load(notebook.id)).toBeUndefined();
     expect(await store.listVersions(notebook.id)).toEqual([]);

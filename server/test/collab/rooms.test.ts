@@ -77,7 +77,11 @@ describe('collaboration rooms', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(a.source().toString()).not.toContain('offline');
     b.provider.connect();
-    await until(() => a.source().toString() === b.source().toString() && a.source().toString().includes('offline'), 10_000, 'reconnect merge');
+    await until(
+      () => a.source().toString() === b.source().toString() && a.source().toString().includes('offline'),
+      10_000,
+      'reconnect merge',
+    );
     expect(a.source().toString().length).toBe('offline edit; online edit; '.length);
   });
 
@@ -188,7 +192,10 @@ describe('collaboration rooms', () => {
     const [row] = await server.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM notebook_updates WHERE notebook_id = $1', [id]);
     expect(row.n).toBeLessThanOrEqual(200);
     const snapshot = Y.encodeStateAsUpdate(b.doc).byteLength;
-    const [size] = await server.ctx.db.query<{ bytes: number }>('SELECT octet_length(state)::int AS bytes FROM notebook_snapshots WHERE notebook_id = $1', [id]);
+    const [size] = await server.ctx.db.query<{ bytes: number }>(
+      'SELECT octet_length(state)::int AS bytes FROM notebook_snapshots WHERE notebook_id = $1',
+      [id],
+    );
     expect(size.bytes).toBeLessThan(snapshot * 2);
   });
 });

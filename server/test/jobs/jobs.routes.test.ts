@@ -39,7 +39,10 @@ describe('jobs API', () => {
     });
 
     it('rejects Spark conf keys that are not spark.*', async () => {
-      const res = await server.api('POST', 'jobs', { token: alice.token, body: { kind: 'spark', spec: { script: 'x', conf: { 'executor.memory': '1g' } } } });
+      const res = await server.api('POST', 'jobs', {
+        token: alice.token,
+        body: { kind: 'spark', spec: { script: 'x', conf: { 'executor.memory': '1g' } } },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.message).toMatch(/spec\.conf/);
     });
@@ -93,7 +96,9 @@ describe('jobs API', () => {
     expect(body.events.at(-1).data).toEqual({ status: 'succeeded' });
     const outputs = (await server.api('GET', `jobs/${job.id}/outputs`, { token: alice.token })).body.outputs;
     expect(outputs).toEqual([{ path: 'model/weights.bin', size: 7, sha256: expect.any(String) }]);
-    const file = await fetch(`${server.url}/tandem/api/jobs/${job.id}/outputs/model/weights.bin`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const file = await fetch(`${server.url}/tandem/api/jobs/${job.id}/outputs/model/weights.bin`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
     expect(await file.text()).toBe('weights');
   });
 
@@ -158,11 +163,15 @@ describe('jobs API', () => {
       const second = await claimNext();
       expect(second).toMatchObject({ id: job.id, attempt: 2 });
       await expect(worker.complete(first, { status: 'succeeded' })).rejects.toMatchObject({ status: 409 });
-      await expect(worker.events(first, [{ type: 'log', data: { stream: 'stdout', line: 'zombie' } }])).rejects.toMatchObject({ status: 409 });
+      await expect(worker.events(first, [{ type: 'log', data: { stream: 'stdout', line: 'zombie' } }])).rejects.toMatchObject({
+        status: 409,
+      });
       expect(await worker.heartbeat(1000, [{ jobId: job.id, attempt: 1 }])).toEqual({ cancel: [], lost: [job.id] });
       await worker.complete(second, { status: 'succeeded' });
       const { body } = await server.api('GET', `jobs/${job.id}/events?types=log`, { token: alice.token });
-      expect(body.events.map((e: any) => e.data.line)).toEqual([expect.stringMatching(/worker lost \(lease expired\) during attempt 1 of 2: retrying/)]);
+      expect(body.events.map((e: any) => e.data.line)).toEqual([
+        expect.stringMatching(/worker lost \(lease expired\) during attempt 1 of 2: retrying/),
+      ]);
     });
 
     it('fails the job once the last attempt’s lease expires', async () => {
@@ -216,13 +225,19 @@ describe('jobs API', () => {
     const done = (await server.api('GET', `jobs/${job.id}`, { token: alice.token })).body;
     expect(done).toMatchObject({ status: 'succeeded', result: { model: 'job-model', version: 1 } });
     const version = (await server.api('GET', 'models/job-model/versions/1', { token: alice.token })).body;
-    expect(version).toMatchObject({ metrics: { auc: 0.91 }, lineage: { jobId: job.id, notebook: 'nb/train.ipynb', author: 'alice', source: 'gpu:script' } });
+    expect(version).toMatchObject({
+      metrics: { auc: 0.91 },
+      lineage: { jobId: job.id, notebook: 'nb/train.ipynb', author: 'alice', source: 'gpu:script' },
+    });
   });
 
   it('a registering job without outputs fails with the reason', async () => {
     const job = await submit(inlineJob('x', { register: { model: 'empty-model' } }));
     await worker.complete(await claimNext(), { status: 'succeeded' });
     const done = (await server.api('GET', `jobs/${job.id}`, { token: alice.token })).body;
-    expect(done).toMatchObject({ status: 'failed', error: expect.stringMatching(/registering model empty-model failed: .*no output files/) });
+    expect(done).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/registering model empty-model failed: .*no output files/),
+    });
   });
 });

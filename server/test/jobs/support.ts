@@ -10,18 +10,32 @@ export async function workerToken(server: TestServer, token?: string): Promise<s
 }
 
 /** A registered worker driven by hand through the real worker client. */
-export async function registeredWorker(server: TestServer, capabilities: ('spark' | 'gpu')[] = ['gpu'], token?: string): Promise<WorkerClient> {
+export async function registeredWorker(
+  server: TestServer,
+  capabilities: ('spark' | 'gpu')[] = ['gpu'],
+  token?: string,
+): Promise<WorkerClient> {
   const client = new WorkerClient(server.url, token ?? (await workerToken(server)));
   await client.register({ name: `w-${capabilities.join('-')}`, capabilities, gpus: [], concurrency: 1 });
   return client;
 }
 
-export const inlineJob = (script = 'print("hi")', extra: Record<string, unknown> = {}) => ({ kind: 'gpu', spec: { script, gpus: 0 }, ...extra });
+export const inlineJob = (script = 'print("hi")', extra: Record<string, unknown> = {}) => ({
+  kind: 'gpu',
+  spec: { script, gpus: 0 },
+  ...extra,
+});
 
 export const bytes = (text: string) => Readable.from([Buffer.from(text)]);
 
 /** Polls the job until `until` holds (or times out with the job's last state in the message). */
-export async function waitForJob(server: TestServer, id: string, until: (job: any) => boolean, timeoutMs = 60_000, token?: string): Promise<any> {
+export async function waitForJob(
+  server: TestServer,
+  id: string,
+  until: (job: any) => boolean,
+  timeoutMs = 60_000,
+  token?: string,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let job: any;
   while (Date.now() < deadline) {

@@ -14,7 +14,9 @@ describe('concurrent registration [postgres + minio]', () => {
 
   it('50 concurrent registrations of one model get 50 distinct, consecutive version numbers', async () => {
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => registerOverHttp(server, 'busy', { 'model.bin': `weights ${i}` }, { metadata: { metrics: { i } } })),
+      Array.from({ length: 50 }, (_, i) =>
+        registerOverHttp(server, 'busy', { 'model.bin': `weights ${i}` }, { metadata: { metrics: { i } } }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(201));
     const numbers = results.map((r) => r.body.number as number).sort((a, b) => a - b);

@@ -12,7 +12,13 @@ function slowUpload(server: TestServer, apiPath: string, chunks: number, midway:
   const url = new URL(`${server.url}/tandem/api/${apiPath}`);
   return new Promise((resolve) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'PUT',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/octet-stream' },
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode!);

@@ -20,11 +20,19 @@ describe('models API', () => {
     server = await startTestServer({ env: { TANDEM_MAX_ARTIFACT_BYTES: '100000' } });
     for (const name of ['owner', 'editor', 'viewer', 'outsider'] as const) tokens[name] = (await server.user(name)).token;
     // viewer gets access through a team, the outsider is in a different team
-    for (const [team, member] of [['analysts', 'viewer'], ['others', 'outsider']]) {
+    for (const [team, member] of [
+      ['analysts', 'viewer'],
+      ['others', 'outsider'],
+    ]) {
       const { body } = await server.api('POST', 'teams', { body: { name: team } });
       await server.api('POST', `teams/${body.id}/members`, { body: { user: member } });
     }
-    const created = await registerOverHttp(server, 'churn', { 'model.onnx': 'weights-v1' }, { token: tokens.owner!, metadata: { metrics: { auc: 0.8 } } });
+    const created = await registerOverHttp(
+      server,
+      'churn',
+      { 'model.onnx': 'weights-v1' },
+      { token: tokens.owner!, metadata: { metrics: { auc: 0.8 } } },
+    );
     expect(created.status).toBe(201);
     await server.api('PUT', 'models/churn/grants', { token: tokens.owner!, body: { type: 'user', name: 'editor', role: 'editor' } });
     await server.api('PUT', 'models/churn/grants', { token: tokens.owner!, body: { type: 'team', name: 'analysts', role: 'viewer' } });
@@ -69,7 +77,8 @@ describe('models API', () => {
     }
 
     it('search only lists models the caller can see', async () => {
-      const names = async (who: Role) => (await server.api('GET', 'models', { token: tokens[who] })).body.items?.map((m: { name: string }) => m.name);
+      const names = async (who: Role) =>
+        (await server.api('GET', 'models', { token: tokens[who] })).body.items?.map((m: { name: string }) => m.name);
       expect(await names('viewer')).toEqual(['churn']);
       expect(await names('outsider')).toEqual([]);
       expect((await server.api('GET', 'models', { token: null })).status).toBe(401);
@@ -92,7 +101,13 @@ describe('models API', () => {
       const status = await new Promise<number>((resolve, reject) => {
         const url = new URL(server.url);
         const req = http.request(
-          { host: url.hostname, port: url.port, method: 'GET', path: '/tandem/api/models/churn/versions/1/files/../../../../etc/passwd', headers: { authorization: `Bearer ${server.adminToken}` } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'GET',
+            path: '/tandem/api/models/churn/versions/1/files/../../../../etc/passwd',
+            headers: { authorization: `Bearer ${server.adminToken}` },
+          },
           (res) => {
             res.resume();
             resolve(res.statusCode!);
@@ -160,7 +175,8 @@ describe('models API', () => {
       const decoder = new TextDecoder();
       void (async () => {
         for await (const chunk of res.body!) {
-          for (const line of decoder.decode(chunk).split('\n')) if (line.startsWith('data: ')) received[who].push(JSON.parse(line.slice(6)).type);
+          for (const line of decoder.decode(chunk).split('\n'))
+            if (line.startsWith('data: ')) received[who].push(JSON.parse(line.slice(6)).type);
         }
       })().catch(() => undefined);
     };

@@ -54,7 +54,12 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('registerVersion() creates the model, numbers versions from 1 and records size and sha256 of each file', async () => {
-    const v1 = await models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'model.onnx', body: bytes('one') }], metrics: { accuracy: 0.8 } });
+    const v1 = await models.registerVersion({
+      model: 'churn',
+      actor: alice,
+      files: [{ path: 'model.onnx', body: bytes('one') }],
+      metrics: { accuracy: 0.8 },
+    });
     const v2 = await models.registerVersion({
       model: 'churn',
       actor: alice,
@@ -74,16 +79,24 @@ describeEachDb('ModelsService', (backend) => {
 
   it('registerVersion() copies files already in the artifact store (job outputs) and audits the registration', async () => {
     await artifacts.put('jobs/j1/out/model.bin', Readable.from(bytes('from a job')));
-    const version = await models.registerVersion({ model: 'job-output', actor: alice, files: [{ path: 'model.bin', fromKey: 'jobs/j1/out/model.bin' }], lineage: { jobId: 'j1' } });
+    const version = await models.registerVersion({
+      model: 'job-output',
+      actor: alice,
+      files: [{ path: 'model.bin', fromKey: 'jobs/j1/out/model.bin' }],
+      lineage: { jobId: 'j1' },
+    });
     expect(version.files).toEqual([expect.objectContaining({ size: 10, sha256: sha('from a job') })]);
-    const entries = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE resource_id = $1 ORDER BY id`, [version.modelId]);
+    const entries = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE resource_id = $1 ORDER BY id`, [
+      version.modelId,
+    ]);
     expect(entries.map((e) => e.action)).toEqual(['model.create', 'model.version.create']);
     await models.deleteModel(alice, 'job-output');
   });
 
   it('readFile() streams the stored bytes, also a byte range', async () => {
     const { file } = await models.findFile(alice, 'churn', { version: 2 }, 'weights/a.bin');
-    const read = async (range?: { start: number; end: number }) => Buffer.concat(await (await models.readFile(file, range)).toArray()).toString();
+    const read = async (range?: { start: number; end: number }) =>
+      Buffer.concat(await (await models.readFile(file, range)).toArray()).toString();
     expect(await read()).toBe('two');
     expect(await read({ start: 1, end: 2 })).toBe('wo');
   });
@@ -108,13 +121,20 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('rejects oversized files with PAYLOAD_TOO_LARGE, too many files and traversal paths with clear errors', async () => {
-    await expect(models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: [Buffer.alloc(2048)] }] })).rejects.toMatchObject({
+    await expect(
+      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: [Buffer.alloc(2048)] }] }),
+    ).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
     const files = ['a', 'b', 'c', 'd'].map((p) => ({ path: p, body: bytes(p) }));
-    await expect(models.registerVersion({ model: 'churn', actor: alice, files })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('at most 3 files') });
+    await expect(models.registerVersion({ model: 'churn', actor: alice, files })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringContaining('at most 3 files'),
+    });
     for (const bad of ['../x', 'a/../../x', '/abs', '', 'a//b', '.hidden']) {
-      await expect(models.registerVersion({ model: 'churn', actor: alice, files: [{ path: bad, body: bytes('x') }] })).rejects.toMatchObject({
+      await expect(
+        models.registerVersion({ model: 'churn', actor: alice, files: [{ path: bad, body: bytes('x') }] }),
+      ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       });
     }
@@ -141,7 +161,10 @@ describeEachDb('ModelsService', (backend) => {
     const moved = await models.setAlias(alice, 'churn', 'production', 3);
     expect(moved.aliases).toEqual({ production: 3 });
     expect((await models.getVersion(alice, 'churn', { alias: 'production' })).aliases).toEqual(['production']);
-    await expect(models.setAlias(alice, 'churn', 'staging', 99)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model churn has no version 99' });
+    await expect(models.setAlias(alice, 'churn', 'staging', 99)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'model churn has no version 99',
+    });
   });
 
   it('others get NOT_FOUND until shared with, then exactly the granted role', async () => {
@@ -155,7 +178,11 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('search() filters by prefix, substring, tag, alias and metric, orders by metric and pages with tokens', async () => {
-    for (const [name, accuracy, team] of [['fraud-a', 0.95, 'risk'], ['fraud-b', 0.7, 'risk'], ['vision', 0.99, 'cv']] as const) {
+    for (const [name, accuracy, team] of [
+      ['fraud-a', 0.95, 'risk'],
+      ['fraud-b', 0.7, 'risk'],
+      ['vision', 0.99, 'cv'],
+    ] as const) {
       await models.createModel(alice, { name, tags: { team } });
       await models.registerVersion({ model: name, actor: alice, files: [{ path: 'm', body: bytes(name) }], metrics: { accuracy } });
     }

@@ -7,7 +7,10 @@ export async function registerOverHttp(
   files: Record<string, Buffer | string>,
   options: { token?: string; metadata?: Record<string, unknown> } = {},
 ): Promise<{ status: number; body: any }> {
-  const started = await server.api('POST', `models/${model}/uploads`, { token: options.token, body: { createModel: true, ...options.metadata } });
+  const started = await server.api('POST', `models/${model}/uploads`, {
+    token: options.token,
+    body: { createModel: true, ...options.metadata },
+  });
   if (started.status !== 201) return started;
   for (const [path, content] of Object.entries(files)) {
     const put = await upload(server, `models/${model}/uploads/${started.body.uploadId}/files/${path}`, content, options.token);
@@ -17,7 +20,13 @@ export async function registerOverHttp(
 }
 
 /** PUTs a raw body (what the kernel client and the panel send). */
-export async function upload(server: TestServer, apiPath: string, content: Buffer | string, token = server.adminToken, headers: Record<string, string> = {}) {
+export async function upload(
+  server: TestServer,
+  apiPath: string,
+  content: Buffer | string,
+  token = server.adminToken,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${server.url}/tandem/api/${apiPath}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', ...headers },

@@ -16,7 +16,11 @@ export interface TestServerOptions {
 
 export interface TestServer extends TandemServer {
   /** Calls the API as `token` (default: the admin); JSON in, JSON out. */
-  api(method: string, apiPath: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  api(
+    method: string,
+    apiPath: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any }>;
   /** Creates a user and returns their token. */
   user(name: string): Promise<{ id: string; token: string }>;
   stop(): Promise<void>;
@@ -33,7 +37,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     TANDEM_LOG_LEVEL: 'warn',
     ...(pgdb ? { TANDEM_DATABASE_URL: pgdb.url } : {}),
     ...s3,
-    ...(options.store === 'minio' ? { TANDEM_S3_BUCKET: `t-${path.basename(home).toLowerCase().replace(/[^a-z0-9]/g, '')}` } : {}),
+    ...(options.store === 'minio'
+      ? {
+          TANDEM_S3_BUCKET: `t-${path
+            .basename(home)
+            .toLowerCase()
+            .replace(/[^a-z0-9]/g, '')}`,
+        }
+      : {}),
     ...options.env,
   });
   const server = await startServer({ config, features: options.features });

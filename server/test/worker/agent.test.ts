@@ -25,7 +25,16 @@ describe('worker agent', () => {
   beforeAll(async () => {
     server = await startTestServer();
     token = await workerToken(server);
-    worker = await startWorker({ serverUrl: server.url, token, gpu: true, spark: false, allowCpu: true, concurrency: 2, leaseMs: 3000, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token,
+      gpu: true,
+      spark: false,
+      allowCpu: true,
+      concurrency: 2,
+      leaseMs: 3000,
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -47,13 +56,17 @@ describe('worker agent', () => {
     const { body } = await server.api('GET', `jobs/${id}/events?types=metric,progress`);
     expect(body.events.filter((e: any) => e.type === 'metric').map((e: any) => e.data.step)).toEqual([0, 1, 2]);
     expect(body.events.filter((e: any) => e.type === 'progress').map((e: any) => e.data.message)).toEqual(['step 0', 'step 1', 'step 2']);
-    expect((await server.api('GET', `jobs/${id}/outputs`)).body.outputs).toEqual([{ path: 'result.txt', size: 4, sha256: expect.any(String) }]);
+    expect((await server.api('GET', `jobs/${id}/outputs`)).body.outputs).toEqual([
+      { path: 'result.txt', size: 4, sha256: expect.any(String) },
+    ]);
   });
 
   it('fails a broken script with the Python traceback as the error', async () => {
     const id = await submit({ spec: { script: 'import json\njson.loads("{oops")\n', gpus: 0 } });
     const job = await waitForJob(server, id, (j) => j.status === 'failed');
-    expect(job.error).toMatch(/exited with code 1:\nTraceback \(most recent call last\):[\s\S]*json\.decoder\.JSONDecodeError: Expecting property name/);
+    expect(job.error).toMatch(
+      /exited with code 1:\nTraceback \(most recent call last\):[\s\S]*json\.decoder\.JSONDecodeError: Expecting property name/,
+    );
     expect(job.attempt).toBe(1);
   });
 
@@ -93,7 +106,17 @@ describe('a worker killed with SIGKILL mid-job', () => {
   const spawnWorker = () => {
     const child = spawn(
       process.execPath,
-      [path.join(SERVER_ROOT, '..', 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(SERVER_ROOT, 'src', 'cli.ts'), 'worker', '--gpu', '--allow-cpu', '--lease-ms', '2000', '--server', server.url],
+      [
+        path.join(SERVER_ROOT, '..', 'node_modules', 'vite-node', 'vite-node.mjs'),
+        path.join(SERVER_ROOT, 'src', 'cli.ts'),
+        'worker',
+        '--gpu',
+        '--allow-cpu',
+        '--lease-ms',
+        '2000',
+        '--server',
+        server.url,
+      ],
       { cwd: SERVER_ROOT, env: { ...process.env, TANDEM_WORKER_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     children.push(child);
@@ -118,8 +141,16 @@ open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
     const job = await waitForJob(server, id, (j) => j.status === 'succeeded', 60_000);
     expect(job.attempt).toBe(2);
     const lines = await logLines(server, id);
-    expect(lines).toEqual(expect.arrayContaining(['attempt 1', expect.stringMatching(/worker lost \(lease expired\) during attempt 1 of 3: retrying/), 'attempt 2']));
-    const out = await fetch(`${server.url}/tandem/api/jobs/${id}/outputs/out.txt`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'attempt 1',
+        expect.stringMatching(/worker lost \(lease expired\) during attempt 1 of 3: retrying/),
+        'attempt 2',
+      ]),
+    );
+    const out = await fetch(`${server.url}/tandem/api/jobs/${id}/outputs/out.txt`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
     expect(await out.text()).toBe('attempt 2');
   }, 120_000);
 });

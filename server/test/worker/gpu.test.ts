@@ -32,7 +32,15 @@ describe('GPU jobs get their own devices', () => {
     server = await startTestServer();
     // Two devices as nvidia-smi would list them: the pool, not the hardware, is under test here.
     const gpus = [0, 1].map((index) => ({ index, name: 'Test GPU', memoryMiB: 16_000 }));
-    worker = await startWorker({ serverUrl: server.url, token: await workerToken(server), gpu: true, spark: false, gpus, concurrency: 2, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token: await workerToken(server),
+      gpu: true,
+      spark: false,
+      gpus,
+      concurrency: 2,
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -40,7 +48,8 @@ describe('GPU jobs get their own devices', () => {
   });
 
   const script = 'import os, time\nprint("devices=" + os.environ["CUDA_VISIBLE_DEVICES"], flush=True)\ntime.sleep(1)\n';
-  const run = async (gpus: number) => (await server.api('POST', 'jobs', { body: { kind: 'gpu', spec: { script, gpus } } })).body.id as string;
+  const run = async (gpus: number) =>
+    (await server.api('POST', 'jobs', { body: { kind: 'gpu', spec: { script, gpus } } })).body.id as string;
 
   it('assigns distinct CUDA_VISIBLE_DEVICES to concurrent jobs and all devices to a 2-GPU job', async () => {
     const ids = [await run(1), await run(1), await run(2)];
@@ -70,7 +79,15 @@ describe.skipIf(!python)(`PyTorch tabular-mlp template (${python ?? 'skipped: no
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-gpu-'));
     server = await startTestServer();
-    worker = await startWorker({ serverUrl: server.url, token: await workerToken(server), gpu: true, spark: false, allowCpu: true, python, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token: await workerToken(server),
+      gpu: true,
+      spark: false,
+      allowCpu: true,
+      python,
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -83,7 +100,10 @@ describe.skipIf(!python)(`PyTorch tabular-mlp template (${python ?? 'skipped: no
     const res = await server.api('POST', 'jobs', {
       body: {
         kind: 'gpu',
-        spec: { template: 'tabular-mlp', inputs: { data, label: 'churned', features: ['usage', 'tenure'], epochs: 8, learningRate: 0.01, hidden: [16] } },
+        spec: {
+          template: 'tabular-mlp',
+          inputs: { data, label: 'churned', features: ['usage', 'tenure'], epochs: 8, learningRate: 0.01, hidden: [16] },
+        },
         register: { model: 'churn-mlp' },
       },
     });

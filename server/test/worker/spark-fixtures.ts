@@ -10,7 +10,7 @@ import { venvPython } from '../../src/worker/python.js';
  */
 export async function writeChurnCsv(dir: string, rows = 600): Promise<string> {
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const lines = ['usage,tenure,plan,churned'];
   for (let i = 0; i < rows; i++) {
     const usage = random() * 100;
@@ -39,7 +39,18 @@ export async function startStandaloneSpark(): Promise<SparkCluster> {
   const start = (args: string[]): ChildProcess => spawn(sparkClass, args, { env, stdio: 'ignore', detached: true });
   const processes = [
     start(['org.apache.spark.deploy.master.Master', '--host', '127.0.0.1', '--port', String(port), '--webui-port', String(ui)]),
-    start(['org.apache.spark.deploy.worker.Worker', master, '--host', '127.0.0.1', '--cores', '1', '--memory', '1g', '--webui-port', String(workerUi)]),
+    start([
+      'org.apache.spark.deploy.worker.Worker',
+      master,
+      '--host',
+      '127.0.0.1',
+      '--cores',
+      '1',
+      '--memory',
+      '1g',
+      '--webui-port',
+      String(workerUi),
+    ]),
   ];
   const stop = () => {
     for (const p of processes) {
@@ -52,7 +63,10 @@ export async function startStandaloneSpark(): Promise<SparkCluster> {
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const state = await fetch(`http://127.0.0.1:${ui}/json/`).then((r) => r.json() as Promise<{ aliveworkers?: number }>, () => undefined);
+    const state = await fetch(`http://127.0.0.1:${ui}/json/`).then(
+      (r) => r.json() as Promise<{ aliveworkers?: number }>,
+      () => undefined,
+    );
     if (state?.aliveworkers && state.aliveworkers > 0) return { master, stop };
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -42,12 +42,23 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
     ids.train = await submit({
       kind: 'spark',
       name: 'churn logistic',
-      spec: { template: 'mllib-train', inputs: { data: csv, label: 'churned', features: ['usage', 'tenure'], algorithm: 'logistic', params: { maxIter: 20 } } },
+      spec: {
+        template: 'mllib-train',
+        inputs: { data: csv, label: 'churned', features: ['usage', 'tenure'], algorithm: 'logistic', params: { maxIter: 20 } },
+      },
       register: { model: 'churn-spark' },
     });
     ids.sum = await submit({ kind: 'spark', spec: { script: SUM_SCRIPT, args: ['1000'], conf: { 'spark.sql.shuffle.partitions': '3' } } });
     ids.broken = await submit({ kind: 'spark', spec: { script: BROKEN_SCRIPT } });
-    worker = await startWorker({ serverUrl: server.url, token: await workerToken(server), spark: true, gpu: false, sparkMaster: 'local[1]', concurrency: 3, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token: await workerToken(server),
+      spark: true,
+      gpu: false,
+      sparkMaster: 'local[1]',
+      concurrency: 3,
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -94,7 +105,14 @@ describe('Spark jobs on a standalone cluster', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-spark-'));
     cluster = await startStandaloneSpark();
     server = await startTestServer();
-    worker = await startWorker({ serverUrl: server.url, token: await workerToken(server), spark: true, gpu: false, sparkMaster: cluster.master, log: () => undefined });
+    worker = await startWorker({
+      serverUrl: server.url,
+      token: await workerToken(server),
+      spark: true,
+      gpu: false,
+      sparkMaster: cluster.master,
+      log: () => undefined,
+    });
   }, 90_000);
   afterAll(async () => {
     await worker?.stop();
@@ -108,7 +126,11 @@ describe('Spark jobs on a standalone cluster', () => {
     const res = await server.api('POST', 'jobs', {
       body: {
         kind: 'spark',
-        spec: { template: 'mllib-train', inputs: { data: csv, label: 'churned', algorithm: 'random_forest', params: { numTrees: 10, maxDepth: 4 } }, conf: { 'spark.cores.max': '1' } },
+        spec: {
+          template: 'mllib-train',
+          inputs: { data: csv, label: 'churned', algorithm: 'random_forest', params: { numTrees: 10, maxDepth: 4 } },
+          conf: { 'spark.cores.max': '1' },
+        },
         register: { model: 'churn-forest' },
       },
     });

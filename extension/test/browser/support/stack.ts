@@ -91,7 +91,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 

@@ -71,7 +71,11 @@ describe('table model', () => {
     expect(formatCell(12, 'Float64')).toBe('12');
     expect(formatCell(null, 'Utf8')).toBe('null');
     expect(formatCell({ a: [1] }, 'Struct<{a:List<Int32>}>')).toBe('{"a":[1]}');
-    expect(describeColumn({ name: 'x', type: 'Float64', nulls: 1, min: 0, max: 2, mean: 2 / 3 })).toBe('1 null · min 0 · max 2 · mean 0.666667');
-    expect(describeColumn({ name: 't', type: 'Timestamp<MICROSECOND>', nulls: 0, min: '2020-01-01T00:00:00.000Z' })).toBe('0 nulls · min 2020-01-01T00:00:00.000Z');
+    expect(describeColumn({ name: 'x', type: 'Float64', nulls: 1, min: 0, max: 2, mean: 2 / 3 })).toBe(
+      '1 null · min 0 · max 2 · mean 0.666667',
+    );
+    expect(describeColumn({ name: 't', type: 'Timestamp<MICROSECOND>', nulls: 0, min: '2020-01-01T00:00:00.000Z' })).toBe(
+      '0 nulls · min 2020-01-01T00:00:00.000Z',
+    );
   });
 });

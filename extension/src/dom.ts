@@ -1,4 +1,4 @@
-/** Tiny DOM builder for the Models widgets: `h('button', { class: 'x', onclick }, 'text')`. */
+/** Tiny DOM builder shared by Tandem's widgets: `h('button', { class: 'x', onclick }, 'text')`. */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number | boolean | ((e: Event) => void) | undefined> = {},
