@@ -2,7 +2,7 @@
 // `npm start`: set up what is missing, then run the Tandem server on embedded defaults and
 // JupyterLab with the extension and kernel, and print one URL. Ctrl-C stops everything.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startJupyterLab } from './lib/jupyter.mjs';
 import { ROOT, TANDEM_HOME } from './lib/paths.mjs';
@@ -41,6 +41,37 @@ async function startLab(tandem) {
   return { child, url: `${url}/lab?token=${token}` };
 }
 
+/** The local worker's token, kept in `.tandem/worker-token` and reused while the server accepts it. */
+async function workerToken(tandem) {
+  const file = path.join(process.env.TANDEM_HOME ?? TANDEM_HOME, 'worker-token');
+  const api = (apiPath, init = {}) => fetch(`${tandem.url}/tandem/api/${apiPath}`, init);
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if ((await api('workers', { headers: { authorization: `Bearer ${saved}` } })).ok) return saved;
+  }
+  const res = await api('tokens', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tandem.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'local worker', kind: 'worker' }),
+  });
+  if (!res.ok) throw new Error(`creating a worker token failed: HTTP ${res.status} ${await res.text()}`);
+  const { token } = await res.json();
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU). */
+async function startLocalWorker(tandem) {
+  const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
+  const child = startProcess('node', args, {
+    env: { TANDEM_WORKER_TOKEN: await workerToken(tandem) },
+    logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }),
+    name: 'tandem worker',
+    group: true,
+  });
+  return { child };
+}
+
 /**
  * The managed processes, started in order; each gets what the earlier ones returned. A step
  * returns `{ child }` (stopped in reverse order on exit) and anything later steps need.
@@ -48,28 +79,7 @@ async function startLab(tandem) {
 const PROCESSES = [
   ['tandem', () => startTandemServer()],
   ['lab', ({ tandem }) => startLab(tandem)],
-  // A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU).
-  [
-    'worker',
-    async ({ tandem }) => {
-      const res = await fetch(`${tandem.url}/tandem/api/tokens`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tandem.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'local worker', kind: 'worker' }),
-      });
-      if (!res.ok) throw new Error(`creating a worker token failed: HTTP ${res.status} ${await res.text()}`);
-      const { token } = await res.json();
-      const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
-      return {
-        child: startProcess('node', args, {
-          env: { TANDEM_WORKER_TOKEN: token },
-          logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }),
-          name: 'tandem worker',
-          group: true,
-        }),
-      };
-    },
-  ],
+  ['worker', ({ tandem }) => startLocalWorker(tandem)],
 ];
 
 async function main() {
