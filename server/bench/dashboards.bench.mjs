@@ -5,23 +5,13 @@
 // The peer, measured in the same run: the same page bytes served as a static file by plain
 // node:http, the floor for serving that much HTML. Clients run in a second process; the server
 // uses real PostgreSQL. BENCH_REQUESTS (300) sets the latency sample.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../../scripts/lib/services.mjs';
-import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { withBenchServer } from './support.mjs';
 
-const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-
-await ensureBuild();
-const { loadConfig } = await import(path.join(serverDir, 'dist/src/config.js'));
-const { startServer } = await import(path.join(serverDir, 'dist/src/server.js'));
 
 function twentyOutputs() {
   const display = (data) => ({ output_type: 'display_data', metadata: {}, data });
@@ -96,21 +86,7 @@ function measure(url) {
 
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
-const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-dash-bench-'));
-const stops = [];
-try {
-  spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
-  const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
-  stops.push(pg.stop);
-  const server = await startServer({
-    config: loadConfig({
-      TANDEM_HOME: path.join(scratch, 'home'),
-      TANDEM_PORT: '0',
-      TANDEM_LOG_LEVEL: 'warn',
-      TANDEM_DATABASE_URL: pg.url,
-    }),
-  });
-  stops.unshift(() => server.close());
+await withBenchServer({ name: 'dashboards' }, async ({ server, onStop }) => {
   const call = async (method, apiPath, body) => {
     const res = await fetch(`${server.url}/tandem/api/${apiPath}`, {
       method,
@@ -129,7 +105,7 @@ try {
 
   const staticServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
   await new Promise((r) => staticServer.listen(0, '127.0.0.1', r));
-  stops.unshift(() => new Promise((r) => staticServer.close(r)));
+  onStop(() => new Promise((r) => staticServer.close(r)));
 
   const tandem = await measure(pageUrl);
   const floor = await measure(`http://127.0.0.1:${staticServer.address().port}/`);
@@ -145,7 +121,4 @@ try {
   console.log(`  ratio p95/target = ${(p95 / 200).toFixed(3)} (target ≤ 200 ms) ${p95 <= 200 ? 'PASS' : 'FAIL'}`);
   console.log(`  ratio req/s/target = ${(tandem.rps / 500).toFixed(2)} (target ≥ 500 req/s) ${tandem.rps >= 500 ? 'PASS' : 'FAIL'}`);
   console.log(`  ratio Tandem/static: p95 ${(p95 / pct(floor.lat, 95)).toFixed(2)}×, req/s ${(tandem.rps / floor.rps).toFixed(2)}×`);
-} finally {
-  for (const stop of stops) await stop().catch(() => undefined);
-  await rm(scratch, { recursive: true, force: true });
-}
+});

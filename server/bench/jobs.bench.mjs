@@ -4,15 +4,11 @@
 //  2. a Spark job's wall time through Tandem (submit → succeeded, worker + spark-submit) vs the
 //     same script run by raw `spark-submit` in the same run (target: ≤ 1.1×).
 // BENCH_JOBS (default 30) and BENCH_SPARK_RUNS (default 2) set the sample sizes.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startPostgres } from '../../scripts/lib/services.mjs';
-import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { serverModule, withBenchServer } from './support.mjs';
 
-const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const JOBS = Number(process.env.BENCH_JOBS ?? 30);
 const SPARK_RUNS = Number(process.env.BENCH_SPARK_RUNS ?? 2);
 const SPARK_SCRIPT = `
@@ -22,12 +18,8 @@ print(spark.range(5_000_000).selectExpr("sum(id % 7) AS s").first()["s"])
 spark.stop()
 `;
 
-// The bench drives the compiled server; the cached build is a no-op when nothing changed.
-await ensureBuild();
-const { loadConfig } = await import(path.join(serverDir, 'dist/src/config.js'));
-const { startServer } = await import(path.join(serverDir, 'dist/src/server.js'));
-const { startWorker } = await import(path.join(serverDir, 'dist/src/worker/agent.js'));
-const { venvPython, sparkSubmit } = await import(path.join(serverDir, 'dist/src/worker/python.js'));
+const { startWorker } = await serverModule('worker/agent.js');
+const { venvPython, sparkSubmit } = await serverModule('worker/python.js');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -103,21 +95,7 @@ async function sparkBench(server, scratch) {
   console.log(`  ratio Tandem/raw = ${ratio.toFixed(2)} (target ≤ 1.10) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}`);
 }
 
-const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-jobs-bench-'));
-const stops = [];
-try {
-  spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
-  const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
-  stops.push(pg.stop);
-  const server = await startServer({
-    config: loadConfig({
-      TANDEM_HOME: path.join(scratch, 'home'),
-      TANDEM_PORT: '0',
-      TANDEM_LOG_LEVEL: 'warn',
-      TANDEM_DATABASE_URL: pg.url,
-    }),
-  });
-  stops.unshift(() => server.close());
+await withBenchServer({ name: 'jobs' }, async ({ server, scratch, onStop }) => {
   const { token } = await api(server, 'POST', 'tokens', { name: 'bench worker', kind: 'worker' });
   const worker = await startWorker({
     serverUrl: server.url,
@@ -128,10 +106,7 @@ try {
     sparkMaster: 'local[*]',
     log: () => undefined,
   });
-  stops.unshift(() => worker.stop());
+  onStop(() => worker.stop());
   await latencyBench(server);
   await sparkBench(server, scratch);
-} finally {
-  for (const stop of stops) await stop().catch(() => undefined);
-  await rm(scratch, { recursive: true, force: true });
-}
+});

@@ -3,27 +3,17 @@
 //     against the same MinIO (target: API ≥ 80% of raw);
 //  2. search latency p95 over 10k models as a non-admin user (target: ≤ 50 ms).
 // Real PostgreSQL and MinIO are started privately. BENCH_UPLOAD_MB (default 256) sets the file size.
-import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as Minio from 'minio';
-import { startMinio, startPostgres } from '../../scripts/lib/services.mjs';
-import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { withBenchServer } from './support.mjs';
 
-const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
 const RUNS = 3;
 const MODELS = 10_000;
 const SEARCHES = 300;
-
-// The bench drives the compiled server; the cached build is a no-op when nothing changed.
-await ensureBuild();
-const { loadConfig } = await import(path.join(serverDir, 'dist/src/config.js'));
-const { startServer } = await import(path.join(serverDir, 'dist/src/server.js'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -158,29 +148,9 @@ async function searchBench(server) {
   console.log(`  ratio p95/target = ${(p95 / 50).toFixed(2)} (target ≤ 50 ms) ${p95 <= 50 ? 'PASS' : 'FAIL'}`);
 }
 
-const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-registry-bench-'));
-const stops = [];
-try {
-  spawnSync('chmod', ['755', scratch]); // PostgreSQL runs as its own user when we are root
-  const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
-  stops.push(pg.stop);
-  const minio = await startMinio({ dir: path.join(scratch, 'minio') });
-  stops.push(minio.stop);
-  const server = await startServer({
-    config: loadConfig({
-      TANDEM_HOME: path.join(scratch, 'home'),
-      TANDEM_PORT: '0',
-      TANDEM_LOG_LEVEL: 'warn',
-      TANDEM_DATABASE_URL: pg.url,
-      ...minio.env,
-    }),
-  });
-  stops.unshift(() => server.close());
+await withBenchServer({ name: 'registry', minio: true }, async ({ server, scratch, minio }) => {
   const file = path.join(scratch, 'upload.bin');
   await writeFile(file, UPLOAD_MB);
   await uploadBench(server, minio, file, UPLOAD_MB * 1024 * 1024);
   await searchBench(server);
-} finally {
-  for (const stop of stops) await stop().catch(() => undefined);
-  await rm(scratch, { recursive: true, force: true });
-}
+});
