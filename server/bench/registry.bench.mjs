@@ -137,11 +137,16 @@ async function searchBench(server) {
   ];
   for (const q of queries) await api(server, 'GET', `models?${q}`, undefined, reader.token); // warm-up
   const times = [];
+  const byShape = new Map(queries.map((q) => [q, []]));
   for (let i = 0; i < SEARCHES; i++) {
+    const q = queries[i % queries.length];
     const t = performance.now();
-    await api(server, 'GET', `models?${queries[i % queries.length]}`, undefined, reader.token);
+    await api(server, 'GET', `models?${q}`, undefined, reader.token);
     times.push(performance.now() - t);
+    byShape.get(q).push(times.at(-1));
   }
+  const [slowest, slowTimes] = [...byShape].sort((a, b) => median(b[1]) - median(a[1]))[0];
+  console.log(`  slowest query shape: "${slowest || '(none)'}" median ${median(slowTimes).toFixed(1)} ms`);
   const p95 = percentile(times, 95);
   console.log(`search over ${MODELS} models as a non-admin (${SEARCHES} requests, ${queries.length} query shapes, HTTP round trip):`);
   console.log(`  p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
