@@ -2,7 +2,7 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
-import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, type Notebook, type NotebookPanel } from '@jupyterlab/notebook';
 import { addIcon, downloadIcon, fileUploadIcon, LabIcon, shareIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
 import type { ModelsApi } from '../models/api';
@@ -123,6 +123,20 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
   },
 };
 
+/**
+ * Makes every cell's editor read-only, now and for cells that arrive later. The flag stays local
+ * (no `editable` metadata written): the room drops a viewer's edits anyway.
+ */
+function lockCells(notebook: Notebook): void {
+  const lock = () =>
+    notebook.widgets.forEach((cell) => {
+      cell.syncEditable = false;
+      cell.readOnly = true;
+    });
+  lock();
+  notebook.model?.cells.changed.connect(lock);
+}
+
 /** Binds opened shared notebooks: who we are in the room, and read-only for viewers. */
 export const collabPlugin: JupyterFrontEndPlugin<void> = {
   id: '@tandem/extension:collab',
@@ -143,7 +157,10 @@ export const collabPlugin: JupyterFrontEndPlugin<void> = {
       const path = tandemPath(panel);
       if (!path) return;
       await panel.context.ready;
-      if (drive.notebookAt(path)?.role === 'viewer' && panel.model) panel.model.readOnly = true;
+      if (drive.notebookAt(path)?.role === 'viewer' && panel.model) {
+        panel.model.readOnly = true;
+        lockCells(panel.content);
+      }
     });
   },
 };

@@ -107,4 +107,21 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
       )
       .toContain('42');
   }, 120_000);
+
+  it('opens the notebook read-only for a viewer, and the viewer’s typing changes nothing', async () => {
+    const id = (await stack.server.api('GET', 'notebooks')).body.notebooks[0].id;
+    const before = (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source);
+    const demoted = await stack.server.api('PUT', `notebooks/${id}/grants`, { body: { type: 'user', name: 'bob', role: 'viewer' } });
+    expect(demoted.status).toBe(200);
+    await bob.close();
+    const viewer = await openLab(browser, bobLab.url);
+    await openShared(viewer, 'pair.ipynb');
+    const editor = viewer.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first();
+    await expect.poll(() => editor.getAttribute('aria-readonly'), { timeout: 20_000 }).toBe('true');
+    await editor.click();
+    await viewer.keyboard.type('viewer typing');
+    expect(await cellText(viewer)).not.toContain('viewer typing');
+    await screenshot(viewer, 'collab-viewer');
+    expect((await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source)).toEqual(before);
+  }, 120_000);
 });
