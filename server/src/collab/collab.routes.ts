@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/principal.js';
+import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
 import { collabMetrics } from './collab.metrics.js';
@@ -103,35 +104,14 @@ export function collabFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(
-    api,
-    openapi,
-    { method: 'get', path: '/notebooks/:id/grants', summary: 'Who has which role on the notebook', tags, params: notebookParams },
-    async ({ req, params }) => ({
-      grants: await notebooks.listGrants(me(req), params.id),
-    }),
-  );
-
-  route(
-    api,
-    openapi,
-    {
-      method: 'put',
-      path: '/notebooks/:id/grants',
-      summary: 'Share with a user or team (owners); role null removes access',
-      tags,
-      params: notebookParams,
-      body: z.object({
-        type: z.enum(['user', 'team']),
-        name: z.string().min(1).max(200),
-        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
-      }),
-    },
-    async ({ req, params, body }) => {
-      await notebooks.share(me(req), params.id, { type: body.type, name: body.name }, body.role);
-      return { grants: await notebooks.listGrants(me(req), params.id) };
-    },
-  );
+  grantRoutes(api, openapi, {
+    path: '/notebooks/:id',
+    params: notebookParams,
+    tags,
+    noun: 'notebook',
+    list: (who, params) => notebooks.listGrants(who, params.id),
+    share: (who, params, to, role) => notebooks.share(who, params.id, to, role),
+  });
 
   route(
     api,

@@ -1,7 +1,8 @@
 import type { INotebookContent } from '@jupyterlab/nbformat';
 import { audit } from '../audit.js';
 import type { AuthStore } from '../auth/auth.store.js';
-import type { Grant, Permissions, PrincipalRef, Role } from '../auth/permissions.js';
+import type { Permissions, Role } from '../auth/permissions.js';
+import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -13,13 +14,17 @@ export type NotebookWithRole = Notebook & { role: Role };
 
 /** Shared notebooks: lifecycle, sharing, .ipynb import/export and named versions. */
 export class CollabService {
+  private readonly sharing: Sharing;
+
   constructor(
     private readonly store: CollabStore,
     private readonly rooms: Rooms,
     private readonly permissions: Permissions,
-    private readonly auth: AuthStore,
+    auth: AuthStore,
     private readonly events: EventBus,
-  ) {}
+  ) {
+    this.sharing = new Sharing(permissions, auth);
+  }
 
   /** Creates a notebook (empty, or from .ipynb content) and writes its one and only seed state. */
   async create(who: Principal, name: string, content: Ipynb = EMPTY_NOTEBOOK): Promise<NotebookWithRole> {
@@ -80,36 +85,17 @@ export class CollabService {
     this.publish('notebook.deleted', notebook);
   }
 
-  async listGrants(who: Principal, id: string): Promise<(Grant & { name: string })[]> {
+  async listGrants(who: Principal, id: string): Promise<NamedGrant[]> {
     await this.permissions.require(who, 'notebook', id, 'viewer');
-    const grants = await this.permissions.list('notebook', id);
-    return Promise.all(
-      grants.map(async (g) => {
-        const found = g.principal.type === 'user' ? await this.auth.getUser(g.principal.id) : await this.auth.getTeam(g.principal.id);
-        return { ...g, name: found?.name ?? g.principal.id };
-      }),
-    );
+    return this.sharing.listGrants('notebook', id);
   }
 
   /** Grants `role` to a user or team by name; null removes access. The last owner cannot be removed. */
-  async share(who: Principal, id: string, to: { type: 'user' | 'team'; name: string }, role: Role | null): Promise<void> {
+  async share(who: Principal, id: string, to: Grantee, role: Role | null): Promise<void> {
     await this.permissions.require(who, 'notebook', id, 'owner');
     const notebook = await this.existing(id);
-    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
-    if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
-    const ref: PrincipalRef = { type: to.type, id: found.id };
-    await this.store.transaction(async (tx) => {
-      if (role) await this.permissions.grant('notebook', id, ref, role, tx);
-      else await this.permissions.revoke('notebook', id, ref, tx);
-      const owners = await tx.query("SELECT 1 FROM grants WHERE resource_type = 'notebook' AND resource_id = $1 AND role = 'owner'", [id]);
-      if (owners.length === 0) throw new TandemError('CONFLICT', `notebook ${notebook.name} must keep at least one owner`);
-      await audit(tx, {
-        actorId: who.id,
-        action: role ? 'notebook.share' : 'notebook.unshare',
-        resourceType: 'notebook',
-        resourceId: id,
-        details: { to, role },
-      });
+    await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, {
+      transaction: (fn) => this.store.transaction(fn),
     });
     await this.rooms.reauthorize(id);
     this.publish('notebook.shared', notebook);

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { requirePrincipal } from '../auth/principal.js';
+import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
 import { cellChoice, notebookSchema } from './content.js';
@@ -119,35 +120,14 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     async ({ req, params, body }) => dashboards.revert(me(req), params.slug, body.version),
   );
 
-  route(
-    api,
-    openapi,
-    { method: 'get', path: '/dashboards/:slug/grants', summary: 'Who has which role on the dashboard', tags, params: slugParams },
-    async ({ req, params }) => ({
-      grants: await dashboards.listGrants(me(req), params.slug),
-    }),
-  );
-
-  route(
-    api,
-    openapi,
-    {
-      method: 'put',
-      path: '/dashboards/:slug/grants',
-      summary: 'Share with a named user or a team (owners); role null removes access',
-      tags,
-      params: slugParams,
-      body: z.object({
-        type: z.enum(['user', 'team']),
-        name: z.string().min(1).max(200),
-        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
-      }),
-    },
-    async ({ req, params, body }) => {
-      await dashboards.share(me(req), params.slug, { type: body.type, name: body.name }, body.role ?? undefined);
-      return { grants: await dashboards.listGrants(me(req), params.slug) };
-    },
-  );
+  grantRoutes(api, openapi, {
+    path: '/dashboards/:slug',
+    params: slugParams,
+    tags,
+    noun: 'dashboard',
+    list: (who, params) => dashboards.listGrants(who, params.slug),
+    share: (who, params, to, role) => dashboards.share(who, params.slug, to, role ?? undefined),
+  });
 
   route(
     api,

@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
-import { atLeast, type Grant, type Permissions, type PrincipalRef, type Role } from '../auth/permissions.js';
+import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
+import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
@@ -47,6 +48,7 @@ export class DashboardsService {
   /** Refreshes in flight, by dashboard id: one at a time per dashboard; shutdown waits on them. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly closing = new AbortController();
+  private readonly sharing: Sharing;
 
   constructor(
     private readonly store: DashboardsStore,
@@ -58,7 +60,9 @@ export class DashboardsService {
     private readonly live: LiveNotebooks,
     /** Environment for refresh kernels, e.g. TANDEM_URL so the cell SDK reaches this server. */
     private readonly kernelEnv: Record<string, string> = {},
-  ) {}
+  ) {
+    this.sharing = new Sharing(permissions, auth);
+  }
 
   // ---- publishing
 
@@ -138,33 +142,17 @@ export class DashboardsService {
 
   // ---- who may see it
 
-  async listGrants(who: Principal, slug: string): Promise<(Grant & { name: string })[]> {
+  async listGrants(who: Principal, slug: string): Promise<NamedGrant[]> {
     const row = await this.access(who, slug, 'viewer');
-    const grants = await this.permissions.list('dashboard', row.id);
-    return Promise.all(grants.map(async (g) => ({ ...g, name: await this.principalName(g.principal) })));
+    return this.sharing.listGrants('dashboard', row.id);
   }
 
   /** Named viewers and teams; `role` undefined removes their access. */
-  async share(who: Principal, slug: string, to: { type: 'user' | 'team'; name: string }, role: Role | undefined): Promise<void> {
+  async share(who: Principal, slug: string, to: Grantee, role: Role | undefined): Promise<void> {
     const row = await this.access(who, slug, 'owner');
-    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
-    if (!found) throw new TandemError('NOT_FOUND', `name: ${to.type} ${to.name} not found`);
-    const ref: PrincipalRef = { type: to.type, id: found.id };
-    await this.mutate(async (tx) => {
-      if (role) await this.permissions.grant('dashboard', row.id, ref, role, tx);
-      else await this.permissions.revoke('dashboard', row.id, ref, tx);
-      const [owners] = await tx.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM grants WHERE resource_type = 'dashboard' AND resource_id = $1 AND role = 'owner'`,
-        [row.id],
-      );
-      if (owners!.n === 0) throw new TandemError('CONFLICT', `dashboard ${slug} must keep at least one owner`);
-      await audit(tx, {
-        actorId: who.id,
-        action: role ? 'dashboard.share' : 'dashboard.unshare',
-        resourceType: 'dashboard',
-        resourceId: row.id,
-        details: { to, role },
-      });
+    await this.sharing.share(who, { type: 'dashboard', id: row.id, label: slug }, to, role, {
+      transaction: (fn) => this.mutate(fn),
+      notFoundPrefix: 'name: ',
     });
   }
 
@@ -416,11 +404,6 @@ export class DashboardsService {
       role,
       url: pageUrl(row.slug),
     };
-  }
-
-  private async principalName(ref: PrincipalRef): Promise<string> {
-    if (ref.type === 'user') return (await this.auth.getUser(ref.id))?.name ?? ref.id;
-    return (await this.auth.getTeam(ref.id))?.name ?? ref.id;
   }
 
   private changed(row: Pick<Dashboard, 'id' | 'slug'>, version: number): void {

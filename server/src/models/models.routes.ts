@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { requirePrincipal } from '../auth/principal.js';
+import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { TandemError } from '../errors.js';
 import type { TandemEvent } from '../events.js';
@@ -320,35 +321,14 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
   );
 
-  route(
-    api,
-    openapi,
-    { method: 'get', path: '/models/:name/grants', summary: 'Who has which role on the model', tags, params: modelParams },
-    async ({ req, params }) => ({
-      grants: await models.listGrants(me(req), params.name),
-    }),
-  );
-
-  route(
-    api,
-    openapi,
-    {
-      method: 'put',
-      path: '/models/:name/grants',
-      summary: 'Share the model with a user or team (owners); role null removes access',
-      tags,
-      params: modelParams,
-      body: z.object({
-        type: z.enum(['user', 'team']),
-        name: z.string().min(1).max(200),
-        role: z.enum(['owner', 'editor', 'viewer']).nullable(),
-      }),
-    },
-    async ({ req, params, body }) => {
-      await models.share(me(req), params.name, { type: body.type, name: body.name }, body.role ?? undefined);
-      return { grants: await models.listGrants(me(req), params.name) };
-    },
-  );
+  grantRoutes(api, openapi, {
+    path: '/models/:name',
+    params: modelParams,
+    tags,
+    noun: 'model',
+    list: (who, params) => models.listGrants(who, params.name),
+    share: (who, params, to, role) => models.share(who, params.name, to, role ?? undefined),
+  });
 
   const sweep = setInterval(
     () => {

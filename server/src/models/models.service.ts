@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
-import { atLeast, type Grant, type Permissions, type PrincipalRef, type Role } from '../auth/permissions.js';
+import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
+import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
-import { PgCode, pgErrorCode, type Queryable } from '../db/db.js';
+import { PgCode, pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
 import type { ModelSearch } from './models.search.js';
@@ -59,14 +60,18 @@ export function assertFilePath(path: string): void {
  * leaves no visible trace (and `sweepPending` removes the leftovers).
  */
 export class ModelsService {
+  private readonly sharing: Sharing;
+
   constructor(
     private readonly store: ModelsStore,
     private readonly artifacts: ArtifactStore,
     private readonly permissions: Permissions,
     private readonly events: EventBus,
-    private readonly auth: AuthStore,
+    auth: AuthStore,
     private readonly limits: ModelsLimits,
-  ) {}
+  ) {
+    this.sharing = new Sharing(permissions, auth);
+  }
 
   // ---- access
 
@@ -308,28 +313,15 @@ export class ModelsService {
 
   // ---- sharing
 
-  async listGrants(who: Principal, name: string): Promise<(Grant & { name: string })[]> {
+  async listGrants(who: Principal, name: string): Promise<NamedGrant[]> {
     const { model } = await this.access(who, name, 'viewer');
-    const grants = await this.permissions.list('model', model.id);
-    return Promise.all(grants.map(async (g) => ({ ...g, name: await this.principalName(g.principal) })));
+    return this.sharing.listGrants('model', model.id);
   }
 
-  async share(who: Principal, name: string, to: { type: 'user' | 'team'; name: string }, role: Role | undefined): Promise<void> {
+  async share(who: Principal, name: string, to: Grantee, role: Role | undefined): Promise<void> {
     const { model } = await this.access(who, name, 'owner');
-    const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
-    if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
-    const ref: PrincipalRef = { type: to.type, id: found.id };
-    await this.store.transaction(async (tx) => {
-      if (role) await this.permissions.grant('model', model.id, ref, role, tx);
-      else await this.permissions.revoke('model', model.id, ref, tx);
-      await this.assertHasOwner(tx, model.id, name);
-      await audit(tx, {
-        actorId: who.id,
-        action: role ? 'model.share' : 'model.unshare',
-        resourceType: 'model',
-        resourceId: model.id,
-        details: { to, role },
-      });
+    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, {
+      transaction: (fn) => this.store.transaction(fn),
     });
     this.publish('model.shared', model);
   }
@@ -381,19 +373,6 @@ export class ModelsService {
 
   private async deleteObjects(keys: string[]): Promise<void> {
     for (const key of keys) await this.artifacts.delete(key);
-  }
-
-  private async assertHasOwner(tx: Queryable, modelId: string, name: string): Promise<void> {
-    const [row] = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM grants WHERE resource_type = 'model' AND resource_id = $1 AND role = 'owner'`,
-      [modelId],
-    );
-    if (row!.n === 0) throw new TandemError('CONFLICT', `model ${name} must keep at least one owner`);
-  }
-
-  private async principalName(ref: PrincipalRef): Promise<string> {
-    if (ref.type === 'user') return (await this.auth.getUser(ref.id))?.name ?? ref.id;
-    return (await this.auth.getTeam(ref.id))?.name ?? ref.id;
   }
 
   private async changed(type: string, name: string, data: Record<string, unknown> = {}): Promise<Model> {
