@@ -22,12 +22,8 @@ export interface SharedResource {
   label: string;
 }
 
-export interface ShareOptions {
-  /** Runs the change in a transaction; features with their own wrapper (cache clearing) pass it. */
-  transaction: <T>(fn: (tx: Queryable) => Promise<T>) => Promise<T>;
-  /** Prefix of the NOT_FOUND message for an unknown grantee (e.g. a field path such as `name: `). */
-  notFoundPrefix?: string;
-}
+/** Runs a change in a transaction; features with their own wrapper (cache clearing) pass that. */
+export type Transaction = <T>(fn: (tx: Queryable) => Promise<T>) => Promise<T>;
 
 /**
  * Sharing by name, the same for every resource type: grants listed with principal names, and
@@ -45,12 +41,18 @@ export class Sharing {
     return Promise.all(grants.map(async (g) => ({ ...g, name: await this.principalName(g.principal) })));
   }
 
-  /** Grants `role` to a user or team by name; null/undefined removes access. The last owner cannot be removed. */
-  async share(who: Principal, resource: SharedResource, to: Grantee, role: Role | null | undefined, options: ShareOptions): Promise<void> {
+  /** Grants `role` to a user or team by name; null removes access. The last owner cannot be removed. */
+  async share(
+    who: Principal,
+    resource: SharedResource,
+    to: Grantee,
+    role: Role | null | undefined,
+    transaction: Transaction,
+  ): Promise<void> {
     const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
-    if (!found) throw new TandemError('NOT_FOUND', `${options.notFoundPrefix ?? ''}${to.type} ${to.name} not found`);
+    if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
     const ref: PrincipalRef = { type: to.type, id: found.id };
-    await options.transaction(async (tx) => {
+    await transaction(async (tx) => {
       if (role) await this.permissions.grant(resource.type, resource.id, ref, role, tx);
       else await this.permissions.revoke(resource.type, resource.id, ref, tx);
       const [owners] = await tx.query<{ n: number }>(

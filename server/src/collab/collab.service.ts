@@ -94,9 +94,7 @@ export class CollabService {
   async share(who: Principal, id: string, to: Grantee, role: Role | null): Promise<void> {
     await this.permissions.require(who, 'notebook', id, 'owner');
     const notebook = await this.existing(id);
-    await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, {
-      transaction: (fn) => this.store.transaction(fn),
-    });
+    await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, (fn) => this.store.transaction(fn));
     await this.rooms.reauthorize(id);
     this.publish('notebook.shared', notebook);
   }

@@ -126,7 +126,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     tags,
     noun: 'dashboard',
     list: (who, params) => dashboards.listGrants(who, params.slug),
-    share: (who, params, to, role) => dashboards.share(who, params.slug, to, role ?? undefined),
+    share: (who, params, to, role) => dashboards.share(who, params.slug, to, role),
   });
 
   route(

@@ -147,13 +147,10 @@ export class DashboardsService {
     return this.sharing.listGrants('dashboard', row.id);
   }
 
-  /** Named viewers and teams; `role` undefined removes their access. */
-  async share(who: Principal, slug: string, to: Grantee, role: Role | undefined): Promise<void> {
+  /** Named viewers and teams; `role` null removes their access. */
+  async share(who: Principal, slug: string, to: Grantee, role: Role | null): Promise<void> {
     const row = await this.access(who, slug, 'owner');
-    await this.sharing.share(who, { type: 'dashboard', id: row.id, label: slug }, to, role, {
-      transaction: (fn) => this.mutate(fn),
-      notFoundPrefix: 'name: ',
-    });
+    await this.sharing.share(who, { type: 'dashboard', id: row.id, label: slug }, to, role, (fn) => this.mutate(fn));
   }
 
   /** A new secret link (replacing any earlier one, which stops working). Only its hash is stored. */

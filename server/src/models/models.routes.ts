@@ -327,7 +327,7 @@ export function modelsFeature(ctx: AppContext): Feature {
     tags,
     noun: 'model',
     list: (who, params) => models.listGrants(who, params.name),
-    share: (who, params, to, role) => models.share(who, params.name, to, role ?? undefined),
+    share: (who, params, to, role) => models.share(who, params.name, to, role),
   });
 
   const sweep = setInterval(

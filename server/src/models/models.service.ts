@@ -318,11 +318,9 @@ export class ModelsService {
     return this.sharing.listGrants('model', model.id);
   }
 
-  async share(who: Principal, name: string, to: Grantee, role: Role | undefined): Promise<void> {
+  async share(who: Principal, name: string, to: Grantee, role: Role | null): Promise<void> {
     const { model } = await this.access(who, name, 'owner');
-    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, {
-      transaction: (fn) => this.store.transaction(fn),
-    });
+    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, (fn) => this.store.transaction(fn));
     this.publish('model.shared', model);
   }
 

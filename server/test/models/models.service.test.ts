@@ -172,8 +172,8 @@ describeEachDb('ModelsService', (backend) => {
     await models.share(alice, 'churn', { type: 'user', name: 'bob' }, 'viewer');
     expect((await models.getModel(bob, 'churn')).role).toBe('viewer');
     await expect(models.setAlias(bob, 'churn', 'staging', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(models.share(alice, 'churn', { type: 'user', name: 'alice' }, undefined)).rejects.toMatchObject({ code: 'CONFLICT' });
-    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, undefined);
+    await expect(models.share(alice, 'churn', { type: 'user', name: 'alice' }, null)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, null);
     await expect(models.getModel(bob, 'churn')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
