@@ -8,7 +8,7 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
-      '**/lib/**',
+      'extension/lib/**',
       '.venv/**',
       '.tandem/**',
       'test-results/**',

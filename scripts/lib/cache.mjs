@@ -29,14 +29,14 @@ export function hashInputs(inputs, extra = '') {
 }
 
 /**
- * Runs `fn` unless the stamp `name` already records `hash` and `isPresent()` holds; records the
- * hash once `fn` succeeds (or `rehash()`, for steps that rewrite their own inputs). Returns
+ * Runs `execute` unless the stamp `name` already records `hash` and `present()` holds; records the
+ * hash once `execute` succeeds (or `rehash()`, for steps that rewrite their own inputs). Returns
  * whether it ran.
  */
-export async function cachedStep(name, hash, isPresent, fn, rehash = () => hash) {
+export async function cachedStep(name, { hash, present, execute, rehash = () => hash }) {
   const stamp = path.join(CACHE_DIR, `${name}.stamp`);
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && isPresent()) return false;
-  await fn();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && present()) return false;
+  await execute();
   mkdirSync(CACHE_DIR, { recursive: true });
   writeFileSync(stamp, rehash());
   return true;

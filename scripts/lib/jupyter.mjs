@@ -18,8 +18,16 @@ export async function startJupyterLab({ port, home, rootDir, token = '', tandemU
   const child = startProcess(
     venvPython(),
     [
-      '-m', 'jupyter', 'lab', '--no-browser', '--allow-root', `--port=${port}`, '--ip=127.0.0.1',
-      `--IdentityProvider.token=${token}`, '--ServerApp.password=', `--ServerApp.root_dir=${rootDir}`,
+      '-m',
+      'jupyter',
+      'lab',
+      '--no-browser',
+      '--allow-root',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--IdentityProvider.token=${token}`,
+      '--ServerApp.password=',
+      `--ServerApp.root_dir=${rootDir}`,
     ],
     {
       env: {

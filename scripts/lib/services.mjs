@@ -6,7 +6,11 @@ import { freePort, startProcess, stopProcess, waitFor, httpOk, which, run } from
 
 export function postgresBinDir() {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => b - a) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => b - a)
+    : [];
   const dir = versions.map((v) => path.join(root, v, 'bin')).find((d) => existsSync(path.join(d, 'initdb')));
   if (dir) return dir;
   const initdb = which('initdb');
@@ -44,8 +48,22 @@ export async function startPostgres({ dir, port, logFile }) {
     run(cmd, args, { quiet: true });
   }
   const [cmd, args] = asPgUser(path.join(bin, 'postgres'), [
-    '-D', dir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
+    '-D',
+    dir,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=300',
   ]);
   const child = startProcess(cmd, args, { logStream: logFile ? createWriteStream(logFile) : undefined, name: 'postgres' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -74,11 +92,15 @@ export async function startMinio({ dir, port, logFile }) {
   port ??= await freePort();
   const consolePort = await freePort();
   mkdirSync(dir, { recursive: true });
-  const child = startProcess(bin, ['server', dir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
-    env: { MINIO_ROOT_USER: MINIO_ACCESS_KEY, MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-    logStream: logFile ? createWriteStream(logFile) : undefined,
-    name: 'minio',
-  });
+  const child = startProcess(
+    bin,
+    ['server', dir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    {
+      env: { MINIO_ROOT_USER: MINIO_ACCESS_KEY, MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+      logStream: logFile ? createWriteStream(logFile) : undefined,
+      name: 'minio',
+    },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor('MinIO', () => httpOk(`${endpoint}/minio/health/live`), { child, timeoutMs: 60_000 });
   return {

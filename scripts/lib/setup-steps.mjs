@@ -17,10 +17,15 @@ export async function ensureNodeModules() {
   const present = () => existsSync(path.join(ROOT, 'node_modules/.package-lock.json'));
   // `npm install` rather than `npm ci`: npm 11 writes lock files without other platforms'
   // optional packages, which `npm ci` then rejects as out of sync.
-  await cachedStep('node-modules', hashInputs(NPM_INPUTS), present, () => {
-    log('installing npm dependencies');
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, env: NPM_ENV });
-  }, () => hashInputs(NPM_INPUTS));
+  await cachedStep('node-modules', {
+    hash: hashInputs(NPM_INPUTS),
+    present,
+    execute: () => {
+      log('installing npm dependencies');
+      run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: ROOT, env: NPM_ENV });
+    },
+    rehash: () => hashInputs(NPM_INPUTS),
+  });
 }
 
 function basePython() {
@@ -43,47 +48,81 @@ export async function ensureVenv({ dev }) {
   const python = venvPython();
   // A venv set up for tests also serves `npm start`.
   if (!dev && existsSync(python) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').startsWith(runtime)) return;
-  await cachedStep('venv', hash, () => existsSync(python), () => {
-    if (!existsSync(python)) {
-      log(`creating the Python venv in ${path.relative(ROOT, VENV)}`);
-      rmSync(VENV, { recursive: true, force: true });
-      run(basePython(), ['-m', 'venv', VENV]);
-    }
-    const file = dev ? 'requirements-dev.txt' : 'requirements.txt';
-    log(`installing Python packages from ${file} (first run downloads JupyterLab and pyspark)`);
-    run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '-r', path.join(ROOT, file)]);
+  await cachedStep('venv', {
+    hash,
+    present: () => existsSync(python),
+    execute: () => {
+      if (!existsSync(python)) {
+        log(`creating the Python venv in ${path.relative(ROOT, VENV)}`);
+        rmSync(VENV, { recursive: true, force: true });
+        run(basePython(), ['-m', 'venv', VENV]);
+      }
+      const file = dev ? 'requirements-dev.txt' : 'requirements.txt';
+      log(`installing Python packages from ${file} (first run downloads JupyterLab and pyspark)`);
+      run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '-r', path.join(ROOT, file)]);
+    },
   });
 }
 
-const TS_INPUTS = ['tsconfig.json', 'package-lock.json', 'server/src', 'server/tsconfig.json', 'kernel/src', 'kernel/tsconfig.json', 'extension/src', 'extension/tsconfig.json'];
+const TS_INPUTS = [
+  'tsconfig.json',
+  'package-lock.json',
+  'server/src',
+  'server/tsconfig.json',
+  'kernel/src',
+  'kernel/tsconfig.json',
+  'extension/src',
+  'extension/tsconfig.json',
+];
 
 /** Compiles the three workspaces and, when the extension changed, the JupyterLab bundle. */
 export async function ensureBuild() {
-  const built = () => ['server/dist/src/cli.js', 'kernel/dist/src/index.js', 'extension/lib/index.js'].every((f) => existsSync(path.join(ROOT, f)));
-  await cachedStep('typescript', hashInputs(TS_INPUTS), built, () => {
-    log('compiling TypeScript (server, kernel, extension)');
-    // --force when outputs are missing: a stale .tsbuildinfo would otherwise claim "up to date".
-    run('node', [TSC, '-b', 'server', 'kernel', 'extension', ...(built() ? [] : ['--force'])], { cwd: ROOT });
+  const built = () =>
+    ['server/dist/src/cli.js', 'kernel/dist/src/index.js', 'extension/lib/index.js'].every((f) => existsSync(path.join(ROOT, f)));
+  await cachedStep('typescript', {
+    hash: hashInputs(TS_INPUTS),
+    present: built,
+    execute: () => {
+      log('compiling TypeScript (server, kernel, extension)');
+      // --force when outputs are missing: a stale .tsbuildinfo would otherwise claim "up to date".
+      run('node', [TSC, '-b', 'server', 'kernel', 'extension', ...(built() ? [] : ['--force'])], { cwd: ROOT });
+    },
   });
   await ensureLabExtension();
 }
 
 export async function ensureLabExtension() {
   const hash = hashInputs(['package-lock.json', 'extension/src', 'extension/style', 'extension/schema', 'extension/package.json']);
-  await cachedStep('labextension', hash, () => existsSync(path.join(LABEXTENSION_DIR, 'package.json')), () => {
-    log('building the JupyterLab extension');
-    run('node', [TSC, '-b', 'extension'], { cwd: ROOT });
-    const site = run(venvPython(), ['-c', 'import jupyterlab, os; print(os.path.dirname(jupyterlab.__file__))'], { quiet: true }).trim();
-    // The builder normally runs through `jupyter labextension build`, which needs jlpm; calling it
-    // directly avoids jlpm and its extra registry lookups.
-    run('node', [path.join(ROOT, 'node_modules/@jupyterlab/builder/lib/build-labextension.js'), '--core-path', path.join(site, 'staging'), 'extension'], { cwd: ROOT, quiet: true });
+  await cachedStep('labextension', {
+    hash,
+    present: () => existsSync(path.join(LABEXTENSION_DIR, 'package.json')),
+    execute: () => {
+      log('building the JupyterLab extension');
+      run('node', [TSC, '-b', 'extension'], { cwd: ROOT });
+      const site = run(venvPython(), ['-c', 'import jupyterlab, os; print(os.path.dirname(jupyterlab.__file__))'], { quiet: true }).trim();
+      // The builder normally runs through `jupyter labextension build`, which needs jlpm; calling it
+      // directly avoids jlpm and its extra registry lookups.
+      run(
+        'node',
+        [
+          path.join(ROOT, 'node_modules/@jupyterlab/builder/lib/build-labextension.js'),
+          '--core-path',
+          path.join(site, 'staging'),
+          'extension',
+        ],
+        { cwd: ROOT, quiet: true },
+      );
+    },
   });
 }
 
 function aptInstall(packages) {
   const sudo = process.getuid?.() === 0 ? [] : which('sudo') ? ['sudo', '-n'] : undefined;
   if (!sudo) throw new Error(`${packages.join(', ')} missing and not root: install them with apt-get install ${packages.join(' ')}`);
-  const apt = (args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), 'apt-get', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' } }) : run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive' } }));
+  const apt = (args) =>
+    sudo.length
+      ? run(sudo[0], [...sudo.slice(1), 'apt-get', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' } })
+      : run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive' } });
   log(`installing ${packages.join(', ')} from Debian`);
   apt(['update', '-qq']);
   apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
@@ -112,7 +151,9 @@ function buildMinio() {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install github.com/minio/minio@latest exited with ${code}\n${stderr}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go install github.com/minio/minio@latest exited with ${code}\n${stderr}`)),
+    );
   });
 }
 

@@ -18,20 +18,27 @@ export async function setupTestServices({ provide }) {
     : undefined;
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'tandem-services-'));
   chmodSync(scratch, 0o755); // PostgreSQL runs as its own user when we are root
-  if (!databaseUrl) {
-    const pg = await startPostgres({ dir: path.join(scratch, 'pg'), logFile: path.join(scratch, 'pg.log') });
-    databaseUrl = pg.url;
-    stops.push(pg.stop);
-  }
-  if (!s3) {
-    const minio = await startMinio({ dir: path.join(scratch, 'minio'), logFile: path.join(scratch, 'minio.log') });
-    s3 = minio.env;
-    stops.push(minio.stop);
-  }
-  provide('databaseUrl', databaseUrl);
-  provide('s3', s3);
-  return async () => {
+  const stopAll = async () => {
     await Promise.all(stops.map((stop) => stop()));
     rmSync(scratch, { recursive: true, force: true });
   };
+  try {
+    if (!databaseUrl) {
+      const pg = await startPostgres({ dir: path.join(scratch, 'pg'), logFile: path.join(scratch, 'pg.log') });
+      databaseUrl = pg.url;
+      stops.push(pg.stop);
+    }
+    if (!s3) {
+      const minio = await startMinio({ dir: path.join(scratch, 'minio'), logFile: path.join(scratch, 'minio.log') });
+      s3 = minio.env;
+      stops.push(minio.stop);
+    }
+  } catch (error) {
+    // Vitest never calls the teardown of a failed set-up: stop what did start (PostgreSQL when MinIO fails).
+    await stopAll();
+    throw error;
+  }
+  provide('databaseUrl', databaseUrl);
+  provide('s3', s3);
+  return stopAll;
 }
