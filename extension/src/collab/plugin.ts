@@ -153,14 +153,20 @@ export const collabPlugin: JupyterFrontEndPlugin<void> = {
         console.warn('Tandem: cannot tell collaborators who you are', error);
       }
     });
-    tracker.widgetAdded.connect(async (_, panel) => {
+    tracker.widgetAdded.connect((_, panel) => {
       const path = tandemPath(panel);
       if (!path) return;
-      await panel.context.ready;
-      if (drive.notebookAt(path)?.role === 'viewer' && panel.model) {
-        panel.model.readOnly = true;
-        lockCells(panel.content);
-      }
+      // The room, not the drive listing, says who may edit: it also tells an open tab about a demotion.
+      whenProvider(drive, panel, path, (provider) => {
+        const lock = async () => {
+          await panel.context.ready;
+          if (panel.isDisposed || !panel.model) return;
+          panel.model.readOnly = true;
+          lockCells(panel.content);
+        };
+        if (provider.readOnlyReason !== undefined) void lock();
+        else provider.readOnlyChanged.connect(() => void lock());
+      });
     });
   },
 };
@@ -182,24 +188,27 @@ export const presencePlugin: JupyterFrontEndPlugin<void> = {
     tracker.widgetAdded.connect((_, panel) => {
       const path = tandemPath(panel);
       if (!path) return;
-      const attach = (provider: CollabProvider) => {
-        if (panel.isDisposed) return;
+      whenProvider(drive, panel, path, (provider) => {
         const list = new CollaboratorsList(provider);
         panel.toolbar.insertItem(10, 'tandem-collaborators', list);
         panel.disposed.connect(() => list.dispose());
-      };
-      const existing = drive.providerFor(path);
-      if (existing) return attach(existing);
-      const onAdded = (_: unknown, added: { path: string; provider: CollabProvider }) => {
-        if (added.path !== path) return;
-        drive.providerAdded.disconnect(onAdded);
-        attach(added.provider);
-      };
-      drive.providerAdded.connect(onAdded);
-      panel.disposed.connect(() => drive.providerAdded.disconnect(onAdded));
+      });
     });
   },
 };
+
+/** Calls `fn` with the room connection of the panel's notebook once the drive has made it (unless the panel closed first). */
+function whenProvider(drive: TandemDrive, panel: NotebookPanel, path: string, fn: (provider: CollabProvider) => void): void {
+  const existing = drive.providerFor(path);
+  if (existing) return fn(existing);
+  const onAdded = (_: unknown, added: { path: string; provider: CollabProvider }) => {
+    if (added.path !== path) return;
+    drive.providerAdded.disconnect(onAdded);
+    if (!panel.isDisposed) fn(added.provider);
+  };
+  drive.providerAdded.connect(onAdded);
+  panel.disposed.connect(() => drive.providerAdded.disconnect(onAdded));
+}
 
 /** The drive-local path of a notebook on the Tandem drive, or undefined for other notebooks. */
 function tandemPath(panel: NotebookPanel): string | undefined {

@@ -26,6 +26,7 @@ export class CollaboratorsList extends Widget {
       this.status = status;
       this.render();
     });
+    provider.readOnlyChanged.connect(this.render);
     this.render();
   }
 
@@ -62,6 +63,13 @@ export class CollaboratorsList extends Widget {
       badge.title = user.displayName || user.name;
       badge.dataset.user = user.name;
       this.node.appendChild(badge);
+    }
+    if (this.provider.readOnlyReason !== undefined) {
+      const viewOnly = document.createElement('span');
+      viewOnly.className = 'tandem-Collaborators-readOnly';
+      viewOnly.textContent = 'View only';
+      viewOnly.title = this.provider.readOnlyReason;
+      this.node.appendChild(viewOnly);
     }
     if (this.status.status !== 'connected') {
       const status = document.createElement('span');

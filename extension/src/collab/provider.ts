@@ -4,11 +4,14 @@ import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import * as authProtocol from 'y-protocols/auth';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
+const MESSAGE_AUTH = 2;
 const MAX_BACKOFF_MS = 5_000;
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -17,7 +20,9 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'cl
  * Binds a shared document (@jupyter/ydoc) to a Tandem room over the y-websocket protocol. The
  * client never seeds content: it only sends what the user changed, and after a reconnect the
  * server's state vector tells it which offline edits to send. Closes with codes 4400–4499
- * (malformed, deleted) are final; anything else reconnects with backoff.
+ * (malformed, deleted) are final; anything else reconnects with backoff. When the server says the
+ * user may only view (y-protocols' permission-denied message), the provider turns read-only: it
+ * stops sending and rolls back local changes, so the page never shows edits the room dropped.
  */
 export class CollabProvider implements IDisposable {
   private socket: WebSocket | undefined;
@@ -26,6 +31,10 @@ export class CollabProvider implements IDisposable {
   private retry: number | undefined;
   private disposed = false;
   private readonly statusChanged_ = new Signal<this, { status: ConnectionStatus; reason?: string }>(this);
+  private readonly readOnlyChanged_ = new Signal<this, string>(this);
+  /** Set once the server reports the user as a viewer; undoes every local change from then on. */
+  private rollback: Y.UndoManager | undefined;
+  private readOnlyReason_: string | undefined;
 
   constructor(
     private readonly url: string,
@@ -46,6 +55,16 @@ export class CollabProvider implements IDisposable {
     return this.statusChanged_;
   }
 
+  /** Why the document is read-only for this user, or undefined while they may edit. */
+  get readOnlyReason(): string | undefined {
+    return this.readOnlyReason_;
+  }
+
+  /** Emits the reason once the server makes the document read-only for this user. */
+  get readOnlyChanged(): ISignal<this, string> {
+    return this.readOnlyChanged_;
+  }
+
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -56,6 +75,8 @@ export class CollabProvider implements IDisposable {
     window.clearTimeout(this.retry);
     window.removeEventListener('beforeunload', this.onUnload);
     this.sharedModel.ydoc.off('update', this.onDocUpdate);
+    this.sharedModel.ydoc.off('afterTransaction', this.onAfterTransaction);
+    this.rollback?.destroy();
     this.sharedModel.awareness.off('update', this.onAwarenessUpdate);
     awarenessProtocol.removeAwarenessStates(this.sharedModel.awareness, [this.sharedModel.ydoc.clientID], 'dispose');
     this.socket?.close(1000, 'closed');
@@ -109,8 +130,31 @@ export class CollabProvider implements IDisposable {
       }
     } else if (type === MESSAGE_AWARENESS) {
       awarenessProtocol.applyAwarenessUpdate(this.sharedModel.awareness, decoding.readVarUint8Array(decoder), this);
+    } else if (type === MESSAGE_AUTH) {
+      authProtocol.readAuthMessage(decoder, this.sharedModel.ydoc, (_, reason) => this.becomeReadOnly(reason));
     }
   }
+
+  private becomeReadOnly(reason: string): void {
+    if (this.readOnlyReason_ !== undefined) return;
+    this.readOnlyReason_ = reason;
+    const ydoc = this.sharedModel.ydoc;
+    // Local edits come from the notebook model (its own origin, or null for outputs and state) and
+    // from JupyterLab's undo managers (Ctrl-Z); only cells and notebook metadata are shared content.
+    this.rollback = new Y.UndoManager([ydoc.getArray('cells'), ydoc.getMap('metadata')], {
+      trackedOrigins: new Set<unknown>([null, this.sharedModel, Y.UndoManager]),
+      captureTimeout: 0,
+    });
+    ydoc.on('afterTransaction', this.onAfterTransaction);
+    this.readOnlyChanged_.emit(reason);
+  }
+
+  private readonly onAfterTransaction = (transaction: Y.Transaction): void => {
+    const rollback = this.rollback;
+    if (!rollback || transaction.origin === rollback || rollback.undoStack.length === 0) return;
+    while (rollback.undoStack.length > 0) rollback.undo();
+    rollback.clear(false, true);
+  };
 
   private send(type: number, write: (encoder: encoding.Encoder) => void): void {
     if (this.socket?.readyState !== WebSocket.OPEN) return;
@@ -121,7 +165,7 @@ export class CollabProvider implements IDisposable {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== this) this.send(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
+    if (origin !== this && this.readOnlyReason_ === undefined) this.send(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
   };
 
   private readonly onAwarenessUpdate = (

@@ -108,20 +108,34 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
       .toContain('42');
   }, 120_000);
 
-  it('opens the notebook read-only for a viewer, and the viewer’s typing changes nothing', async () => {
+  it('makes an open tab read-only the moment its user is demoted to viewer: typing and new cells change nothing', async () => {
     const id = (await stack.server.api('GET', 'notebooks')).body.notebooks[0].id;
-    const before = (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source);
+    const stored = async () => (await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source);
+    const before = await stored();
+    const cells = bob.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
+    const editor = cells.locator('.cm-content').first();
     const demoted = await stack.server.api('PUT', `notebooks/${id}/grants`, { body: { type: 'user', name: 'bob', role: 'viewer' } });
     expect(demoted.status).toBe(200);
+    await expect.poll(() => editor.getAttribute('aria-readonly'), { timeout: 20_000 }).toBe('true');
+    await bob.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .tandem-Collaborators-readOnly').waitFor({ timeout: 10_000 });
+
+    await editor.click();
+    await bob.keyboard.type('viewer typing');
+    await bob.keyboard.press('Escape');
+    await bob.keyboard.press('b'); // command mode: insert a cell below
+    await bob.waitForTimeout(1_000);
+    expect(await cells.count()).toBe(before.length);
+    expect(await cellText(bob)).not.toContain('viewer typing');
+    expect(await stored()).toEqual(before);
+  }, 120_000);
+
+  it('opens the notebook read-only for a viewer, marked "View only"', async () => {
     await bob.close();
     const viewer = await openLab(browser, bobLab.url);
     await openShared(viewer, 'pair.ipynb');
     const editor = viewer.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content').first();
     await expect.poll(() => editor.getAttribute('aria-readonly'), { timeout: 20_000 }).toBe('true');
-    await editor.click();
-    await viewer.keyboard.type('viewer typing');
-    expect(await cellText(viewer)).not.toContain('viewer typing');
+    await viewer.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .tandem-Collaborators-readOnly').waitFor({ timeout: 10_000 });
     await screenshot(viewer, 'collab-viewer');
-    expect((await stack.server.api('GET', `notebooks/${id}/ipynb`)).body.cells.map((c: { source: string }) => c.source)).toEqual(before);
   }, 120_000);
 });

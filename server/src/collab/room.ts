@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import * as authProtocol from 'y-protocols/auth';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
@@ -105,6 +106,7 @@ export class Room {
 
   join(peer: Peer): void {
     this.peers.set(peer, new Set());
+    if (!peer.canWrite) peer.send(READ_ONLY_NOTICE);
     // Our state vector asks the client for whatever it has that we lack (offline edits).
     peer.send(message(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, this.doc)));
     const states = [...this.awareness.getStates().keys()];
@@ -113,6 +115,12 @@ export class Room {
         message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, states))),
       );
     }
+  }
+
+  /** Applies a role change to an open socket; a demoted client is told, so it stops editing instead of losing edits silently. */
+  setCanWrite(peer: Peer, canWrite: boolean): void {
+    if (peer.canWrite && !canWrite) peer.send(READ_ONLY_NOTICE);
+    peer.canWrite = canWrite;
   }
 
   leave(peer: Peer): void {
@@ -251,6 +259,11 @@ interface AwarenessChange {
   updated: number[];
   removed: number[];
 }
+
+/** y-protocols' auth "permission denied": the client may read and show presence, but its edits are dropped. */
+const READ_ONLY_NOTICE = message(MESSAGE_AUTH, (e) =>
+  authProtocol.writePermissionDenied(e, 'you are a viewer of this notebook: edits are not saved'),
+);
 
 function message(type: number, write: (encoder: encoding.Encoder) => void): Uint8Array {
   const encoder = encoding.createEncoder();

@@ -73,7 +73,7 @@ export class Rooms {
       if (!principal) continue;
       const role = await this.permissions.roleOf(principal, 'notebook', id);
       if (!role) peer.close(CloseCode.forbidden, 'your access to this notebook was removed');
-      else peer.canWrite = atLeast(role, 'editor');
+      else room.setCanWrite(peer, atLeast(role, 'editor'));
     }
   }
 

@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import WebSocket from 'ws';
@@ -111,6 +112,30 @@ describe('collaboration rooms', () => {
     const removed = await server.api('PUT', `notebooks/${id}/grants`, { body: { type: 'user', name: 'bob', role: null } });
     expect(removed.status).toBe(200);
     expect(await gone).toBe(4403);
+  });
+
+  it('tells a viewer on joining, and an editor the moment they are demoted, that their edits are not saved', async () => {
+    const id = await sharedNotebook();
+    const noticesTo = async (token: string) => {
+      const notices: string[] = [];
+      const ws = await rawSocket(server.url, id, token, (socket) =>
+        socket.on('message', (data: Buffer) => {
+          const decoder = decoding.createDecoder(new Uint8Array(data));
+          if (decoding.readVarUint(decoder) === 2 && decoding.readVarUint(decoder) === 0) notices.push(decoding.readVarString(decoder));
+        }),
+      );
+      return { ws, notices };
+    };
+    const viewer = await noticesTo(vic.token);
+    const editor = await noticesTo(bob.token);
+    const [toViewer, toEditor] = [viewer.notices, editor.notices];
+    await until(() => toViewer.length === 1, 10_000, 'the viewer’s notice');
+    expect(toViewer[0]).toMatch(/viewer .* edits are not saved/);
+    expect(toEditor).toEqual([]);
+    await share(server, id, 'bob', 'viewer');
+    await until(() => toEditor.length === 1, 10_000, 'the demoted editor’s notice');
+    viewer.ws.close();
+    editor.ws.close();
   });
 
   it('shares cursors and names between editors and removes them when a client leaves', async () => {

@@ -72,8 +72,10 @@ export function codeCell(source: string): Y.Map<unknown> {
 }
 
 /** Opens a raw socket (no Yjs client) to send hand-made frames. */
-export async function rawSocket(baseUrl: string, notebookId: string, token: string): Promise<WebSocket> {
+/** A bare socket to a room; `listen` attaches before the handshake, since the first frames can arrive with it. */
+export async function rawSocket(baseUrl: string, notebookId: string, token: string, listen?: (ws: WebSocket) => void): Promise<WebSocket> {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/tandem/collab/${notebookId}?token=${token}`);
+  listen?.(ws);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
