@@ -1,6 +1,5 @@
 import type { TandemClient } from '../requests';
-
-export type Role = 'owner' | 'editor' | 'viewer';
+import { grantsOf, type Grants, type Role } from '../sharing/grants';
 
 export interface SharedNotebook {
   id: string;
@@ -8,12 +7,6 @@ export interface SharedNotebook {
   role: Role;
   createdAt: string;
   updatedAt: string;
-}
-
-export interface Grant {
-  principal: { type: 'user' | 'team'; id: string };
-  name: string;
-  role: Role;
 }
 
 export interface NotebookVersion {
@@ -43,12 +36,8 @@ export class NotebooksApi {
     return this.client.request(`notebooks/${id}`, { method: 'DELETE' });
   }
 
-  grants(id: string): Promise<{ grants: Grant[] }> {
-    return this.client.request(`notebooks/${id}/grants`);
-  }
-
-  share(id: string, to: { type: 'user' | 'team'; name: string }, role: Role | null): Promise<{ grants: Grant[] }> {
-    return this.client.request(`notebooks/${id}/grants`, { method: 'PUT', json: { ...to, role } });
+  grants(id: string): Grants {
+    return grantsOf(this.client, `notebooks/${id}`);
   }
 
   exportIpynb(id: string): Promise<unknown> {

@@ -5,8 +5,7 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, type Notebook, type NotebookPanel } from '@jupyterlab/notebook';
 import { addIcon, downloadIcon, fileUploadIcon, LabIcon, shareIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
-import type { ModelsApi } from '../models/api';
-import { showShareDialog } from '../models/share-dialog';
+import { showShareDialog } from '../sharing/share-dialog';
 import type { TandemClient } from '../requests';
 import { ITandemClient, ITandemDrive } from '../tokens';
 import { NotebooksApi } from './api';
@@ -85,13 +84,7 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
       execute: async () => {
         const notebook = selected() && drive.notebookAt(selected()!.path);
         if (!notebook) return;
-        // The Models share dialog only needs grants() and share(); notebooks answer the same shape.
-        const sharing = {
-          grants: () => api.grants(notebook.id),
-          share: (_: string, to: { type: 'user' | 'team'; name: string }, role: 'owner' | 'editor' | 'viewer' | null) =>
-            api.share(notebook.id, to, role),
-        };
-        await showShareDialog(sharing as unknown as ModelsApi, notebook.name, notebook.role === 'owner');
+        await showShareDialog(api.grants(notebook.id), notebook.name, notebook.role === 'owner');
       },
     });
     app.commands.addCommand(CommandIDs.downloadSharedNotebook, {

@@ -1,6 +1,5 @@
+import { grantsOf, type Grants, type Role } from '../sharing/grants';
 import type { TandemClient } from '../requests';
-
-export type Role = 'owner' | 'editor' | 'viewer';
 
 export interface ModelSummary {
   name: string;
@@ -23,12 +22,6 @@ export interface ModelVersion {
   files: { path: string; size: number; sha256: string }[];
   aliases: string[];
   createdAt: string;
-}
-
-export interface Grant {
-  principal: { type: 'user' | 'team'; id: string };
-  name: string;
-  role: Role;
 }
 
 export interface Page<T> {
@@ -90,12 +83,8 @@ export class ModelsApi {
     return this.client.request(m(name), { method: 'PATCH', json: { description } });
   }
 
-  grants(name: string): Promise<{ grants: Grant[] }> {
-    return this.client.request(`${m(name)}/grants`);
-  }
-
-  share(name: string, to: { type: 'user' | 'team'; name: string }, role: Role | null): Promise<{ grants: Grant[] }> {
-    return this.client.request(`${m(name)}/grants`, { method: 'PUT', json: { ...to, role } });
+  grants(name: string): Grants {
+    return grantsOf(this.client, m(name));
   }
 
   /** A link the browser can follow: downloads cannot send headers, so the token rides in the query. */

@@ -4,7 +4,7 @@ import { Widget } from '@lumino/widgets';
 import type { ModelsApi, ModelSummary, ModelVersion } from './api';
 import { formatNumber, h } from '../dom';
 import { metricsChart } from './metrics-chart';
-import { showShareDialog } from './share-dialog';
+import { showShareDialog } from '../sharing/share-dialog';
 
 /** The code a cell needs to load this model; copied by the "Copy code" button. */
 export function loadSnippet(name: string, alias?: string): string {
@@ -83,7 +83,7 @@ export class ModelPage extends Widget {
         'button',
         {
           class: 'jp-mod-styled',
-          onclick: () => void showShareDialog(this.api, this.name, model.role === 'owner').then(() => this.refresh()),
+          onclick: () => void showShareDialog(this.api.grants(this.name), this.name, model.role === 'owner').then(() => this.refresh()),
         },
         'Share…',
       ),

@@ -65,6 +65,25 @@ describe('Models panel in JupyterLab', () => {
     expect((await stack.server.api('GET', 'models/churn-browser')).body.description).toContain('**churn**');
   }, 60_000);
 
+  it('shares the model with a user from the share dialog and shows a clear error for an unknown name', async () => {
+    await stack.server.user('dana');
+    await page.locator('.tandem-models-page button', { hasText: 'Share…' }).click();
+    const dialog = page.locator('.jp-Dialog .tandem-share');
+    await dialog.locator('input[aria-label="user or team name"]').fill('nobody-here');
+    await dialog.locator('button[type="submit"]').click();
+    await expect
+      .poll(() => dialog.locator('.tandem-share-error').textContent(), { timeout: 15_000 })
+      .toContain('user nobody-here not found');
+    await dialog.locator('input[aria-label="user or team name"]').fill('dana');
+    await dialog.locator('select[aria-label="role"]').selectOption('editor');
+    await dialog.locator('button[type="submit"]').click();
+    await expect.poll(() => dialog.locator('.tandem-share-grants').textContent(), { timeout: 15_000 }).toContain('danaeditor');
+    await screenshot(page, 'models-share');
+    await page.locator('.jp-Dialog button', { hasText: 'Done' }).click();
+    const grants = (await stack.server.api('GET', 'models/churn-browser/grants')).body.grants;
+    expect(grants.map((g: { name: string; role: string }) => `${g.name}:${g.role}`)).toContain('dana:editor');
+  }, 60_000);
+
   it('refreshes live when someone else registers a version', async () => {
     expect(
       (

@@ -1,16 +1,16 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
-import type { ModelsApi, Role } from './api';
 import { h } from '../dom';
+import type { Grant, Grants, Role } from './grants';
 
-/** Lists who has access and lets owners grant, change or remove roles for users and teams. */
-export async function showShareDialog(api: ModelsApi, model: string, canEdit: boolean): Promise<void> {
-  const body = new Widget({ node: h('div', { class: 'tandem-models-share' }) });
-  const error = h('div', { class: 'tandem-models-error' });
-  const list = h('table', { class: 'tandem-models-grants' });
-  const render = (grants: { principal: { type: string }; name: string; role: Role }[]) => {
+/** Lists who has access to `title` and lets owners grant, change or remove roles for users and teams. */
+export async function showShareDialog(grants: Grants, title: string, canEdit: boolean): Promise<void> {
+  const body = new Widget({ node: h('div', { class: 'tandem-share' }) });
+  const error = h('div', { class: 'tandem-share-error' });
+  const list = h('table', { class: 'tandem-share-grants' });
+  const render = (current: Grant[]) => {
     list.replaceChildren(
-      ...grants.map((g) =>
+      ...current.map((g) =>
         h(
           'tr',
           {},
@@ -25,7 +25,7 @@ export async function showShareDialog(api: ModelsApi, model: string, canEdit: bo
                   {
                     class: 'jp-mod-styled',
                     title: `remove ${g.name}`,
-                    onclick: () => change(g.principal.type as 'user' | 'team', g.name, null),
+                    onclick: () => change(g.principal.type, g.name, null),
                   },
                   'Remove',
                 )
@@ -38,7 +38,7 @@ export async function showShareDialog(api: ModelsApi, model: string, canEdit: bo
   const change = async (type: 'user' | 'team', name: string, role: Role | null) => {
     error.textContent = '';
     try {
-      render((await api.share(model, { type, name }, role)).grants);
+      render(await grants.share({ type, name }, role));
     } catch (e) {
       error.textContent = (e as Error).message;
     }
@@ -54,7 +54,7 @@ export async function showShareDialog(api: ModelsApi, model: string, canEdit: bo
   const form = h(
     'form',
     {
-      class: 'tandem-models-share-form',
+      class: 'tandem-share-form',
       onsubmit: (e) => (e.preventDefault(), void change(type.value as 'user' | 'team', who.value.trim(), role.value as Role)),
     },
     type,
@@ -63,9 +63,9 @@ export async function showShareDialog(api: ModelsApi, model: string, canEdit: bo
     h('button', { type: 'submit', class: 'jp-mod-styled jp-mod-accept' }, 'Share'),
   );
   body.node.append(list, canEdit ? form : h('p', {}, 'Only owners can change sharing.'), error);
-  api.grants(model).then(
-    ({ grants }) => render(grants),
+  grants.list().then(
+    (current) => render(current),
     (e: Error) => (error.textContent = e.message),
   );
-  await showDialog({ title: `Share ${model}`, body, buttons: [Dialog.okButton({ label: 'Done' })] });
+  await showDialog({ title: `Share ${title}`, body, buttons: [Dialog.okButton({ label: 'Done' })] });
 }
