@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detectGpus, GpuPool, type Gpu } from './gpus.js';
 import { jobCommand, type Runtime } from './job-command.js';
 import { runJobProcess, type JobProcess } from './job-process.js';
-import { venvPython } from './python.js';
+import { PYTHON_DIR, venvPython } from './python.js';
 import { followSparkProgress } from './spark-progress.js';
 import { WorkerApiError, WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
 
@@ -111,7 +111,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         },
       });
       if (entry.state !== 'running') return await finish(entry, events);
-      entry.process = runJobProcess(command.command, command.args, { cwd: dir, env: command.env, emit: (e) => events.push(e) });
+      // Under supervise.py, so the job stops even if this agent is killed outright.
+      entry.process = runJobProcess(runtime.python, [path.join(PYTHON_DIR, 'supervise.py'), command.command, ...command.args], {
+        cwd: dir,
+        env: { ...command.env, TANDEM_AGENT_PID: String(process.pid) },
+        emit: (e) => events.push(e),
+      });
       const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, (e) => events.push(e)) : () => undefined;
       const result = await entry.process.done.finally(stopProgress);
       if (entry.state !== 'running') return await finish(entry, events);

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../src/worker/agent.js';
@@ -88,6 +90,16 @@ describe('worker agent', () => {
   });
 });
 
+/** Alive and not a zombie (a container's PID 1 may never reap orphans). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('a worker killed with SIGKILL mid-job', () => {
   let server: TestServer;
   let token: string;
@@ -123,10 +135,13 @@ describe('a worker killed with SIGKILL mid-job', () => {
     return child;
   };
 
-  it('loses its lease; a restarted worker runs the job again and it finishes', async () => {
+  it('takes its running job down with it; the lease expires and a restarted worker runs the job again to the end', async () => {
+    const pidFile = path.join(os.tmpdir(), `tandem-attempt-${process.pid}-${Date.now()}.pid`);
     const script = `
 import os, time, tandem_job as tj
 attempt = os.environ["TANDEM_JOB_ATTEMPT"]
+if attempt == "1":
+    open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))
 print("attempt " + attempt, flush=True)
 time.sleep(30 if attempt == "1" else 0.1)
 open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
@@ -137,6 +152,10 @@ open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
     await waitForJob(server, id, (j) => j.status === 'running', 60_000);
     await expect.poll(async () => logLines(server, id), { timeout: 30_000 }).toContain('attempt 1');
     first.kill('SIGKILL');
+    // No orphan: the first attempt's Python stops although nobody could signal it.
+    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    await expect.poll(() => isRunning(orphan), { timeout: 15_000 }).toBe(false);
+    rmSync(pidFile);
     spawnWorker();
     const job = await waitForJob(server, id, (j) => j.status === 'succeeded', 60_000);
     expect(job.attempt).toBe(2);
