@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../src/worker/job-command.js';
+import { createInterface } from 'node:readline';
 import { venvPython } from '../../src/worker/python.js';
 
 /**
@@ -29,29 +29,21 @@ export interface SparkCluster {
   stop(): void;
 }
 
-/** A real standalone Spark cluster (one master, one worker with 1 core) on free ports. */
+/**
+ * A real standalone Spark cluster (one master, one worker with 1 core). Every port is chosen by
+ * Spark itself (0) and read back from the master's log: ports picked beforehand could be taken by
+ * another suite's Spark before the JVM binds them, and Spark then silently moves to the next one.
+ */
 export async function startStandaloneSpark(): Promise<SparkCluster> {
   const sparkClass = path.join(path.dirname(venvPython()), 'spark-class');
-  const [port, ui, workerUi] = [await freePort(), await freePort(), await freePort()];
-  const master = `spark://127.0.0.1:${port}`;
   // spark-class finds SPARK_HOME through a Python that has pyspark.
   const env = { ...process.env, SPARK_NO_DAEMONIZE: '1', SPARK_LOCAL_IP: '127.0.0.1', PYSPARK_PYTHON: venvPython() };
-  const start = (args: string[]): ChildProcess => spawn(sparkClass, args, { env, stdio: 'ignore', detached: true });
-  const processes = [
-    start(['org.apache.spark.deploy.master.Master', '--host', '127.0.0.1', '--port', String(port), '--webui-port', String(ui)]),
-    start([
-      'org.apache.spark.deploy.worker.Worker',
-      master,
-      '--host',
-      '127.0.0.1',
-      '--cores',
-      '1',
-      '--memory',
-      '1g',
-      '--webui-port',
-      String(workerUi),
-    ]),
-  ];
+  const processes: ChildProcess[] = [];
+  const start = (args: string[], log: 'pipe' | 'ignore'): ChildProcess => {
+    const child = spawn(sparkClass, args, { env, stdio: ['ignore', 'ignore', log], detached: true });
+    processes.push(child);
+    return child;
+  };
   const stop = () => {
     for (const p of processes) {
       try {
@@ -61,15 +53,49 @@ export async function startStandaloneSpark(): Promise<SparkCluster> {
       }
     }
   };
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const state = await fetch(`http://127.0.0.1:${ui}/json/`).then(
-      (r) => r.json() as Promise<{ aliveworkers?: number }>,
-      () => undefined,
+  try {
+    const { master, ui } = await announced(
+      start(['org.apache.spark.deploy.master.Master', '--host', '127.0.0.1', '--port', '0', '--webui-port', '0'], 'pipe'),
+      { master: /Starting Spark master at (spark:\/\/\S+)/, ui: /Bound MasterWebUI to .*started at (http:\/\/\S+)/ },
     );
-    if (state?.aliveworkers && state.aliveworkers > 0) return { master, stop };
-    await new Promise((r) => setTimeout(r, 250));
+    start(
+      ['org.apache.spark.deploy.worker.Worker', master, '--host', '127.0.0.1', '--cores', '1', '--memory', '1g', '--webui-port', '0'],
+      'ignore',
+    );
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const state = (await fetch(`${ui}/json/`)
+        .then((r) => r.json())
+        .catch(() => undefined)) as { aliveworkers?: number } | undefined;
+      if (state?.aliveworkers && state.aliveworkers > 0) return { master, stop };
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`the standalone Spark cluster at ${master} did not get a worker within 60 s`);
+  } catch (error) {
+    stop();
+    throw error;
   }
-  stop();
-  throw new Error(`the standalone Spark cluster at ${master} did not get a worker within 60 s`);
+}
+
+/** Resolves with the first capture of each pattern in the process's log (stderr), within 60 s. */
+function announced<K extends string>(child: ChildProcess, patterns: Record<K, RegExp>): Promise<Record<K, string>> {
+  return new Promise((resolve, reject) => {
+    const found: Partial<Record<K, string>> = {};
+    const keys = Object.keys(patterns) as K[];
+    const timer = setTimeout(
+      () => reject(new Error(`Spark did not report ${keys.filter((k) => !found[k]).join(', ')} within 60 s`)),
+      60_000,
+    );
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      for (const key of keys) found[key] ??= patterns[key].exec(line)?.[1];
+      if (keys.every((k) => found[k])) {
+        clearTimeout(timer);
+        resolve(found as Record<K, string>);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`spark-class exited with ${code} before it was ready`));
+    });
+  });
 }
