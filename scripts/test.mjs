@@ -41,14 +41,25 @@ function runVitest(suite, env) {
         return;
       }
       const json = JSON.parse(readFileSync(report, 'utf8'));
-      // A file that fails to load counts as a failure even though it has no test results.
-      const brokenFiles = json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+      // A file that fails without a failing test (it did not load, or a beforeAll threw and its
+      // tests were skipped) still counts as a failure.
+      const broken = json.testResults.filter(
+        (file) => file.status === 'failed' && !file.assertionResults.some((a) => a.status === 'failed'),
+      );
+      const failed = json.numFailedTests + broken.length;
+      // Vitest also fails a run for errors no test owns (an unhandled rejection, say).
+      const unowned = code !== 0 && failed === 0;
       resolve({
         name: suite.name,
         passed: json.numPassedTests,
-        failed: json.numFailedTests + brokenFiles,
+        failed: unowned ? 1 : failed,
         skipped: json.numPendingTests + json.numTodoTests,
         seconds,
+        note: unowned
+          ? `vitest exited with ${code}: an error outside the tests (see its output above)`
+          : broken.length
+            ? `failed outside any test: ${broken.map((file) => path.relative(ROOT, file.name)).join(', ')}`
+            : undefined,
       });
     });
   });
