@@ -135,6 +135,8 @@ export class Room {
    * document updates are dropped (they may still sync and share their cursor).
    */
   receive(peer: Peer, data: Uint8Array): void {
+    // Frames still in flight when the room closes: the client sends them again after reconnecting.
+    if (this.closed) return;
     try {
       const decoder = decoding.createDecoder(data);
       const type = decoding.readVarUint(decoder);

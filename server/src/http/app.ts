@@ -39,7 +39,12 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     throw new TandemError('NOT_FOUND', `no API route ${req.method} ${req.originalUrl.split('?')[0]}`);
   });
 
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if ((error as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' && req.socket.destroyed) {
+      // The client went away mid-answer (a cancelled download, a killed worker): nothing broke here.
+      ctx.log.debug('client closed the connection before the answer was complete', { path: req.path });
+      return;
+    }
     const known = toTandemError(error);
     if (known.code === 'INTERNAL') ctx.log.error('request failed', { error: String(error), stack: (error as Error)?.stack });
     if (res.headersSent) {
