@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // `npm test`: set up (with test tools), start real PostgreSQL and MinIO once, run every suite
 // against them, and close with one line: `tests: N passed, N failed`.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TEST_RESULTS } from './lib/paths.mjs';
+import { ROOT, TEST_RESULTS, TSC } from './lib/paths.mjs';
 import { log, startProcess } from './lib/proc.mjs';
 import { startMinio, startPostgres } from './lib/services.mjs';
 import { setup } from './setup.mjs';
@@ -65,6 +66,22 @@ function runVitest(suite, env) {
   });
 }
 
+/** Vitest strips types without checking them: tsc checks every workspace's tests (and the code they import). */
+function typecheckTests() {
+  log('type-checking the tests');
+  const started = Date.now();
+  const failing = ['server', 'kernel', 'extension'].filter(
+    (workspace) => spawnSync('node', [TSC, '-p', `${workspace}/tsconfig.test.json`], { cwd: ROOT, stdio: 'inherit' }).status !== 0,
+  );
+  return {
+    name: 'types',
+    passed: 3 - failing.length,
+    failed: failing.length,
+    seconds: ((Date.now() - started) / 1000).toFixed(0),
+    note: failing.length ? `tsc found errors in the ${failing.join(', ')} tests (printed above)` : undefined,
+  };
+}
+
 async function main() {
   const started = Date.now();
   await setup({ test: true });
@@ -97,6 +114,7 @@ async function main() {
       .find((a) => a.startsWith('--only='))
       ?.slice('--only='.length)
       .split(',');
+    if (!only || only.includes('types')) results.push(typecheckTests());
     for (const suite of SUITES.filter((s) => !only || only.includes(s.name))) results.push(await runVitest(suite, env));
   } catch (error) {
     console.error(`\ntest run aborted: ${error.message}`);

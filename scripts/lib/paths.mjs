@@ -11,6 +11,8 @@ export const VENV = path.join(ROOT, '.venv');
 export const JUPYTER_DATA = path.join(ROOT, 'jupyter-config/data');
 export const LABEXTENSION_DIR = path.join(JUPYTER_DATA, 'labextensions/@tandem/extension');
 export const TEST_RESULTS = path.join(ROOT, 'test-results');
+// Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
+export const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** The Python that runs JupyterLab: `$TANDEM_PYTHON`, else the project venv. */
 export function venvPython() {

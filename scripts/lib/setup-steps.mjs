@@ -3,12 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cachedStep, hashInputs } from './cache.mjs';
-import { LABEXTENSION_DIR, ROOT, VENV, venvPython } from './paths.mjs';
+import { LABEXTENSION_DIR, ROOT, TSC, VENV, venvPython } from './paths.mjs';
 import { log, run, which } from './proc.mjs';
 import { minioBinary, postgresBinDir } from './services.mjs';
 
-// Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
-const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 const NPM_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_fund: 'false', npm_config_audit: 'false' };
 
 const NPM_INPUTS = ['package.json', 'package-lock.json', 'server/package.json', 'kernel/package.json', 'extension/package.json'];

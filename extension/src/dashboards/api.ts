@@ -8,7 +8,7 @@ export interface DashboardInfo {
   currentVersion: number | null;
   role: 'owner' | 'editor' | 'viewer';
   url: string;
-  schedule: { cron: string; nextRunAt: string | null } | null;
+  schedule: { cron: string; timezone: string; nextRunAt: string | null } | null;
   lastRun: { at: string; status: 'running' | 'succeeded' | 'failed'; error: string | null } | null;
   liveNotebookId: string | null;
 }
@@ -46,7 +46,10 @@ export class DashboardsApi {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/link`, { method: 'POST' });
   }
 
-  setSchedule(slug: string, body: { cron: string | null; notebook?: unknown; selection?: CellChoice[] }): Promise<DashboardInfo> {
+  setSchedule(
+    slug: string,
+    body: { cron: string | null; timezone?: string; notebook?: unknown; selection?: CellChoice[] },
+  ): Promise<DashboardInfo> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/schedule`, { method: 'PUT', json: body });
   }
 

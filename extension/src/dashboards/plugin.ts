@@ -39,6 +39,7 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDr
         .replace(/\.ipynb$/, ''),
     description: existing?.description ?? '',
     cron: existing?.schedule?.cron ?? '',
+    timezone: existing?.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
     republish: !!existing,
     // Only shared notebooks (on the Tandem drive) can be followed live.
     live: shared ? !!existing?.liveNotebookId : undefined,
@@ -51,7 +52,10 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDr
   model.setMetadata('tandem', { ...tandem, dashboard: { slug: dashboard.slug, ...(choices.cron ? { cron: choices.cron } : {}) } });
   // The notebook's code is kept on the server only when a refresh schedule needs to re-run it.
   if (choices.cron || existing?.schedule)
-    await api.setSchedule(dashboard.slug, choices.cron ? { cron: choices.cron, notebook, selection: choices.selection } : { cron: null });
+    await api.setSchedule(
+      dashboard.slug,
+      choices.cron ? { cron: choices.cron, timezone: choices.timezone, notebook, selection: choices.selection } : { cron: null },
+    );
   if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
   else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
   const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;

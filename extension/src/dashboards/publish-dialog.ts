@@ -13,8 +13,10 @@ export interface PublishChoices {
   title: string;
   description: string;
   selection: CellChoice[];
-  /** Cron expression (UTC) for scheduled refresh, or '' for none. */
+  /** Cron expression for scheduled refresh, or '' for none. */
   cron: string;
+  /** IANA time zone whose wall clock the cron fields describe. */
+  timezone: string;
   shareLink: boolean;
   /** Follow the shared notebook's outputs as collaborators run it. */
   live: boolean;
@@ -31,7 +33,7 @@ const preview = (cell: NotebookCell) => {
  */
 export async function askPublishChoices(
   cells: NotebookCell[],
-  defaults: { title: string; description: string; cron: string; republish: boolean; live?: boolean },
+  defaults: { title: string; description: string; cron: string; timezone: string; republish: boolean; live?: boolean },
 ): Promise<PublishChoices | undefined> {
   const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': 'Dashboard title' });
   const description = h('textarea', {
@@ -44,9 +46,15 @@ export async function askPublishChoices(
   const cron = h('input', {
     class: 'jp-mod-styled',
     value: defaults.cron,
-    placeholder: 'e.g. 0 6 * * 1-5 (UTC); empty: no refresh',
+    placeholder: 'e.g. 0 6 * * 1-5 (06:00 on weekdays); empty: no refresh',
     'aria-label': 'Refresh schedule',
   });
+  const timezone = h('input', { class: 'jp-mod-styled', value: defaults.timezone, list: 'tandem-time-zones', 'aria-label': 'Time zone' });
+  const zones = h(
+    'datalist',
+    { id: 'tandem-time-zones' },
+    ...Intl.supportedValuesOf('timeZone').map((zone) => h('option', { value: zone })),
+  );
   const shareLink = h('input', { type: 'checkbox', 'aria-label': 'Create a share link' });
   const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': 'Follow live' });
   const rows = cells.map((cell, index) => {
@@ -84,7 +92,8 @@ export async function askPublishChoices(
           h('tbody', {}, ...rows.map((r) => r.row)),
         ),
       ),
-      h('label', {}, 'Refresh schedule (cron, UTC) — re-runs this notebook headless', cron),
+      h('label', {}, 'Refresh schedule (cron) — re-runs this notebook headless', cron),
+      h('label', {}, 'Time zone of the schedule', timezone, zones),
       h('label', { class: 'tandem-publish-inline' }, shareLink, 'Create a secret share link (anyone with it can view)'),
       defaults.live !== undefined &&
         h('label', { class: 'tandem-publish-inline' }, live, 'Live: follow this shared notebook’s outputs as collaborators run it'),
@@ -102,6 +111,7 @@ export async function askPublishChoices(
     description: description.value,
     selection: rows.filter((r) => r.show.checked).map((r) => ({ index: r.index, code: r.code.checked, outputs: true })),
     cron: cron.value.trim(),
+    timezone: timezone.value.trim() || defaults.timezone,
     shareLink: shareLink.checked,
     live: defaults.live !== undefined && live.checked,
   };

@@ -159,10 +159,16 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/dashboards/:slug/schedule',
-      summary: 'Refresh on a cron schedule (UTC) by re-running the notebook headless; cron null stops it (editors)',
+      summary:
+        'Refresh on a cron schedule (fields on the wall clock of `timezone`, an IANA name; default UTC) by re-running the notebook headless; cron null stops it (editors)',
       tags,
       params: slugParams,
-      body: z.object({ cron: z.string().max(200).nullable(), notebook: notebookSchema.optional(), selection }),
+      body: z.object({
+        cron: z.string().max(200).nullable(),
+        timezone: z.string().min(1).max(64).optional(),
+        notebook: notebookSchema.optional(),
+        selection,
+      }),
     },
     async ({ req, params, body }) => dashboards.setSchedule(me(req), params.slug, body),
   );

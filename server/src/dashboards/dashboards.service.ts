@@ -257,7 +257,7 @@ export class DashboardsService {
   async setSchedule(
     who: Principal,
     slug: string,
-    input: { cron: string | null; notebook?: Notebook; selection?: CellChoice[] },
+    input: { cron: string | null; timezone?: string; notebook?: Notebook; selection?: CellChoice[] },
   ): Promise<DashboardView> {
     const row = await this.access(who, slug, 'editor');
     if (input.cron === null) {
@@ -265,7 +265,7 @@ export class DashboardsService {
       if (row.sourceKey) await this.artifacts.delete(row.sourceKey);
       return this.get(who, slug);
     }
-    const cron = parseCron(input.cron);
+    const cron = parseCron(input.cron, input.timezone);
     if (!input.notebook && !row.sourceKey)
       throw new TandemError('INVALID_ARGUMENT', 'notebook: a scheduled refresh needs the notebook to run');
     if (input.notebook) extractContent(input.notebook, input.selection);
@@ -275,6 +275,7 @@ export class DashboardsService {
     await this.mutate(async (tx) => {
       await this.store.setSchedule(tx, row.id, {
         cron: cron.source,
+        timezone: cron.timeZone,
         nextRunAt: cron.next(new Date()),
         sourceKey,
         selection: input.selection ?? row.selection,
@@ -284,7 +285,7 @@ export class DashboardsService {
         action: 'dashboard.schedule',
         resourceType: 'dashboard',
         resourceId: row.id,
-        details: { cron: cron.source },
+        details: { cron: cron.source, timezone: cron.timeZone },
       });
     });
     return this.get(who, slug);
@@ -303,7 +304,7 @@ export class DashboardsService {
 
   /** Claims due schedules and starts their refreshes; the server calls this every tick. */
   async runDue(now = new Date()): Promise<number> {
-    const due = await this.store.claimDue(now, (cron, after) => parseCron(cron).next(after));
+    const due = await this.store.claimDue(now, (schedule, after) => parseCron(schedule.cron, schedule.timezone).next(after));
     for (const row of due) if (!this.running.has(row.id)) this.startRefresh(row);
     return due.length;
   }

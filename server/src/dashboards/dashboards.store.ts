@@ -19,10 +19,17 @@ export interface Dashboard {
   updatedAt: Date;
   currentVersion: number | null;
   hasLink: boolean;
-  schedule: { cron: string; nextRunAt: Date | null } | null;
+  schedule: Schedule | null;
   lastRun: { at: Date; status: RunStatus; error: string | null } | null;
   /** Live mode: the shared notebook whose outputs the page follows. */
   liveNotebookId: string | null;
+}
+
+/** A refresh schedule: cron fields on the wall clock of an IANA time zone. */
+export interface Schedule {
+  cron: string;
+  timezone: string;
+  nextRunAt: Date | null;
 }
 
 /** Internal fields never sent to clients. */
@@ -45,7 +52,7 @@ export interface DashboardVersionWithContent extends DashboardVersion {
 }
 
 const COLUMNS = `id, slug, title, description, notebook_path, created_by, created_at, updated_at, current_version,
-  link_key_hash IS NOT NULL AS has_link, schedule_cron, next_run_at, last_run_at, last_run_status, last_run_error,
+  link_key_hash IS NOT NULL AS has_link, schedule_cron, schedule_timezone, next_run_at, last_run_at, last_run_status, last_run_error,
   source_key, selection, live_notebook_id`;
 
 interface Row {
@@ -60,6 +67,7 @@ interface Row {
   current_version: number | null;
   has_link: boolean;
   schedule_cron: string | null;
+  schedule_timezone: string;
   next_run_at: Date | null;
   last_run_at: Date | null;
   last_run_status: RunStatus | null;
@@ -80,7 +88,9 @@ const toDashboard = (r: Row): DashboardRow => ({
   updatedAt: new Date(r.updated_at),
   currentVersion: r.current_version,
   hasLink: r.has_link,
-  schedule: r.schedule_cron ? { cron: r.schedule_cron, nextRunAt: r.next_run_at && new Date(r.next_run_at) } : null,
+  schedule: r.schedule_cron
+    ? { cron: r.schedule_cron, timezone: r.schedule_timezone, nextRunAt: r.next_run_at && new Date(r.next_run_at) }
+    : null,
   lastRun: r.last_run_at && r.last_run_status ? { at: new Date(r.last_run_at), status: r.last_run_status, error: r.last_run_error } : null,
   liveNotebookId: r.live_notebook_id,
   sourceKey: r.source_key,
@@ -199,13 +209,15 @@ export class DashboardsStore {
   async setSchedule(
     tx: Queryable,
     id: string,
-    schedule: { cron: string; nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null } | null,
+    schedule: (Schedule & { nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null }) | null,
   ): Promise<void> {
     await tx.query(
-      'UPDATE dashboards SET schedule_cron = $2, next_run_at = $3, source_key = $4, selection = $5, updated_at = now() WHERE id = $1',
+      `UPDATE dashboards SET schedule_cron = $2, schedule_timezone = $3, next_run_at = $4, source_key = $5, selection = $6, updated_at = now()
+        WHERE id = $1`,
       [
         id,
         schedule?.cron ?? null,
+        schedule?.timezone ?? 'UTC',
         schedule?.nextRunAt ?? null,
         schedule?.sourceKey ?? null,
         schedule?.selection ? JSON.stringify(schedule.selection) : null,
@@ -217,7 +229,7 @@ export class DashboardsStore {
    * Claims scheduled dashboards that are due: moves their next run forward in the same statement,
    * so two servers on one database never run the same refresh twice.
    */
-  async claimDue(now: Date, nextRun: (cron: string, after: Date) => Date): Promise<DashboardRow[]> {
+  async claimDue(now: Date, nextRun: (schedule: Schedule, after: Date) => Date): Promise<DashboardRow[]> {
     return this.db.transaction(async (tx) => {
       const due = await tx.query<Row>(
         `SELECT ${COLUMNS} FROM dashboards WHERE schedule_cron IS NOT NULL AND next_run_at <= $1
@@ -225,13 +237,14 @@ export class DashboardsStore {
          ORDER BY next_run_at LIMIT 10 FOR UPDATE SKIP LOCKED`,
         [now],
       );
-      for (const row of due) {
+      const dashboards = due.map(toDashboard);
+      for (const dashboard of dashboards) {
         await tx.query(
           `UPDATE dashboards SET next_run_at = $2, last_run_at = $3, last_run_status = 'running', last_run_error = NULL WHERE id = $1`,
-          [row.id, nextRun(row.schedule_cron!, now), now],
+          [dashboard.id, nextRun(dashboard.schedule!, now), now],
         );
       }
-      return due.map(toDashboard);
+      return dashboards;
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCron } from '../../src/dashboards/cron.js';
 
-const next = (expr: string, from: string) => parseCron(expr).next(new Date(from)).toISOString();
+const next = (expr: string, from: string, timeZone?: string) => parseCron(expr, timeZone).next(new Date(from)).toISOString();
 
 describe('parseCron()', () => {
   it('finds the next matching minute strictly after the given time', () => {
@@ -26,5 +26,25 @@ describe('parseCron()', () => {
     expect(() => parseCron('* * *')).toThrow(/expected 5 fields/);
     expect(() => parseCron('0 0 31 2 *').next(new Date())).toThrow(/never matches/);
     expect(() => parseCron('x * * * *')).toThrow(/cannot read minute field "x"/);
+  });
+
+  it('reads the fields on a time zone’s wall clock, following daylight saving', () => {
+    expect(next('0 7 * * 1-5', '2026-11-23T00:00:00Z', 'Europe/Berlin')).toBe('2026-11-23T06:00:00.000Z'); // CET
+    expect(next('0 7 * * 1-5', '2026-06-01T00:00:00Z', 'Europe/Berlin')).toBe('2026-06-01T05:00:00.000Z'); // CEST
+    expect(next('30 9 * * *', '2026-11-23T00:00:00Z', 'America/New_York')).toBe('2026-11-23T14:30:00.000Z');
+    expect(next('0 0 * * *', '2026-11-23T12:00:00Z', 'Asia/Kolkata')).toBe('2026-11-23T18:30:00.000Z');
+  });
+
+  it('skips a wall time the clock jumps over and runs a repeated one once', () => {
+    // 2026-03-29 in Berlin: 02:00 → 03:00, so 02:30 does not exist that night.
+    expect(next('30 2 * * *', '2026-03-28T12:00:00Z', 'Europe/Berlin')).toBe('2026-03-30T00:30:00.000Z');
+    // 2026-10-25 in Berlin: 03:00 → 02:00, so 02:30 happens twice; the schedule runs once.
+    const daily = parseCron('30 2 * * *', 'Europe/Berlin');
+    const first = daily.next(new Date('2026-10-24T12:00:00Z'));
+    expect(daily.next(first).getTime() - first.getTime()).toBeGreaterThan(20 * 3600_000);
+  });
+
+  it('rejects an unknown time zone, naming it', () => {
+    expect(() => parseCron('0 7 * * *', 'Mars/Olympus')).toThrow(/timezone: unknown time zone "Mars\/Olympus"/);
   });
 });

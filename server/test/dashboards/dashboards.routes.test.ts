@@ -157,7 +157,7 @@ describe('dashboards API and pages', () => {
     });
 
     it('answers its state for live polling and keeps link keys in its own links', async () => {
-      const state = await (await pageAs('link', 'sales/state')).json();
+      const state = (await (await pageAs('link', 'sales/state')).json()) as { version: string };
       expect(state.version).toBe('1');
       const html = await (await pageAs('link')).text();
       expect(html).toContain(`href="sales/pdf?key=${linkKey}"`);
@@ -225,6 +225,27 @@ describe('dashboards API and pages', () => {
         body: { cron: '99 * * * *', notebook: sampleNotebook() },
       });
       expect(schedule.body.error.message).toMatch(/cron: minute "99"/);
+      const zone = await server.api('PUT', 'dashboards/sales/schedule', {
+        token: tokens.editor,
+        body: { cron: '0 7 * * *', timezone: 'Mars/Olympus', notebook: sampleNotebook() },
+      });
+      expect(zone).toMatchObject({
+        status: 400,
+        body: { error: { message: expect.stringMatching(/timezone: unknown time zone "Mars\/Olympus"/) } },
+      });
+    });
+
+    it('schedules on a time zone’s wall clock: 07:00 in Berlin is 06:00 or 05:00 UTC', async () => {
+      const res = await server.api('PUT', 'dashboards/sales/schedule', {
+        token: tokens.editor,
+        body: { cron: '0 7 * * *', timezone: 'Europe/Berlin', notebook: sampleNotebook() },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.schedule).toMatchObject({ cron: '0 7 * * *', timezone: 'Europe/Berlin' });
+      expect(res.body.schedule.nextRunAt).toMatch(/T0[56]:00:00.000Z$/);
+      expect(
+        (await server.api('PUT', 'dashboards/sales/schedule', { token: tokens.editor, body: { cron: null } })).body.schedule,
+      ).toBeNull();
     });
 
     it('derives a unique slug from the title when none is given', async () => {

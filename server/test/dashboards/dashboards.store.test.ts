@@ -32,11 +32,19 @@ describeEachDb('DashboardsStore', (backend) => {
     const d = await store.transaction((tx) => store.create(tx, { slug: 'due', title: 'Due', description: '', createdBy: 'u1' }));
     const now = new Date('2026-11-23T06:00:30Z');
     await store.transaction((tx) =>
-      store.setSchedule(tx, d.id, { cron: '0 6 * * *', nextRunAt: new Date('2026-11-23T06:00:00Z'), sourceKey: 'k', selection: null }),
+      store.setSchedule(tx, d.id, {
+        cron: '0 7 * * *',
+        timezone: 'Europe/Berlin',
+        nextRunAt: new Date('2026-11-23T06:00:00Z'),
+        sourceKey: 'k',
+        selection: null,
+      }),
     );
-    const next = () => new Date('2026-11-24T06:00:00Z');
+    const asked: unknown[] = [];
+    const next = (schedule: unknown) => (asked.push(schedule), new Date('2026-11-24T06:00:00Z'));
     const claims = await Promise.all(Array.from({ length: 4 }, () => store.claimDue(now, next)));
     expect(claims.flat().map((r) => r.slug)).toEqual(['due']);
+    expect(asked).toEqual([{ cron: '0 7 * * *', timezone: 'Europe/Berlin', nextRunAt: new Date('2026-11-23T06:00:00Z') }]);
     const row = (await store.find('due'))!;
     expect(row.schedule!.nextRunAt!.toISOString()).toBe('2026-11-24T06:00:00.000Z');
     expect(row.lastRun).toMatchObject({ status: 'running' });

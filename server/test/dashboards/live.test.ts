@@ -27,7 +27,11 @@ describe('live dashboards follow a shared notebook', () => {
   const page = async (token: string) =>
     (await fetch(`${server.url}/tandem/d/live-sales`, { headers: { authorization: `Bearer ${token}` } })).text();
   const state = async (token: string) =>
-    (await (await fetch(`${server.url}/tandem/d/live-sales/state`, { headers: { authorization: `Bearer ${token}` } })).json()).version;
+    (
+      (await (await fetch(`${server.url}/tandem/d/live-sales/state`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        version: string;
+      }
+    ).version;
 
   /** An edit as collaborators make them: logged in the notebook's Yjs update log. */
   async function edit(content: Ipynb) {

@@ -33,7 +33,7 @@ describe('scheduled refresh with the Tandem kernel', () => {
     const scheduled = await server.api('PUT', 'dashboards/nightly/schedule', {
       body: { cron: '0 6 * * *', notebook: notebook('const rows = [1, 2, 3].map((n) => n * 14);\nconsole.log(`answer ${rows.at(-1)}`);') },
     });
-    expect(scheduled.body.schedule).toEqual({ cron: '0 6 * * *', nextRunAt: expect.stringMatching(/T06:00:00.000Z$/) });
+    expect(scheduled.body.schedule).toEqual({ cron: '0 6 * * *', timezone: 'UTC', nextRunAt: expect.stringMatching(/T06:00:00.000Z$/) });
     expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(202);
     const done = await settle('nightly');
     expect(done.lastRun).toMatchObject({ status: 'succeeded', error: null });

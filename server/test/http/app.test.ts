@@ -47,7 +47,7 @@ describe('server basics', () => {
       body: '{"name": ',
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.message).toMatch(/malformed JSON/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/malformed JSON/);
     expect((await server.api('GET', 'nope')).status).toBe(404);
   });
 

@@ -15,7 +15,7 @@ import { ModelsService } from '../../src/models/models.service.js';
 import { ModelsStore } from '../../src/models/models.store.js';
 import { describeEachDb } from '../support/backends.js';
 
-const bytes = (text: string) => [Buffer.from(text)];
+const bytes = (text: string) => Readable.from([Buffer.from(text)]);
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const search = (query: Record<string, unknown>) => searchQuery.parse(query);
 
@@ -78,7 +78,7 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('registerVersion() copies files already in the artifact store (job outputs) and audits the registration', async () => {
-    await artifacts.put('jobs/j1/out/model.bin', Readable.from(bytes('from a job')));
+    await artifacts.put('jobs/j1/out/model.bin', bytes('from a job'));
     const version = await models.registerVersion({
       model: 'job-output',
       actor: alice,
@@ -122,7 +122,7 @@ describeEachDb('ModelsService', (backend) => {
 
   it('rejects oversized files with PAYLOAD_TOO_LARGE, too many files and traversal paths with clear errors', async () => {
     await expect(
-      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: [Buffer.alloc(2048)] }] }),
+      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: Readable.from([Buffer.alloc(2048)]) }] }),
     ).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });

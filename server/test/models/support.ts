@@ -30,7 +30,7 @@ export async function upload(
   const res = await fetch(`${server.url}/tandem/api/${apiPath}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', ...headers },
-    body: content,
+    body: typeof content === 'string' ? content : new Uint8Array(content),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }

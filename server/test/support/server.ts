@@ -49,7 +49,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const server = await startServer({ config, features: options.features });
   const api: TestServer['api'] = async (method, apiPath, { token, body, headers } = {}) => {
-    const auth = token === null ? {} : { authorization: `Bearer ${token ?? server.adminToken}` };
+    const auth: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token ?? server.adminToken}` };
     const res = await fetch(`${server.url}${apiPath.startsWith('/') ? '' : '/tandem/api/'}${apiPath}`, {
       method,
       headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
