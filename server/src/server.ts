@@ -34,7 +34,7 @@ export interface StartOptions {
 export async function startServer({ config, features = FEATURES }: StartOptions): Promise<TandemServer> {
   await mkdir(config.home, { recursive: true });
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, log);
   const artifacts = await openArtifactStore(config).catch(async (error: unknown) => {
     await db.close();
     throw error;

@@ -2,8 +2,11 @@ import pg from 'pg';
 import type { Db, Queryable } from './db.js';
 
 /** A pooled connection to a real PostgreSQL server. */
-export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
+export async function openPostgres(url: string, options: { max?: number; onIdleError?: (error: Error) => void } = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 20 });
+  // An idle connection the server ends (restart, failover, pg_terminate_backend) is reported on the
+  // pool; unheard, that event would crash the process. The pool replaces the connection by itself.
+  pool.on('error', options.onIdleError ?? (() => undefined));
   // Fail at start with a clear message rather than on the first request.
   const probe = await pool.connect().catch((cause: unknown) => {
     throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${String(cause)}`, { cause });

@@ -117,7 +117,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         env: { ...command.env, TANDEM_AGENT_PID: String(process.pid) },
         emit: (e) => events.push(e),
       });
-      const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, (e) => events.push(e)) : () => undefined;
+      const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, job.id, (e) => events.push(e)) : () => undefined;
       const result = await entry.process.done.finally(stopProgress);
       if (entry.state !== 'running') return await finish(entry, events);
       if (result.code !== 0) {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
+import { JOB_PROPERTY } from './spark-progress.js';
 
 export interface Runtime {
   python: string;
@@ -83,6 +84,7 @@ export async function jobCommand(
     'spark.ui.enabled': 'true',
     'spark.ui.port': String(sparkUiPort),
     'spark.app.name': `tandem-${job.name}`.slice(0, 100),
+    [JOB_PROPERTY]: job.id,
   };
   return {
     command: sparkSubmit(runtime.python),

@@ -10,20 +10,43 @@ interface SparkJob {
   name: string;
 }
 
+/** Spark conf that marks a job's application, so progress is read from that application only. */
+export const JOB_PROPERTY = 'spark.tandem.job';
+/** Spark moves its UI up by one port when the chosen one is taken, this many times (spark.port.maxRetries). */
+const PORT_RETRIES = 16;
+
+const getJson = async <T>(url: string): Promise<T> => {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return (await res.json()) as T;
+};
+
+/** The REST base and id of the application that carries `jobId`, on the UI port or one Spark moved to. */
+async function findApplication(uiPort: number, jobId: string): Promise<{ base: string; appId: string } | undefined> {
+  for (let port = uiPort; port <= uiPort + PORT_RETRIES; port++) {
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const apps = await getJson<{ id: string }[]>(`${base}/applications`).catch(() => []);
+    for (const { id } of apps) {
+      const env = await getJson<{ sparkProperties?: [string, string][] }>(`${base}/applications/${id}/environment`).catch(() => undefined);
+      if (env?.sparkProperties?.some(([key, value]) => key === JOB_PROPERTY && value === jobId)) return { base, appId: id };
+    }
+  }
+  return undefined;
+}
+
 /**
- * Follows a Spark application through its REST monitoring API (on the driver's UI port) and
- * reports task progress. Spark only knows the jobs started so far, so the fraction is kept
- * monotonic and below 1 until the process ends; the message says what runs now.
+ * Follows the Spark application of job `jobId` through its REST monitoring API (on the driver's
+ * UI port) and reports task progress. Spark only knows the jobs started so far, so the fraction
+ * is kept monotonic and below 1 until the process ends; the message says what runs now.
  */
-export function followSparkProgress(uiPort: number, emit: (event: WorkerEvent) => void, everyMs = 1000): () => void {
-  const base = `http://127.0.0.1:${uiPort}/api/v1`;
+export function followSparkProgress(uiPort: number, jobId: string, emit: (event: WorkerEvent) => void, everyMs = 1000): () => void {
   let last = '';
-  let appId: string | undefined;
+  let app: { base: string; appId: string } | undefined;
   let best = 0;
   const poll = async () => {
-    appId ??= ((await (await fetch(`${base}/applications`)).json()) as { id: string }[])[0]?.id;
-    if (!appId) return;
-    const jobs = (await (await fetch(`${base}/applications/${appId}/jobs`)).json()) as SparkJob[];
+    app ??= await findApplication(uiPort, jobId);
+    if (!app) return;
+    const jobs = await getJson<SparkJob[]>(`${app.base}/applications/${app.appId}/jobs`);
     if (jobs.length === 0) return;
     const total = jobs.reduce((n, j) => n + j.numTasks - j.numSkippedTasks, 0);
     const doneTasks = jobs.reduce((n, j) => n + Math.min(j.numCompletedTasks, j.numTasks - j.numSkippedTasks), 0);
