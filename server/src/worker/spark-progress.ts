@@ -58,12 +58,19 @@ export function followSparkProgress(uiPort: number, jobId: string, emit: (event:
     emit({ type: 'progress', data: { fraction: best, message } });
   };
   let stopped = false;
-  const timer = setInterval(() => {
-    // The UI is not up yet, or already gone at the end: both are normal.
-    if (!stopped) poll().catch(() => undefined);
-  }, everyMs);
+  let timer: NodeJS.Timeout | undefined;
+  // One request chain at a time: a driver busy starting up answers slowly, and overlapping polls
+  // would pile up on the CPU the job needs.
+  const next = () => {
+    timer = setTimeout(async () => {
+      // The UI is not up yet, or already gone at the end: both are normal.
+      await poll().catch(() => undefined);
+      if (!stopped) next();
+    }, everyMs);
+  };
+  next();
   return () => {
     stopped = true;
-    clearInterval(timer);
+    clearTimeout(timer);
   };
 }
