@@ -42,13 +42,7 @@ export class Sharing {
   }
 
   /** Grants `role` to a user or team by name; null removes access. The last owner cannot be removed. */
-  async share(
-    who: Principal,
-    resource: SharedResource,
-    to: Grantee,
-    role: Role | null | undefined,
-    transaction: Transaction,
-  ): Promise<void> {
+  async share(who: Principal, resource: SharedResource, to: Grantee, role: Role | null, transaction: Transaction): Promise<void> {
     const found = to.type === 'user' ? await this.auth.findUserByName(to.name) : await this.auth.findTeamByName(to.name);
     if (!found) throw new TandemError('NOT_FOUND', `${to.type} ${to.name} not found`);
     const ref: PrincipalRef = { type: to.type, id: found.id };
@@ -77,7 +71,7 @@ export class Sharing {
 }
 
 /** The body of `PUT <resource>/grants`: a user or team by name, and a role (null removes access). */
-export const shareBody = z.object({
+const shareBody = z.object({
   type: z.enum(['user', 'team']),
   name: z.string().min(1).max(200),
   role: z.enum(['owner', 'editor', 'viewer']).nullable(),
