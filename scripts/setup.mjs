@@ -2,7 +2,7 @@
 // `npm run setup [-- --test]`: installs whatever is missing for `npm start` (and `npm test`).
 // Every step is cached, so running it again takes a second or two.
 import { pathToFileURL } from 'node:url';
-import { ensureBuild, ensureNodeModules, ensureTestTools, ensureVenv } from './lib/setup-steps.mjs';
+import { ensureBuild, ensureNodeModules, ensureSparkClassArchive, ensureTestTools, ensureVenv } from './lib/setup-steps.mjs';
 import { log } from './lib/proc.mjs';
 
 export async function setup({ test = false } = {}) {
@@ -12,7 +12,8 @@ export async function setup({ test = false } = {}) {
   await ensureNodeModules();
   await ensureVenv({ dev: test });
   await ensureBuild();
-  await testTools;
+  // Java came with the test tools; the archive builds while MinIO may still be compiling.
+  await Promise.all([testTools, test && ensureSparkClassArchive()]);
   log(`set-up ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

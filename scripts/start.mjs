@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startJupyterLab } from './lib/jupyter.mjs';
-import { ROOT, TANDEM_HOME } from './lib/paths.mjs';
+import { CACHE_DIR, ROOT, TANDEM_HOME } from './lib/paths.mjs';
 import { httpOk, log, portOrFree, startProcess, stopProcess, waitFor } from './lib/proc.mjs';
 import { setup } from './setup.mjs';
 
@@ -64,7 +64,7 @@ async function workerToken(tandem) {
 async function startLocalWorker(tandem) {
   const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
   const child = startProcess('node', args, {
-    env: { TANDEM_WORKER_TOKEN: await workerToken(tandem) },
+    env: { TANDEM_WORKER_TOKEN: await workerToken(tandem), TANDEM_CACHE_DIR: CACHE_DIR },
     logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }),
     name: 'tandem worker',
     group: true,

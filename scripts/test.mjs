@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TEST_RESULTS, TSC } from './lib/paths.mjs';
+import { CACHE_DIR, ROOT, TEST_RESULTS, TSC } from './lib/paths.mjs';
 import { log, startProcess } from './lib/proc.mjs';
 import { startMinio, startPostgres } from './lib/services.mjs';
 import { setup } from './setup.mjs';
@@ -109,6 +109,8 @@ async function main() {
       TANDEM_TEST_S3_ENDPOINT: minio.env.TANDEM_S3_ENDPOINT,
       TANDEM_TEST_S3_ACCESS_KEY: minio.env.TANDEM_S3_ACCESS_KEY,
       TANDEM_TEST_S3_SECRET_KEY: minio.env.TANDEM_S3_SECRET_KEY,
+      // Spark workers find the driver class archive set-up built.
+      TANDEM_CACHE_DIR: CACHE_DIR,
     };
     const only = process.argv
       .find((a) => a.startsWith('--only='))

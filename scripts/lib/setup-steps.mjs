@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cachedStep, hashInputs } from './cache.mjs';
-import { LABEXTENSION_DIR, ROOT, TSC, VENV, venvPython } from './paths.mjs';
+import { CACHE_DIR, LABEXTENSION_DIR, ROOT, TSC, VENV, venvPython } from './paths.mjs';
 import { log, run, which } from './proc.mjs';
 import { minioBinary, postgresBinDir } from './services.mjs';
 
@@ -112,6 +112,17 @@ export async function ensureLabExtension() {
       );
     },
   });
+}
+
+/**
+ * The Spark driver class archive (see server/src/worker/spark-class-archive.ts), so that tests'
+ * Spark workers start their jobs from it rather than each building it. `npm start`'s worker
+ * builds it in the background instead, not to delay the first start.
+ */
+export async function ensureSparkClassArchive() {
+  const { prepareSparkClassArchive } = await import(path.join(ROOT, 'server/dist/src/worker/spark-class-archive.js'));
+  const file = await prepareSparkClassArchive({ python: venvPython(), cacheDir: CACHE_DIR, log });
+  if (!file) log('Spark jobs in the tests start without a driver class archive (see above)');
 }
 
 function aptInstall(packages) {

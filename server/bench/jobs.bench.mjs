@@ -2,11 +2,14 @@
 //  1. submit → running latency of worker jobs: an idle worker long-polls its claim, so a job
 //     should start within 300 ms of being submitted (server timestamps, real PostgreSQL);
 //  2. a Spark job's wall time through Tandem (submit → succeeded, worker + spark-submit) vs the
-//     same script run by raw `spark-submit` in the same run (target: ≤ 1.1×).
+//     same script run by raw `spark-submit` in the same run (target: ≤ 1.1×). Tandem's drivers
+//     start from a class archive (spark-class-archive.ts), so raw spark-submit given the same
+//     archive is timed too: against it the ratio shows what the worker and progress cost.
 // BENCH_JOBS (default 30) and BENCH_SPARK_RUNS (default 2) set the sample sizes.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CACHE_DIR } from '../../scripts/lib/paths.mjs';
 import { serverModule, withBenchServer } from './support.mjs';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 30);
@@ -20,6 +23,7 @@ spark.stop()
 
 const { startWorker } = await serverModule('worker/agent.js');
 const { venvPython, sparkSubmit } = await serverModule('worker/python.js');
+const { classArchiveJavaOptions, prepareSparkClassArchive } = await serverModule('worker/spark-class-archive.js');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -59,11 +63,12 @@ async function latencyBench(server) {
   console.log(`  ratio p95/target = ${(p95 / 300).toFixed(2)} (target ≤ 300 ms) ${p95 <= 300 ? 'PASS' : 'FAIL'}`);
 }
 
-function rawSparkSubmit(script) {
+function rawSparkSubmit(script, archive) {
   const python = venvPython();
+  const conf = archive ? ['--conf', `spark.driver.defaultJavaOptions=${classArchiveJavaOptions(archive)}`] : [];
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(sparkSubmit(python), ['--master', 'local[*]', script], {
+    const child = spawn(sparkSubmit(python), ['--master', 'local[*]', ...conf, script], {
       env: { ...process.env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python, SPARK_LOCAL_IP: '127.0.0.1' },
       stdio: 'ignore',
     });
@@ -74,14 +79,16 @@ function rawSparkSubmit(script) {
   });
 }
 
-async function sparkBench(server, scratch) {
+async function sparkBench(server, scratch, archive) {
   const script = path.join(scratch, 'bench.py');
   await writeFile(script, SPARK_SCRIPT);
   const raw = [];
+  const rawWithArchive = [];
   const tandem = [];
   // Alternate, so that a machine getting busier does not favour one side.
   for (let i = 0; i < SPARK_RUNS; i++) {
     raw.push(await rawSparkSubmit(script));
+    if (archive) rawWithArchive.push(await rawSparkSubmit(script, archive));
     const started = performance.now();
     const { id } = await api(server, 'POST', 'jobs', { kind: 'spark', spec: { file: script } });
     const job = await waitFinished(server, id);
@@ -89,13 +96,21 @@ async function sparkBench(server, scratch) {
     tandem.push(performance.now() - started);
   }
   const ratio = median(tandem) / median(raw);
+  const seconds = (xs) => `${(median(xs) / 1000).toFixed(1)} s`;
   console.log(`Spark job wall time, median of ${SPARK_RUNS} (local[*]):`);
-  console.log(`  raw spark-submit       ${(median(raw) / 1000).toFixed(1)} s`);
-  console.log(`  Tandem job (submit → succeeded) ${(median(tandem) / 1000).toFixed(1)} s`);
+  console.log(`  raw spark-submit                  ${seconds(raw)}`);
+  if (archive) console.log(`  raw spark-submit + class archive  ${seconds(rawWithArchive)}`);
+  console.log(`  Tandem job (submit → succeeded)   ${seconds(tandem)}${archive ? '' : ' (no class archive: it could not be built)'}`);
   console.log(`  ratio Tandem/raw = ${ratio.toFixed(2)} (target ≤ 1.10) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}`);
+  if (archive)
+    console.log(
+      `  ratio Tandem/(raw + class archive) = ${(median(tandem) / median(rawWithArchive)).toFixed(2)} (worker + progress overhead)`,
+    );
 }
 
 await withBenchServer({ name: 'jobs' }, async ({ server, scratch, onStop }) => {
+  // Ready before timing starts, as on any worker after its first start.
+  const archive = await prepareSparkClassArchive({ python: venvPython(), cacheDir: CACHE_DIR, log: console.log });
   const { token } = await api(server, 'POST', 'tokens', { name: 'bench worker', kind: 'worker' });
   const worker = await startWorker({
     serverUrl: server.url,
@@ -104,9 +119,10 @@ await withBenchServer({ name: 'jobs' }, async ({ server, scratch, onStop }) => {
     gpu: true,
     allowCpu: true,
     sparkMaster: 'local[*]',
+    cacheDir: CACHE_DIR,
     log: () => undefined,
   });
   onStop(() => worker.stop());
   await latencyBench(server);
-  await sparkBench(server, scratch);
+  await sparkBench(server, scratch, archive);
 });

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detectGpus, GpuPool, type Gpu } from './gpus.js';
 import { jobCommand, type Runtime } from './job-command.js';
-import { runJobProcess, type JobProcess } from './job-process.js';
-import { PYTHON_DIR, venvPython } from './python.js';
+import { runSupervised, type JobProcess } from './job-process.js';
+import { venvPython } from './python.js';
+import { defaultCacheDir, prepareSparkClassArchive } from './spark-class-archive.js';
 import { followSparkProgress } from './spark-progress.js';
 import { WorkerApiError, WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
 
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   sparkMaster?: string;
   /** GPUs to use instead of asking nvidia-smi. */
   gpus?: Gpu[];
+  /** Where the Spark driver class archive is kept (default $TANDEM_CACHE_DIR, else ~/.cache/tandem). */
+  cacheDir?: string;
   log?: (message: string) => void;
 }
 
@@ -67,6 +70,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const running = new Map<string, Running>();
   const stopping = new AbortController();
   log(`tandem worker ${name} (${capabilities.join(', ')}${gpus.length ? `, ${gpus.length} GPU` : ''}) serving ${options.serverUrl}`);
+  // In the background: jobs that start before it is ready run without it.
+  const classArchive = options.spark
+    ? prepareSparkClassArchive({ python: runtime.python, cacheDir: options.cacheDir ?? defaultCacheDir(), log, signal: stopping.signal })
+        .then((file) => {
+          runtime.sparkClassArchive = file;
+        })
+        .catch((error: unknown) => log(`Spark jobs start without a class archive: ${(error as Error).message}`))
+    : Promise.resolve();
 
   const heartbeat = setInterval(
     () => {
@@ -111,10 +122,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         },
       });
       if (entry.state !== 'running') return await finish(entry, events);
-      // Under supervise.py, so the job stops even if this agent is killed outright.
-      entry.process = runJobProcess(runtime.python, [path.join(PYTHON_DIR, 'supervise.py'), command.command, ...command.args], {
+      entry.process = runSupervised(runtime.python, command.command, command.args, {
         cwd: dir,
-        env: { ...command.env, TANDEM_AGENT_PID: String(process.pid) },
+        env: command.env,
         emit: (e) => events.push(e),
       });
       const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, job.id, (e) => events.push(e)) : () => undefined;
@@ -174,7 +184,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       stopping.abort();
       clearInterval(heartbeat);
       for (const entry of running.values()) stopJob(entry, 'lost');
-      await Promise.all(slots);
+      await Promise.all([...slots, classArchive]);
     },
   };
 }

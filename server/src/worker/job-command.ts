@@ -3,11 +3,14 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
+import { classArchiveJavaOptions } from './spark-class-archive.js';
 import { JOB_PROPERTY } from './spark-progress.js';
 
 export interface Runtime {
   python: string;
   sparkMaster: string;
+  /** Spark drivers start from this class-data-sharing archive once it is ready. */
+  sparkClassArchive?: string;
 }
 
 export interface JobCommand {
@@ -17,6 +20,8 @@ export interface JobCommand {
   /** Spark driver UI port, for progress. */
   sparkUiPort?: number;
 }
+
+const DEFAULT_JAVA_OPTIONS = 'spark.driver.defaultJavaOptions';
 
 const TEMPLATE_FILES: Record<string, string> = {
   'mllib-train': 'spark_train.py',
@@ -77,10 +82,17 @@ export async function jobCommand(
     return { command: runtime.python, args: [file, ...args], env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') } };
   }
   const sparkUiPort = await freePort();
+  const userConf = (job.spec.conf as Record<string, string> | undefined) ?? {};
   const conf: Record<string, string> = {
     'spark.log.level': 'WARN',
     'spark.ui.showConsoleProgress': 'false',
-    ...((job.spec.conf as Record<string, string> | undefined) ?? {}),
+    ...userConf,
+    ...(runtime.sparkClassArchive && {
+      // Before the user's own default options, so that theirs win where they overlap.
+      [DEFAULT_JAVA_OPTIONS]: [classArchiveJavaOptions(runtime.sparkClassArchive), userConf[DEFAULT_JAVA_OPTIONS]]
+        .filter(Boolean)
+        .join(' '),
+    }),
     'spark.ui.enabled': 'true',
     'spark.ui.port': String(sparkUiPort),
     'spark.app.name': `tandem-${job.name}`.slice(0, 100),

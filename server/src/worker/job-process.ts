@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { PYTHON_DIR } from './python.js';
 import type { WorkerEvent } from './worker.client.js';
 
 /** Scripts report structure by printing `##tandem {"metric": {...}}` or `##tandem {"progress": {...}}` lines. */
@@ -109,4 +111,20 @@ export function runJobProcess(
       killTimer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
     },
   };
+}
+
+/**
+ * `runJobProcess` under supervise.py, which takes the process group down when this agent dies
+ * (even by SIGKILL), so nothing it started runs on without it.
+ */
+export function runSupervised(
+  python: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: WorkerEvent) => void },
+): JobProcess {
+  return runJobProcess(python, [path.join(PYTHON_DIR, 'supervise.py'), command, ...args], {
+    ...options,
+    env: { ...options.env, TANDEM_AGENT_PID: String(process.pid) },
+  });
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startWorker, type RunningWorker } from './agent.js';
 
-export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]] [--concurrency N] [--server URL] [--token TOKEN] [--name NAME]
+export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]] [--concurrency N] [--server URL] [--token TOKEN] [--name NAME] [--cache-dir DIR]
 
   --spark         run Spark jobs (spark-submit against TANDEM_SPARK_MASTER, default local[*])
   --gpu           run GPU jobs (PyTorch; CUDA_VISIBLE_DEVICES per job from nvidia-smi)
@@ -9,7 +9,9 @@ export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]
   --concurrency   jobs run at the same time (default 1)
   --server        Tandem server URL (default TANDEM_URL or http://127.0.0.1:8787)
   --token         worker token (default TANDEM_WORKER_TOKEN); create one with
-                  POST /tandem/api/tokens {"name":"worker","kind":"worker"}`;
+                  POST /tandem/api/tokens {"name":"worker","kind":"worker"}
+  --cache-dir     where Spark workers keep the driver class archive that makes Spark jobs start
+                  faster (default TANDEM_CACHE_DIR or ~/.cache/tandem; built on first start)`;
 
 /** `tandem worker …`: starts the agent; resolves once it is registered. */
 export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker> {
@@ -23,6 +25,7 @@ export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       server: { type: 'string' },
       token: { type: 'string' },
       name: { type: 'string' },
+      'cache-dir': { type: 'string' },
       'lease-ms': { type: 'string', default: '30000' },
     },
   });
@@ -42,5 +45,6 @@ export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = pro
     allowCpu: values['allow-cpu'],
     concurrency,
     leaseMs,
+    cacheDir: values['cache-dir'] ?? env.TANDEM_CACHE_DIR,
   });
 }
