@@ -15,8 +15,10 @@ export const JOB_PROPERTY = 'spark.tandem.job';
 /** Spark moves its UI up by one port when the chosen one is taken, this many times (spark.port.maxRetries). */
 const PORT_RETRIES = 16;
 
+// Uncompressed: Spark 4's UI fails gzip answers while it starts (NullPointerException in
+// GzipEncoderSink) and stops ("Deflater has been closed"), printing a stack into the job's log.
 const getJson = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
   return (await res.json()) as T;
 };

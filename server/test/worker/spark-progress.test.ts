@@ -4,9 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { followSparkProgress, JOB_PROPERTY } from '../../src/worker/spark-progress.js';
 import type { WorkerEvent } from '../../src/worker/worker.client.js';
 
-/** A Spark driver UI's REST API for one application of `jobId` with the given task counts. */
-function sparkUi(jobId: string, tasks: { done: number; total: number }) {
+/** A Spark driver UI's REST API for one application of `jobId` with the given task counts; records each request's Accept-Encoding. */
+function sparkUi(jobId: string, tasks: { done: number; total: number }, encodings: (string | undefined)[] = []) {
   return createServer((req, res) => {
+    encodings.push(req.headers['accept-encoding']);
     const answer = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.url === '/api/v1/applications') answer([{ id: `app-${jobId}` }]);
     else if (req.url === `/api/v1/applications/app-${jobId}/environment`) answer({ sparkProperties: [[JOB_PROPERTY, jobId]] });
@@ -66,5 +67,19 @@ describe('followSparkProgress()', () => {
       type: 'progress',
       data: { fraction: 0.25, message: 'Spark: 1 job, 1/4 tasks (running: count at job-1.py)' },
     });
+  });
+
+  it('asks for uncompressed answers, which Spark 4 does not fail while its UI starts or stops', async () => {
+    const encodings: (string | undefined)[] = [];
+    const ui = sparkUi('job-2', { done: 2, total: 2 }, encodings);
+    servers.push(ui);
+    const events: WorkerEvent[] = [];
+    const stop = followSparkProgress(await listen(ui), 'job-2', (e) => events.push(e), 50);
+    try {
+      await expect.poll(() => events.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    } finally {
+      stop();
+    }
+    expect(new Set(encodings)).toEqual(new Set(['identity']));
   });
 });
