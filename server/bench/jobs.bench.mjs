@@ -23,7 +23,7 @@ spark.stop()
 
 const { startWorker } = await serverModule('worker/agent.js');
 const { venvPython, sparkSubmit } = await serverModule('worker/python.js');
-const { classArchiveJavaOptions, prepareSparkClassArchive } = await serverModule('worker/spark-class-archive.js');
+const { classArchiveJavaOptions, DRIVER_JAVA_OPTIONS, prepareSparkClassArchive } = await serverModule('worker/spark-class-archive.js');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -65,7 +65,7 @@ async function latencyBench(server) {
 
 function rawSparkSubmit(script, archive) {
   const python = venvPython();
-  const conf = archive ? ['--conf', `spark.driver.defaultJavaOptions=${classArchiveJavaOptions(archive)}`] : [];
+  const conf = archive ? ['--conf', `${DRIVER_JAVA_OPTIONS}=${classArchiveJavaOptions(archive)}`] : [];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(sparkSubmit(python), ['--master', 'local[*]', ...conf, script], {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
-import { classArchiveJavaOptions } from './spark-class-archive.js';
+import { classArchiveJavaOptions, DRIVER_JAVA_OPTIONS } from './spark-class-archive.js';
 import { JOB_PROPERTY } from './spark-progress.js';
 
 export interface Runtime {
@@ -20,8 +20,6 @@ export interface JobCommand {
   /** Spark driver UI port, for progress. */
   sparkUiPort?: number;
 }
-
-const DEFAULT_JAVA_OPTIONS = 'spark.driver.defaultJavaOptions';
 
 const TEMPLATE_FILES: Record<string, string> = {
   'mllib-train': 'spark_train.py',
@@ -89,9 +87,7 @@ export async function jobCommand(
     ...userConf,
     ...(runtime.sparkClassArchive && {
       // Before the user's own default options, so that theirs win where they overlap.
-      [DEFAULT_JAVA_OPTIONS]: [classArchiveJavaOptions(runtime.sparkClassArchive), userConf[DEFAULT_JAVA_OPTIONS]]
-        .filter(Boolean)
-        .join(' '),
+      [DRIVER_JAVA_OPTIONS]: [classArchiveJavaOptions(runtime.sparkClassArchive), userConf[DRIVER_JAVA_OPTIONS]].filter(Boolean).join(' '),
     }),
     'spark.ui.enabled': 'true',
     'spark.ui.port': String(sparkUiPort),

@@ -19,6 +19,8 @@ const BUILD_TIMEOUT_MS = 5 * 60_000;
 const FILE_PREFIX = 'spark-driver-';
 /** A stale archive is ignored quietly rather than warned about in every job's log. */
 const QUIET = '-Xlog:cds=off -Xlog:cds+dynamic=off';
+/** The Spark conf for driver JVM options that come before the user's `spark.driver.extraJavaOptions`. */
+export const DRIVER_JAVA_OPTIONS = 'spark.driver.defaultJavaOptions';
 
 /** Where workers keep the archive unless told otherwise. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -111,7 +113,7 @@ async function runWarmup(python: string, archive: string, env: NodeJS.ProcessEnv
     '--master',
     'local[1]',
     '--conf',
-    `spark.driver.defaultJavaOptions=-XX:ArchiveClassesAtExit=${archive} ${QUIET}`,
+    `${DRIVER_JAVA_OPTIONS}=-XX:ArchiveClassesAtExit=${archive} ${QUIET}`,
     '--conf',
     'spark.log.level=ERROR',
     '--conf',
@@ -125,6 +127,7 @@ async function runWarmup(python: string, archive: string, env: NodeJS.ProcessEnv
   });
   const stop = () => warmup.stop(1000);
   signal?.addEventListener('abort', stop);
+  if (signal?.aborted) stop();
   const timeout = setTimeout(stop, BUILD_TIMEOUT_MS);
   const result = await warmup.done.finally(() => {
     clearTimeout(timeout);
@@ -160,6 +163,7 @@ export async function prepareSparkClassArchive({
   if (!file) return undefined;
   if (existsSync(file)) return file;
   await mkdir(cacheDir, { recursive: true });
+  if (signal?.aborted) return undefined;
   const unlock = await lock(file);
   if (!unlock) {
     log('another process is building the Spark driver class archive; jobs start without it for now');

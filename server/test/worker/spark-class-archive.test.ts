@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,14 @@ import { jobCommand } from '../../src/worker/job-command.js';
 import { runJobProcess } from '../../src/worker/job-process.js';
 import { venvPython } from '../../src/worker/python.js';
 import { defaultCacheDir, prepareSparkClassArchive, sparkClassArchiveFile } from '../../src/worker/spark-class-archive.js';
+
+/** Command lines of running processes that mention `text`. */
+async function commandLinesContaining(text: string): Promise<string[]> {
+  const lines = await Promise.all(
+    (await readdir('/proc')).filter((p) => /^\d+$/.test(p)).map((p) => readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')),
+  );
+  return lines.filter((l) => l.includes(text));
+}
 
 /** Prints whether the driver JVM (the Python driver's parent) has the archive given as argv[1] mapped. */
 const MAPPED_SCRIPT = `
@@ -76,6 +84,31 @@ describe('Spark driver class archive', () => {
     expect(messages[0]).toMatch(/^building the Spark driver class archive/);
     expect(messages[1]).toMatch(/^Spark jobs start without a class archive: Spark warm-up exited with \d+/);
     expect(await readdir(cacheDir)).toEqual([]);
+  });
+
+  it('prepareSparkClassArchive() stops a running build when aborted, leaving no process or file behind', async () => {
+    const cacheDir = path.join(dir, 'aborted');
+    const abort = new AbortController();
+    const messages: string[] = [];
+    const building = prepareSparkClassArchive({ python: venvPython(), cacheDir, log: (m) => messages.push(m), signal: abort.signal });
+    await expect.poll(() => messages.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(messages[0]).toMatch(/^building the Spark driver class archive/);
+    await expect.poll(() => commandLinesContaining(cacheDir), { timeout: 10_000 }).not.toEqual([]);
+    const stopped = Date.now();
+    abort.abort();
+    expect(await building).toBeUndefined();
+    expect(Date.now() - stopped).toBeLessThan(5_000);
+    expect(await readdir(cacheDir)).toEqual([]);
+    expect(await commandLinesContaining(cacheDir)).toEqual([]);
+  });
+
+  it('prepareSparkClassArchive() does not start a build once aborted', async () => {
+    const cacheDir = path.join(dir, 'aborted-early');
+    const messages: string[] = [];
+    expect(
+      await prepareSparkClassArchive({ python: venvPython(), cacheDir, log: (m) => messages.push(m), signal: AbortSignal.abort() }),
+    ).toBeUndefined();
+    expect(messages).toEqual([]);
   });
 
   it('a Spark job driver starts from the archive, and runs without complaint from a damaged one', async () => {
