@@ -72,11 +72,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   log(`tandem worker ${name} (${capabilities.join(', ')}${gpus.length ? `, ${gpus.length} GPU` : ''}) serving ${options.serverUrl}`);
   // In the background: jobs that start before it is ready run without it.
   const classArchive = options.spark
-    ? prepareSparkClassArchive({ python: runtime.python, cacheDir: options.cacheDir ?? defaultCacheDir(), log, signal: stopping.signal })
-        .then((file) => {
-          runtime.sparkClassArchive = file;
-        })
-        .catch((error: unknown) => log(`Spark jobs start without a class archive: ${(error as Error).message}`))
+    ? prepareSparkClassArchive({
+        python: runtime.python,
+        cacheDir: options.cacheDir ?? defaultCacheDir(),
+        log,
+        signal: stopping.signal,
+      }).then((file) => {
+        runtime.sparkClassArchive = file;
+      })
     : Promise.resolve();
 
   const heartbeat = setInterval(

@@ -150,15 +150,23 @@ export interface PrepareOptions {
 /**
  * The Spark driver class archive for this machine, built now (about a minute of one core) when
  * missing. Undefined when it cannot be had: no Spark or Java, another process is building it
- * (the next start picks it up), or the build failed; jobs then simply start without it.
+ * (the next start picks it up), or the build failed; jobs then simply start without it. Never
+ * throws: what went wrong is logged.
  */
-export async function prepareSparkClassArchive({
-  python,
-  cacheDir,
-  env = process.env,
-  log = () => undefined,
-  signal,
-}: PrepareOptions): Promise<string | undefined> {
+export async function prepareSparkClassArchive(options: PrepareOptions): Promise<string | undefined> {
+  const log = options.log ?? (() => undefined);
+  try {
+    return await findOrBuild(options, log);
+  } catch (error) {
+    if (!options.signal?.aborted) log(`Spark jobs start without a class archive: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+async function findOrBuild(
+  { python, cacheDir, env = process.env, signal }: PrepareOptions,
+  log: (message: string) => void,
+): Promise<string | undefined> {
   const file = await sparkClassArchiveFile(python, cacheDir, env);
   if (!file) return undefined;
   if (existsSync(file)) return file;
@@ -182,9 +190,6 @@ export async function prepareSparkClassArchive({
     }
     log(`Spark driver class archive ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return file;
-  } catch (error) {
-    if (!signal?.aborted) log(`Spark jobs start without a class archive: ${(error as Error).message}`);
-    return undefined;
   } finally {
     await rm(partial, { force: true });
     await unlock();
