@@ -1,22 +1,20 @@
 /** `gpu` in cells: run PyTorch scripts or the shipped tabular MLP template on GPU workers. */
-import { submitJob, type Job } from './jobs.js';
+import { stageData, type DataSource } from './job-data.js';
+import { submitJob, submitScript, type Job, type ScriptJobOptions } from './jobs.js';
 
-export interface GpuSubmitOptions {
+export interface GpuSubmitOptions extends ScriptJobOptions {
   /** Inline Python, or `file`: a script path on the worker. */
   script?: string;
   file?: string;
   args?: string[];
   /** GPUs the job needs (CUDA_VISIBLE_DEVICES lists them); default 1. */
   gpus?: number;
-  name?: string;
-  maxAttempts?: number;
-  /** Register the files the script writes to TANDEM_OUTPUT_DIR as a new version of this model. */
-  model?: string;
 }
 
 export interface GpuTrainOptions {
   template: 'tabular-mlp';
-  data: string;
+  /** The training table: a file, an `s3://` object or a table (see `SparkTrainOptions.data`). */
+  data: DataSource;
   label: string;
   features?: string[];
   task?: 'classification' | 'regression';
@@ -35,18 +33,17 @@ export interface GpuTrainOptions {
 
 export const gpu = {
   submit(options: GpuSubmitOptions): Promise<Job> {
-    const { name, maxAttempts, model, ...spec } = options;
-    return submitJob({ kind: 'gpu', name, maxAttempts, spec, ...(model ? { register: { model } } : {}) });
+    return submitScript('gpu', { ...options });
   },
 
   /** Trains with PyTorch (per-epoch metrics), exports ONNX + state dict, registers the version. */
-  train(options: GpuTrainOptions): Promise<Job> {
-    const { template, model, description, name, gpus, ...inputs } = options;
+  async train(options: GpuTrainOptions): Promise<Job> {
+    const { template, model, description, name, gpus, data, ...inputs } = options;
     const modelName = model ?? `${inputs.label}-mlp`;
     return submitJob({
       kind: 'gpu',
       name: name ?? `train ${modelName} (${template})`,
-      spec: { template, inputs, ...(gpus !== undefined ? { gpus } : {}) },
+      spec: { template, inputs: { ...inputs, data: await stageData(data) }, ...(gpus !== undefined ? { gpus } : {}) },
       register: { model: modelName, ...(description ? { description } : {}) },
     });
   },

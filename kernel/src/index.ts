@@ -8,4 +8,5 @@ export { plot, md, html, display } from './display/figures.js';
 export { spark, type SparkSubmitOptions, type SparkTrainOptions } from './spark.js';
 export { gpu, type GpuSubmitOptions, type GpuTrainOptions } from './gpu.js';
 export { jobs, Job, JobError, type JobInfo, type JobStatus } from './jobs.js';
+export type { DataSource } from './job-data.js';
 export { dashboards, type PublishOptions as DashboardPublishOptions, type Published as PublishedDashboard } from './dashboards.js';

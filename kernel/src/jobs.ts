@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { apiSettings, request } from './api.js';
-import { toMimeBundle } from './display/mime-bundle.js';
+import { displayedAs, toMimeBundle } from './display/mime-bundle.js';
+import { stageDataMap, type DataSource } from './job-data.js';
 import { onInterrupt, publishDisplay, type MimeBundle } from './kernel/channel.js';
 import { jobHtml, jobText, type JobView, type MetricPoint } from './jobs-view.js';
 
@@ -106,7 +107,8 @@ export class Job {
       stopInterrupt();
     }
     if (this.info.status !== 'succeeded') throw new JobError(this.info);
-    return this.info;
+    // The live view above already shows the job; its value is a one-line summary, not the raw state.
+    return displayedAs(this.info, () => ({ 'text/plain': this.bundle()['text/plain'] }));
   }
 
   /** Asks the server to cancel; a running job stops once its worker has killed the process. */
@@ -183,6 +185,31 @@ export class Job {
 export async function submitJob(body: SubmitRequest): Promise<Job> {
   const notebook = process.env.JPY_SESSION_NAME;
   return new Job(await request<JobInfo>('jobs', { method: 'POST', json: { ...body, ...(notebook ? { notebook } : {}) } }));
+}
+
+/** What `spark.submit` and `gpu.submit` share: the job's settings around its spec. */
+export interface ScriptJobOptions {
+  name?: string;
+  maxAttempts?: number;
+  /** Register the files the script writes to TANDEM_OUTPUT_DIR as a new version of this model. */
+  model?: string;
+  /**
+   * Data the script reads, by name: files, `s3://` objects or tables (uploaded, so workers on
+   * other machines get them). In the script, `tandem_job.data('name')` is the file's local path.
+   */
+  data?: Record<string, DataSource>;
+}
+
+/** Submits a script job: its data uploaded first, the rest of `options` as its spec. */
+export async function submitScript(kind: SubmitRequest['kind'], options: ScriptJobOptions & Record<string, unknown>): Promise<Job> {
+  const { name, maxAttempts, model, data, ...spec } = options;
+  return submitJob({
+    kind,
+    name,
+    maxAttempts,
+    spec: { ...spec, ...(data ? { data: await stageDataMap(data) } : {}) },
+    ...(model ? { register: { model } } : {}),
+  });
 }
 
 export const jobs = {

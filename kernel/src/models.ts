@@ -11,7 +11,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Schema, Table } from 'apache-arrow';
-import { request, TandemApiError } from './api.js';
+import { apiSettings, request, TandemApiError } from './api.js';
+import { displayedAs } from './display/mime-bundle.js';
+import { modelVersionBundle } from './display/model-card.js';
 import { scoreOnnx, type ScoreOptions } from './models-onnx.js';
 
 export interface Column {
@@ -161,7 +163,7 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
     }
     const version = await request<ModelVersion>(`${base}/uploads/${uploadId}/commit`, { method: 'POST' });
     if (options.alias) await setAlias(options.name, options.alias, version.number);
-    return options.alias ? { ...version, aliases: [...version.aliases, options.alias] } : version;
+    return asCard(options.name, options.alias ? { ...version, aliases: [...version.aliases, options.alias] } : version);
   } catch (error) {
     await request(`${base}/uploads/${uploadId}`, { method: 'DELETE' }).catch(() => undefined);
     throw error;
@@ -178,8 +180,12 @@ export async function get(name: string, ref: VersionRef = {}): Promise<ModelVers
     if (number === null) throw new TandemApiError('NOT_FOUND', `model ${name} has no versions yet`, 404);
     version = await request<ModelVersion>(`${base}/versions/${number}`);
   }
-  return { ...version, model: name };
+  return asCard(name, { ...version, model: name });
 }
+
+/** A version shows as a compact card in cells, not as the raw answer. */
+const asCard = <T extends ModelVersion>(model: string, version: T): T =>
+  displayedAs(version, (v) => modelVersionBundle(model, v, apiSettings().url));
 
 /** Models you can see; `query` takes the API's filters, e.g. `{ filter: 'metric.auc>0.9', orderBy: 'metric.auc' }`. */
 export async function search(

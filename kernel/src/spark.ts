@@ -1,22 +1,22 @@
 /** `spark` in cells: run PySpark scripts or the shipped MLlib training template on Spark workers. */
-import { submitJob, type Job } from './jobs.js';
+import { stageData, type DataSource } from './job-data.js';
+import { submitJob, submitScript, type Job, type ScriptJobOptions } from './jobs.js';
 
-export interface SparkSubmitOptions {
+export interface SparkSubmitOptions extends ScriptJobOptions {
   /** Inline PySpark code, or `file`: a script path on the worker. */
   script?: string;
   file?: string;
   args?: string[];
   /** Spark configuration, e.g. `{ 'spark.executor.memory': '2g' }`. */
   conf?: Record<string, string>;
-  name?: string;
-  maxAttempts?: number;
-  /** Register the files the script writes to TANDEM_OUTPUT_DIR as a new version of this model. */
-  model?: string;
 }
 
 export interface SparkTrainOptions {
-  /** CSV or Parquet file (or folder of Parquet files) the worker can read. */
-  data: string;
+  /**
+   * The training table: a CSV, Parquet, JSON or Arrow file, a folder of Parquet files, an `s3://`
+   * object, or an Arrow/arquero table such as `await sql`…``. Uploaded for the worker.
+   */
+  data: DataSource;
   label: string;
   /** Default: every numeric column except the label. */
   features?: string[];
@@ -34,18 +34,17 @@ export interface SparkTrainOptions {
 
 export const spark = {
   submit(options: SparkSubmitOptions): Promise<Job> {
-    const { name, maxAttempts, model, ...spec } = options;
-    return submitJob({ kind: 'spark', name, maxAttempts, spec, ...(model ? { register: { model } } : {}) });
+    return submitScript('spark', { ...options });
   },
 
   /** Trains with PySpark MLlib, records metrics and registers the model as a new version. */
-  train(options: SparkTrainOptions): Promise<Job> {
-    const { model, description, conf, name, ...inputs } = options;
+  async train(options: SparkTrainOptions): Promise<Job> {
+    const { model, description, conf, name, data, ...inputs } = options;
     const modelName = model ?? `${inputs.label}-${inputs.algorithm}`.replace(/_/g, '-');
     return submitJob({
       kind: 'spark',
       name: name ?? `train ${modelName} (${inputs.algorithm})`,
-      spec: { template: 'mllib-train', inputs, ...(conf ? { conf } : {}) },
+      spec: { template: 'mllib-train', inputs: { ...inputs, data: await stageData(data) }, ...(conf ? { conf } : {}) },
       register: { model: modelName, ...(description ? { description } : {}) },
     });
   },

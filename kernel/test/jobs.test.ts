@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../server/src/worker/agent.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
@@ -89,14 +93,22 @@ describe('jobs from cells against a real server and worker', () => {
     await expect(job.wait({ display: false })).rejects.toThrow(/cancelled/);
   });
 
-  it('spark.train() submits the MLlib template with registration under a default model name', async () => {
-    const job = await spark.train({ data: '/data/churn.csv', label: 'churned', algorithm: 'random_forest', params: { numTrees: 20 } });
+  it('spark.train() uploads the data and submits the MLlib template with registration under a default model name', async () => {
+    const data = path.join(await mkdtemp(path.join(os.tmpdir(), 'tandem-churn-')), 'churn.csv');
+    await writeFile(data, 'tenure,churned\n3,yes\n40,no\n');
+    const job = await spark.train({ data, label: 'churned', algorithm: 'random_forest', params: { numTrees: 20 } });
     expect(job.info).toMatchObject({
       kind: 'spark',
       name: 'train churned-random-forest (random_forest)',
       spec: {
         template: 'mllib-train',
-        inputs: { data: '/data/churn.csv', label: 'churned', algorithm: 'random_forest', params: { numTrees: 20 }, testFraction: 0.2 },
+        inputs: {
+          data: { name: 'churn.csv', sha256: createHash('sha256').update('tenure,churned\n3,yes\n40,no\n').digest('hex') },
+          label: 'churned',
+          algorithm: 'random_forest',
+          params: { numTrees: 20 },
+          testFraction: 0.2,
+        },
       },
     });
     expect((await jobs.list({ kind: 'spark' })).map((j) => j.id)).toContain(job.id);
@@ -104,6 +116,8 @@ describe('jobs from cells against a real server and worker', () => {
   });
 
   it('bad options come back as a readable error naming the field', async () => {
-    await expect(spark.train({ data: 'x.csv', label: 'y', algorithm: 'svm' as never })).rejects.toThrow(/spec\.inputs\.algorithm/);
+    const data = path.join(await mkdtemp(path.join(os.tmpdir(), 'tandem-bad-')), 'x.csv');
+    await writeFile(data, 'a,y\n1,2\n');
+    await expect(spark.train({ data, label: 'y', algorithm: 'svm' as never })).rejects.toThrow(/spec\.inputs\.algorithm/);
   });
 });

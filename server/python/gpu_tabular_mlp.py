@@ -1,4 +1,4 @@
-"""Tandem template: train a PyTorch MLP on a CSV or Parquet table (CUDA when present, else CPU).
+"""Tandem template: train a PyTorch MLP on a CSV, Parquet, JSON or Arrow table (CUDA when present, else CPU).
 
 Inputs (JSON, first argument): data, label, features (default: numeric columns), task
 (classification | regression), epochs, batchSize, learningRate, hidden, testFraction, seed.
@@ -16,10 +16,14 @@ from torch import nn
 
 
 class TabularMlp(nn.Module):
-    def __init__(self, n_in, hidden, n_out, mean, std):
+    """An MLP with input standardisation built in; for regression the output is scaled back to the label's units."""
+
+    def __init__(self, n_in, hidden, n_out, mean, std, y_mean=0.0, y_std=1.0):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+        self.register_buffer("y_mean", torch.tensor(y_mean, dtype=torch.float32))
+        self.register_buffer("y_std", torch.tensor(y_std, dtype=torch.float32))
         layers, width = [], n_in
         for size in hidden:
             layers += [nn.Linear(width, size), nn.ReLU()]
@@ -28,11 +32,7 @@ class TabularMlp(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.net((x - self.mean) / self.std)
-
-
-def load(path):
-    return pd.read_parquet(path) if path.endswith(".parquet") or os.path.isdir(path) else pd.read_csv(path)
+        return self.net((x - self.mean) / self.std) * self.y_std + self.y_mean
 
 
 def main():
@@ -40,7 +40,7 @@ def main():
     torch.manual_seed(cfg["seed"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {device}" + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""), flush=True)
-    df = load(cfg["data"])
+    df = tj.read_pandas(cfg["data"])
     label = cfg["label"]
     if label not in df.columns:
         raise ValueError(f"label column {label!r} is not in the data; columns: {', '.join(df.columns)}")
@@ -62,8 +62,12 @@ def main():
     n_test = int(len(df) * cfg["testFraction"])
     test_idx, train_idx = order[:n_test], order[n_test:]
     mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0) + 1e-6
-    model = TabularMlp(len(features), cfg["hidden"], len(classes) if classification else 1, mean, std).to(device)
-    loss_fn = nn.CrossEntropyLoss() if classification else nn.MSELoss()
+    # A regression net learns the standardised label (the loss is in those units), so labels in the
+    # thousands train as fast as labels near 1; the exported model answers in the label's units.
+    y_mean, y_std = (0.0, 1.0) if classification else (float(y[train_idx].mean()), float(y[train_idx].std()) + 1e-6)
+    model = TabularMlp(len(features), cfg["hidden"], len(classes) if classification else 1, mean, std, y_mean, y_std).to(device)
+    mse = nn.MSELoss()
+    loss_fn = nn.CrossEntropyLoss() if classification else (lambda out, target: mse(out, target) / (y_std * y_std))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learningRate"])
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
 
@@ -89,7 +93,7 @@ def main():
                     metrics["val_loss"] = loss_fn(out, yt[test_idx]).item()
                     metrics["val_accuracy"] = (out.argmax(1) == yt[test_idx]).float().mean().item()
                 else:
-                    metrics["val_rmse"] = float(torch.sqrt(loss_fn(out.squeeze(1), yt[test_idx])).item())
+                    metrics["val_rmse"] = float(torch.sqrt(mse(out.squeeze(1), yt[test_idx])).item())
         tj.metric(step=epoch + 1, **metrics)
         tj.progress((epoch + 1) / cfg["epochs"], f"epoch {epoch + 1}/{cfg['epochs']}")
 

@@ -1,4 +1,4 @@
-"""Tandem template: train a PySpark MLlib model on a CSV or Parquet table.
+"""Tandem template: train a PySpark MLlib model on a CSV, Parquet, JSON or Arrow table.
 
 Inputs (JSON, first argument): data, label, features (default: numeric columns), algorithm
 (logistic | gbt | random_forest | linear), params (estimator params, e.g. maxIter, maxDepth),
@@ -26,12 +26,6 @@ ESTIMATORS = {
 NUMERIC = ("int", "bigint", "smallint", "tinyint", "double", "float", "decimal")
 
 
-def load(spark, path):
-    if path.endswith(".parquet") or os.path.isdir(path):
-        return spark.read.parquet(path)
-    return spark.read.csv(path, header=True, inferSchema=True)
-
-
 def estimator(algorithm, params, label_col):
     est = ESTIMATORS[algorithm](featuresCol="__features", labelCol=label_col)
     unknown = [k for k in params if not est.hasParam(k)]
@@ -45,8 +39,8 @@ def main():
     cfg = tj.inputs()
     algorithm, label = cfg["algorithm"], cfg["label"]
     spark = SparkSession.builder.getOrCreate()
-    tj.progress(message=f"loading {cfg['data']}")
-    df = load(spark, cfg["data"])
+    tj.progress(message=f"loading {os.path.basename(cfg['data'])}")
+    df = tj.read_spark(spark, cfg["data"])
     if label not in df.columns:
         raise ValueError(f"label column {label!r} is not in the data; columns: {', '.join(df.columns)}")
     features = cfg.get("features") or [c for c, t in df.dtypes if c != label and t.startswith(NUMERIC)]
@@ -70,12 +64,16 @@ def main():
     model = Pipeline(stages=stages).fit(train)
     fitted = model.stages[-1]
     summary = getattr(fitted, "summary", None) if getattr(fitted, "hasSummary", False) else None
-    for step, loss in enumerate(getattr(summary, "objectiveHistory", []) or []):
+    # Tree ensembles report a one-value placeholder history; only iterative solvers have a loss curve.
+    history = list(getattr(summary, "objectiveHistory", []) or [])
+    for step, loss in enumerate(history if len(history) > 1 else []):
         tj.metric(step=step, loss=loss)
 
-    tj.progress(message="evaluating on the held-out split")
     predictions = model.transform(test)
-    metrics = {"train_rows": float(train.count()), "test_rows": float(test.count())}
+    # Row counts describe the data, not the model: they are kept in model_info.json, not as metrics.
+    rows = {"train": train.count(), "test": test.count()}
+    tj.progress(message=f"evaluating on {rows['test']} held-out rows (trained on {rows['train']})")
+    metrics = {}
     if classification:
         labels = list(model.stages[0].labels)
         if algorithm == "gbt" and len(labels) > 2:
@@ -97,7 +95,7 @@ def main():
         # Spark writes _SUCCESS and .crc files; one archive keeps the folder exactly as saved.
         shutil.make_archive(os.path.join(out, "spark-model"), "zip", os.path.join(tmp, "model"))
     with open(os.path.join(out, "model_info.json"), "w") as f:
-        json.dump({"framework": "pyspark.ml", "algorithm": algorithm, "label": label, "features": features, "classes": labels, "metrics": metrics}, f, indent=2)
+        json.dump({"framework": "pyspark.ml", "algorithm": algorithm, "label": label, "features": features, "classes": labels, "rows": rows, "metrics": metrics}, f, indent=2)
     spark.stop()
 
 

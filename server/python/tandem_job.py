@@ -1,4 +1,4 @@
-"""Helpers for Tandem job scripts: report metrics and progress, find the inputs and the output folder.
+"""Helpers for Tandem job scripts: report metrics and progress, find the inputs, data and output folder.
 
 Lines printed as ``##tandem {json}`` are read by the worker agent; everything else is a log line.
 Files written to ``output_dir()`` are uploaded when the job succeeds (and registered as the model
@@ -43,3 +43,59 @@ def inputs():
     with open(sys.argv[1]) as f:
         return json.load(f)
 
+
+
+def data(name):
+    """The local path of the data the job was given as ``data={name: ...}`` (the worker downloaded it)."""
+    paths = json.loads(os.environ.get("TANDEM_DATA") or "{}")
+    if name not in paths:
+        raise KeyError(f"this job has no data named {name!r}; it has: {', '.join(paths) or 'none'}")
+    return paths[name]
+
+
+def data_format(path):
+    """How to read a data file, from its name: parquet (also a folder of Parquet files), json, arrow or csv."""
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")) or os.path.isdir(path):
+        return "parquet"
+    if lower.endswith((".json", ".jsonl", ".ndjson")):
+        return "json"
+    if lower.endswith((".arrow", ".feather", ".ipc")):
+        return "arrow"
+    return "csv"
+
+
+def json_is_array(path):
+    """True for a JSON array of records, False for one record per line (JSON Lines)."""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(4096), b""):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1] == b"["
+    return False
+
+
+def read_pandas(path):
+    """Reads a CSV, Parquet, JSON (array or lines) or Arrow IPC file into a pandas DataFrame."""
+    import pandas as pd
+
+    fmt = data_format(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    if fmt == "json":
+        return pd.read_json(path, lines=not json_is_array(path))
+    if fmt == "arrow":
+        return pd.read_feather(path)
+    return pd.read_csv(path)
+
+
+def read_spark(spark, path):
+    """Reads a CSV, Parquet, JSON (array or lines) or Arrow IPC file into a Spark DataFrame."""
+    fmt = data_format(path)
+    if fmt == "parquet":
+        return spark.read.parquet(path)
+    if fmt == "json":
+        return spark.read.json(path, multiLine=json_is_array(path))
+    if fmt == "arrow":
+        return spark.createDataFrame(read_pandas(path))
+    return spark.read.csv(path, header=True, inferSchema=True)

@@ -10,6 +10,15 @@ export interface SelfDisplaying {
   [toMimeBundle](): MimeBundle;
 }
 
+/**
+ * Gives a plain data object (a server answer) a display of its own without changing its data: the
+ * symbol is not enumerable, so spreading, JSON and equality checks see the object as before.
+ */
+export function displayedAs<T extends object>(value: T, bundle: (value: T) => MimeBundle): T {
+  Object.defineProperty(value, toMimeBundle, { value: () => bundle(value), enumerable: false, configurable: true });
+  return value;
+}
+
 type Formatter = (value: object) => MimeBundle | undefined;
 const formatters: Formatter[] = [];
 

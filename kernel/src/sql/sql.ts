@@ -22,7 +22,7 @@ export function duckdb(): Promise<DuckDBConnection> {
   return connection;
 }
 
-function isQueryable(value: unknown): value is Queryable {
+export function isQueryable(value: unknown): value is Queryable {
   return (
     value instanceof arrow.Table ||
     (typeof value === 'object' && value !== null && typeof (value as { toArrowIPC?: unknown }).toArrowIPC === 'function')

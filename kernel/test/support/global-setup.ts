@@ -5,12 +5,16 @@ import type { TestProject } from 'vitest/node';
 import { setupTestServices } from '../../../scripts/lib/test-services.mjs';
 import { repoRoot } from './jupyter.js';
 
-/** Kernel tests start `kernel/bin/tandem-kernel.js`, which runs the compiled SDK: compile it first. */
+/** Kernel tests start `kernel/bin/tandem-kernel.js` (the compiled SDK) and worker agents (the compiled server): compile both first. */
 export default async function setup(project: TestProject) {
   // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
-  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel'), path.join(repoRoot, 'server')],
+    {
+      stdio: 'inherit',
+    },
+  );
   return setupTestServices(project);
 }
 

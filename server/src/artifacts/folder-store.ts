@@ -22,7 +22,7 @@ export async function createFolderStore(root: string): Promise<ArtifactStore> {
     async put(key, body, options = {}) {
       const target = fileOf(key);
       const temp = path.join(base, TMP, randomUUID());
-      const digest = new DigestStream(options.maxBytes);
+      const digest = new DigestStream(options);
       try {
         await pipeline(body, digest, createWriteStream(temp));
         await mkdir(path.dirname(target), { recursive: true });

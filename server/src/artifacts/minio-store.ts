@@ -35,7 +35,7 @@ export async function createMinioStore(s3: S3Config): Promise<ArtifactStore> {
     kind: 's3',
     async put(key, body, options = {}) {
       assertValidKey(key);
-      const digest = new DigestStream(options.maxBytes);
+      const digest = new DigestStream(options);
       // The client never notices a failing source stream, so the upload races the pipeline: a
       // source error (client gone, size limit) wins, and the unfinished multipart upload is
       // removed. No partial object ever becomes visible.

@@ -17,6 +17,8 @@ export interface PutOptions {
   contentType?: string;
   /** Uploads larger than this fail with PAYLOAD_TOO_LARGE and leave nothing behind. */
   maxBytes?: number;
+  /** The bytes must hash to this (hex); otherwise the upload fails with INVALID_ARGUMENT and leaves nothing behind. */
+  sha256?: string;
 }
 
 /**
@@ -49,13 +51,21 @@ export function assertValidKey(key: string): void {
   }
 }
 
-/** Counts and hashes bytes as they pass; fails once more than `maxBytes` went through. */
+/**
+ * Counts and hashes bytes as they pass; fails once more than `maxBytes` went through, or at the
+ * end when the bytes do not hash to `expectedSha256`, so the store never publishes them.
+ */
 export class DigestStream extends Transform {
   private readonly hash = createHash('sha256');
+  private readonly maxBytes: number;
+  private readonly expectedSha256: string | undefined;
+  private hex: string | undefined;
   size = 0;
 
-  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {
+  constructor({ maxBytes = Number.POSITIVE_INFINITY, sha256 }: Pick<PutOptions, 'maxBytes' | 'sha256'> = {}) {
     super();
+    this.maxBytes = maxBytes;
+    this.expectedSha256 = sha256?.toLowerCase();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -68,7 +78,17 @@ export class DigestStream extends Transform {
     done(null, chunk);
   }
 
+  override _flush(done: TransformCallback): void {
+    const actual = this.digest();
+    if (this.expectedSha256 && actual !== this.expectedSha256) {
+      done(new TandemError('INVALID_ARGUMENT', `sha256 mismatch: expected ${this.expectedSha256}, the received bytes hash to ${actual}`));
+      return;
+    }
+    done();
+  }
+
   digest(): string {
-    return this.hash.digest('hex');
+    this.hex ??= this.hash.digest('hex');
+    return this.hex;
   }
 }

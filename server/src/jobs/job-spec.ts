@@ -1,7 +1,11 @@
 import { z } from 'zod';
+import { dataRef } from './job-data.js';
 import type { JobKind } from './jobs.store.js';
 
-const DATA = z.string().min(1).max(4096).describe('a CSV or Parquet file (path on the worker, or a folder of Parquet files)');
+const DATA = z.union([
+  dataRef,
+  z.string().min(1).max(4096).describe('a CSV, Parquet or JSON file the worker can read (a path on it or a URL its Spark reads)'),
+]);
 const COLUMN = z.string().min(1).max(256);
 const SCALAR = z.union([z.string().max(1000), z.number(), z.boolean()]);
 
@@ -49,6 +53,11 @@ export function jobSpec(kind: JobKind) {
       template: z.enum(names).optional(),
       inputs: z.record(z.string(), z.unknown()).optional(),
       args: z.array(z.string().max(10_000)).max(1000).default([]),
+      /** Uploaded data by the name the script asks `tandem_job.data(name)` for. */
+      data: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'data names are identifiers'), dataRef)
+        .refine((d) => Object.keys(d).length <= 64, 'at most 64 data inputs')
+        .optional(),
       ...(kind === 'spark'
         ? { conf: z.record(z.string().regex(/^spark\.[\w.-]+$/, 'Spark conf keys start with spark.'), z.string().max(10_000)).default({}) }
         : { gpus: z.number().int().min(0).max(64).default(1) }),

@@ -7,6 +7,7 @@ import { TandemError } from '../errors.js';
 import { route } from '../http/route.js';
 import { MODEL_NAME } from '../models/models.search.js';
 import { createModelsService } from '../models/models.service.js';
+import { SHA256 } from './job-data.js';
 import { jobSpec } from './job-spec.js';
 import { JobsService } from './jobs.service.js';
 import { JobsStore } from './jobs.store.js';
@@ -176,6 +177,43 @@ export function jobsFeature(ctx: AppContext): Feature {
     },
   );
 
+  const dataParams = z.object({ sha256: SHA256 });
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/job-data/:sha256',
+      summary: 'Size of data the caller uploaded for jobs (404 when they have not: upload it)',
+      tags,
+      params: dataParams,
+    },
+    async ({ req, params }) => jobs.dataInfo(me(req), params.sha256),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/job-data/:sha256',
+      summary: 'Upload data for jobs (raw body), stored under its sha256; jobs then name it as {sha256, name}',
+      tags,
+      params: dataParams,
+      rawBody: 'application/octet-stream',
+    },
+    async ({ req, res, params }) => {
+      if (req.body !== undefined) throw new TandemError('INVALID_ARGUMENT', 'send data bytes with Content-Type: application/octet-stream');
+      try {
+        return await jobs.uploadData(me(req), params.sha256, req);
+      } catch (error) {
+        if (!req.complete) res.setHeader('Connection', 'close');
+        throw error;
+      }
+    },
+  );
+
   // ---- worker API (worker tokens)
 
   route(api, openapi, { method: 'get', path: '/workers', summary: 'Workers seen in the last minute', tags }, async ({ req }) => {
@@ -272,6 +310,25 @@ export function jobsFeature(ctx: AppContext): Feature {
         if (!req.complete) res.setHeader('Connection', 'close');
         throw error;
       }
+    },
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/workers/:workerId/jobs/:jobId/:attempt/data/:sha256',
+      summary: 'Download data the leased job names',
+      tags,
+      params: leaseParams.extend({ sha256: SHA256 }),
+    },
+    async ({ req, res, params }) => {
+      const { sha256, ...lease } = params;
+      const data = await jobs.dataForWorker(me(req), lease, sha256);
+      res.setHeader('Content-Type', 'application/octet-stream');
+      res.setHeader('Content-Length', String(data.size));
+      await pipeline(data.body, res);
     },
   );
 

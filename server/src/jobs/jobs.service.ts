@@ -7,6 +7,7 @@ import { audit } from '../audit.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
 import type { ModelsService } from '../models/models.service.js';
+import { dataKey, dataRefsOf, type DataRef } from './job-data.js';
 import { registerJobModel } from './job-registration.js';
 import {
   FINAL_STATUSES,
@@ -66,7 +67,8 @@ export class JobsService {
 
   // ---- users
 
-  async submit(who: Principal, input: SubmitInput): Promise<Job> {
+  async submit(who: Principal, input: SubmitInput, { dataChecked = false } = {}): Promise<Job> {
+    if (!dataChecked) await this.requireUploaded(who, dataRefsOf(input.spec));
     const job = await this.store.transaction(async (tx) => {
       const created = await this.store.create(tx, {
         kind: input.kind,
@@ -154,14 +156,54 @@ export class JobsService {
     await this.permissions.require(who, 'job', id, 'editor');
     if (!FINAL_STATUSES.includes(job.status))
       throw new TandemError('CONFLICT', `job ${id} is still ${job.status}: cancel it first or wait for it`);
-    return this.submit(who, {
-      kind: job.kind,
-      name: job.name,
-      spec: job.spec,
-      register: job.register ?? undefined,
-      notebook: job.notebook ?? undefined,
-      maxAttempts: job.maxAttempts,
-    });
+    // The data was checked when the job was first submitted; an editor retrying it may run it on that data.
+    return this.submit(
+      who,
+      {
+        kind: job.kind,
+        name: job.name,
+        spec: job.spec,
+        register: job.register ?? undefined,
+        notebook: job.notebook ?? undefined,
+        maxAttempts: job.maxAttempts,
+      },
+      { dataChecked: true },
+    );
+  }
+
+  /**
+   * Stores data for jobs under its content hash. The bytes must hash to `sha256`, which proves the
+   * caller has the data; storing the same content twice keeps one object.
+   */
+  async uploadData(who: Principal, sha256: string, body: Readable): Promise<{ sha256: string; size: number }> {
+    const put = await this.artifacts.put(dataKey(sha256), body, { maxBytes: this.limits.maxOutputBytes, sha256 });
+    await this.store.recordData(who.id, sha256, put.size);
+    return { sha256, size: put.size };
+  }
+
+  /** The caller's uploaded blob, so a client can skip uploading what is already there. */
+  async dataInfo(who: Principal, sha256: string): Promise<{ sha256: string; size: number }> {
+    const [found] = await this.store.dataOf(who.id, [sha256]);
+    if (!found) throw new TandemError('NOT_FOUND', `no data with sha256 ${sha256} uploaded by you`);
+    return found;
+  }
+
+  private async requireUploaded(who: Principal, refs: DataRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const found = new Set(
+      (
+        await this.store.dataOf(
+          who.id,
+          refs.map((r) => r.sha256),
+        )
+      ).map((d) => d.sha256),
+    );
+    const missing = refs.find((r) => !found.has(r.sha256));
+    if (missing)
+      throw new TandemError(
+        'INVALID_ARGUMENT',
+        `data ${missing.name} (sha256 ${missing.sha256.slice(0, 12)}…) was not uploaded by you: PUT /tandem/api/job-data/${missing.sha256} first`,
+      );
   }
 
   async outputsOf(who: Principal, id: string): Promise<JobOutput[]> {
@@ -250,6 +292,16 @@ export class JobsService {
     const output = { path, key, size: put.size, sha256: put.sha256 };
     await this.store.recordOutput(lease.jobId, lease.attempt, output);
     return output;
+  }
+
+  /** Streams a blob the leased job names (and only such a blob) to its worker. */
+  async dataForWorker(who: Principal, lease: Lease, sha256: string): Promise<{ size: number; body: Readable }> {
+    await this.worker(who, lease.workerId);
+    const job = await this.store.transaction((tx) => this.requireLease(tx, lease));
+    if (!dataRefsOf(job.spec).some((r) => r.sha256 === sha256)) throw new TandemError('NOT_FOUND', `job ${job.id} names no data ${sha256}`);
+    const info = await this.artifacts.stat(dataKey(sha256));
+    if (!info) throw new TandemError('NOT_FOUND', `data ${sha256} of job ${job.id} is no longer stored`);
+    return { size: info.size, body: await this.artifacts.get(dataKey(sha256)) };
   }
 
   /**

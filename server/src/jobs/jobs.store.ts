@@ -268,6 +268,23 @@ export class JobsStore {
     );
   }
 
+  /** Notes that `ownerId` uploaded the blob `sha256`, so their jobs may name it. */
+  async recordData(ownerId: string, sha256: string, size: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO job_data (owner_id, sha256, size) VALUES ($1, $2, $3)
+       ON CONFLICT (owner_id, sha256) DO UPDATE SET uploaded_at = now()`,
+      [ownerId, sha256, size],
+    );
+  }
+
+  /** The blobs among `sha256s` that `ownerId` uploaded. */
+  async dataOf(ownerId: string, sha256s: string[]): Promise<{ sha256: string; size: number }[]> {
+    return this.db.query<{ sha256: string; size: number }>(
+      'SELECT sha256, size::float8 AS size FROM job_data WHERE owner_id = $1 AND sha256 = ANY($2::text[]) ORDER BY sha256',
+      [ownerId, sha256s],
+    );
+  }
+
   async registerWorker(input: Omit<Worker, 'id' | 'lastSeenAt'>): Promise<Worker> {
     const [row] = await this.db.query<Worker>(
       `INSERT INTO workers (id, name, owner_id, capabilities, gpus, concurrency) VALUES ($1, $2, $3, $4, $5, $6)

@@ -192,14 +192,11 @@ export class ModelsService {
     const key = `models/${model.id}/${version.id}/${file.path}`;
     const body =
       'fromKey' in file ? await this.artifacts.get(file.fromKey) : file.body instanceof Readable ? file.body : Readable.from(file.body);
-    const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxFileBytes, contentType: file.contentType });
-    if (file.sha256 && file.sha256.toLowerCase() !== put.sha256) {
-      await this.artifacts.delete(key).catch(() => undefined);
-      throw new TandemError(
-        'INVALID_ARGUMENT',
-        `sha256 mismatch for ${file.path}: header says ${file.sha256}, received bytes hash to ${put.sha256}`,
-      );
-    }
+    const put = await this.artifacts.put(key, body, {
+      maxBytes: this.limits.maxFileBytes,
+      contentType: file.contentType,
+      sha256: file.sha256,
+    });
     const recorded: ModelFile = { path: file.path, key, size: put.size, sha256: put.sha256 };
     try {
       await this.store.recordFile(version.id, recorded);

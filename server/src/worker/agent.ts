@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detectGpus, GpuPool, type Gpu } from './gpus.js';
 import { jobCommand, type Runtime } from './job-command.js';
+import { fetchJobInputs } from './job-inputs.js';
 import { runSupervised, type JobProcess } from './job-process.js';
 import { venvPython } from './python.js';
 import { defaultCacheDir, prepareSparkClassArchive } from './spark-class-archive.js';
@@ -116,7 +117,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       devices = await gpusFor(job, pool, options.allowCpu ?? false, () => entry.state !== 'running');
       const outputDir = path.join(dir, 'outputs');
       await mkdir(outputDir);
-      const command = await jobCommand(job, dir, outputDir, runtime, devices);
+      const local = await fetchJobInputs(client, job, dir, (line) => events.push({ type: 'log', data: { stream: 'system', line } }));
+      const command = await jobCommand(local, dir, outputDir, runtime, devices);
       events.push({
         type: 'log',
         data: {

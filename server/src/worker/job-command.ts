@@ -75,6 +75,8 @@ export async function jobCommand(
     TANDEM_JOB_ATTEMPT: String(job.attempt),
     PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     PYTHONUNBUFFERED: '1',
+    // `tandem_job.data(name)` reads the local paths of the job's downloaded data from here.
+    ...(job.spec.data ? { TANDEM_DATA: JSON.stringify(job.spec.data) } : {}),
   };
   if (job.kind === 'gpu') {
     return { command: runtime.python, args: [file, ...args], env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') } };

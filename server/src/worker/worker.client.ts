@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 export interface ClaimedJob {
   id: string;
@@ -58,6 +59,13 @@ export class WorkerClient {
     await this.call('PUT', `${this.leasePath(job)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`, body);
   }
 
+  /** Streams data the job names (uploaded by its submitter) from the server. */
+  async data(job: ClaimedJob, sha256: string): Promise<Readable> {
+    const response = await this.fetch('GET', `${this.leasePath(job)}/data/${sha256}`);
+    if (!response.ok) throw await this.failure('GET', `data/${sha256}`, response);
+    return Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>);
+  }
+
   async complete(
     job: ClaimedJob,
     outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> },
@@ -70,12 +78,19 @@ export class WorkerClient {
   }
 
   private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await this.fetch(method, path, body, signal);
+    if (response.status === 204) return undefined as T;
+    if (!response.ok) throw await this.failure(method, path, response);
+    return (await response.json()) as T;
+  }
+
+  private fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const stream = body !== null && typeof body === 'object' && 'pipe' in body;
-    const response = await fetch(`${this.serverUrl}/tandem/api/${path}`, {
+    return fetch(`${this.serverUrl}/tandem/api/${path}`, {
       method,
       signal,
       headers: { authorization: `Bearer ${this.token}`, 'content-type': stream ? 'application/octet-stream' : 'application/json' },
-      body: stream ? (body as Readable) : JSON.stringify(body),
+      body: body === undefined ? undefined : stream ? (body as Readable) : JSON.stringify(body),
       ...(stream ? { duplex: 'half' } : {}),
     } as RequestInit).catch((cause: unknown) => {
       if (signal?.aborted) throw cause;
@@ -83,17 +98,16 @@ export class WorkerClient {
         cause,
       });
     });
-    if (response.status === 204) return undefined as T;
+  }
+
+  private async failure(method: string, path: string, response: Response): Promise<WorkerApiError> {
     const text = await response.text();
-    if (!response.ok) {
-      let error: { code?: string; message?: string } = {};
-      try {
-        error = JSON.parse(text).error ?? {};
-      } catch {
-        // not JSON: a proxy's error page
-      }
-      throw new WorkerApiError(response.status, error.code ?? 'INTERNAL', `${method} ${path}: ${error.message ?? text.slice(0, 200)}`);
+    let error: { code?: string; message?: string } = {};
+    try {
+      error = JSON.parse(text).error ?? {};
+    } catch {
+      // not JSON: a proxy's error page
     }
-    return JSON.parse(text) as T;
+    return new WorkerApiError(response.status, error.code ?? 'INTERNAL', `${method} ${path}: ${error.message ?? text.slice(0, 200)}`);
   }
 }
