@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** What a room reports about itself; Prometheus metrics in production, nothing in unit use. */
 export interface RoomObserver {
-  rejected(reason: 'malformed' | 'viewer_update'): void;
+  rejected(reason: 'malformed' | 'viewer_update' | 'foreign_awareness'): void;
   persisted(seconds: number): void;
 }
 
@@ -26,7 +26,7 @@ export function collabMetrics(registry: Registry, counts: () => { rooms: number;
   });
   const rejected = new Counter({
     name: 'tandem_collab_messages_rejected_total',
-    help: 'Collaboration messages not applied: malformed (socket closed) or document updates from viewers (dropped)',
+    help: 'Collaboration messages not applied: malformed or presence under another user’s client id (socket closed), document updates from viewers (dropped)',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

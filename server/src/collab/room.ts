@@ -22,6 +22,8 @@ const RETRY_WRITE_MS = 500;
 
 /** One connected socket, as the room sees it. */
 export interface Peer {
+  /** The user behind the socket: awareness client ids belong to one user. */
+  readonly userId: string;
   /** Changes when the user's role on the notebook changes. */
   canWrite: boolean;
   send(message: Uint8Array): void;
@@ -141,8 +143,7 @@ export class Room {
       const decoder = decoding.createDecoder(data);
       const type = decoding.readVarUint(decoder);
       if (type === MESSAGE_SYNC) this.receiveSync(peer, decoder);
-      else if (type === MESSAGE_AWARENESS)
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), peer);
+      else if (type === MESSAGE_AWARENESS) this.receiveAwareness(peer, decoding.readVarUint8Array(decoder));
       else if (type === MESSAGE_QUERY_AWARENESS) {
         const states = [...this.awareness.getStates().keys()];
         peer.send(
@@ -152,10 +153,33 @@ export class Room {
         );
       } else if (type !== MESSAGE_AUTH) throw new TandemError('INVALID_ARGUMENT', `unknown message type ${type}`);
     } catch (error) {
-      this.observer.rejected('malformed');
-      this.log.warn('closing collaboration socket after a malformed message', { notebook: this.id, error: String(error) });
-      peer.close(CloseCode.malformed, `malformed message: ${String((error as Error)?.message ?? error)}`.slice(0, 120));
+      const forbidden = error instanceof TandemError && error.code === 'FORBIDDEN';
+      this.observer.rejected(forbidden ? 'foreign_awareness' : 'malformed');
+      this.log.warn('closing collaboration socket after a refused message', { notebook: this.id, error: String(error) });
+      const text = String((error as Error)?.message ?? error);
+      peer.close(forbidden ? CloseCode.forbidden : CloseCode.malformed, forbidden ? text : `malformed message: ${text}`);
     }
+  }
+
+  /**
+   * Presence (cursors, names) under the sender's own client ids only: an id another user's socket
+   * holds is not theirs to change, so nobody moves or removes somebody else's cursor. Stock clients
+   * echo the presence they receive; such an echo changes nothing (its clock is not newer) and
+   * passes. An id held by the same user's older socket (a reconnect before the old one timed out)
+   * moves to the new one.
+   */
+  private receiveAwareness(peer: Peer, update: Uint8Array): void {
+    for (const { clientId, clock } of awarenessEntries(update)) {
+      const current = this.awareness.meta.get(clientId)?.clock;
+      if (current !== undefined && clock <= current) continue;
+      for (const [other, owned] of this.peers) {
+        if (other === peer || !owned.has(clientId)) continue;
+        if (other.userId !== peer.userId) throw new TandemError('FORBIDDEN', `awareness client ${clientId} belongs to another user`);
+        owned.delete(clientId);
+        this.peers.get(peer)!.add(clientId);
+      }
+    }
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
   }
 
   private receiveSync(peer: Peer, decoder: decoding.Decoder): void {
@@ -266,6 +290,18 @@ interface AwarenessChange {
 const READ_ONLY_NOTICE = message(MESSAGE_AUTH, (e) =>
   authProtocol.writePermissionDenied(e, 'you are a viewer of this notebook: edits are not saved'),
 );
+
+/** The clients an awareness update speaks for, with their clocks (y-protocols: count, then id, clock, state per entry). */
+function awarenessEntries(update: Uint8Array): { clientId: number; clock: number }[] {
+  const decoder = decoding.createDecoder(update);
+  const count = decoding.readVarUint(decoder);
+  const entries: { clientId: number; clock: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder) });
+    decoding.readVarString(decoder);
+  }
+  return entries;
+}
 
 function message(type: number, write: (encoder: encoding.Encoder) => void): Uint8Array {
   const encoder = encoding.createEncoder();

@@ -14,6 +14,16 @@ import { CloseCode, Room, type Peer } from './room.js';
 export const COLLAB_PATH = /^\/tandem\/collab\/([A-Za-z0-9-]{1,64})(?:\?|$)/;
 const PING_MS = 30_000;
 
+/** WebSocket close reasons are at most 123 bytes of UTF-8: cut on a character boundary. */
+export function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason);
+  if (bytes.length <= 123) return reason;
+  let end = 123;
+  // Back up to the start of a character (continuation bytes are 10xxxxxx).
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString();
+}
+
 /**
  * Loaded rooms by notebook id. A room stays loaded while it has peers or leases; the last one
  * out flushes and compacts it, and a room reopened meanwhile waits for that to finish first.
@@ -124,19 +134,33 @@ export class Rooms {
     ws.binaryType = 'nodebuffer';
     ws.alive = true;
     const peer: Peer = {
+      userId: principal.id,
       canWrite,
       send: (data) => {
         if (ws.readyState === ws.OPEN) ws.send(data);
       },
-      close: (code, reason) => ws.close(code, reason),
+      close: (code, reason) => {
+        try {
+          ws.close(code, closeReason(reason));
+        } catch (error) {
+          this.log.debug('closing a collaboration socket failed; dropping it', { notebook: room.id, error: String(error) });
+          ws.terminate();
+        }
+      },
     };
     this.principals.set(peer, principal);
     ws.on('pong', () => {
       ws.alive = true;
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) peer.close(1003, 'binary y-websocket messages only');
-      else room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      // Nothing a frame does may escape into the socket's event loop: that would end the server.
+      try {
+        if (!isBinary) peer.close(1003, 'binary y-websocket messages only');
+        else room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      } catch (error) {
+        this.log.warn('dropping a collaboration socket after an unexpected error', { notebook: room.id, error: String(error) });
+        ws.terminate();
+      }
     });
     ws.on('error', (error) => this.log.debug('collaboration socket error', { notebook: room.id, error: String(error) }));
     ws.on('close', () => {
