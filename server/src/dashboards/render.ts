@@ -42,7 +42,7 @@ export interface RenderedPage {
  */
 export const pageCsp = (scriptHash?: string): string =>
   `default-src 'none'; script-src ${scriptHash ? `'sha256-${scriptHash}'` : "'none'"}; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; ` +
-  `base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'`;
+  `base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'; frame-ancestors 'none'`;
 
 /** The standalone dashboard page, server-rendered, with its one small inline script. */
 export function renderPage(model: PageModel): RenderedPage {

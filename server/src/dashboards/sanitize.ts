@@ -29,7 +29,6 @@ const SVG_TAGS = [
   'mask',
   'marker',
   'symbol',
-  'style',
 ];
 const SVG_ATTRS = [
   'id',
@@ -132,9 +131,7 @@ const HTML_ATTRS = ['class', 'title', 'style', 'align', 'colspan', 'rowspan', 'w
 // Tag and attribute names keep their case so SVG's clipPath/viewBox survive; matching stays an
 // exact allowlist, so an upper-case <SCRIPT> or ONERROR is simply not on it and is dropped.
 const COMMON: sanitizeHtml.IOptions = {
-  // `style` elements hold Plot's scoped CSS; CSS cannot run script, and the CSP forbids remote loads.
-  allowVulnerableTags: true,
-  nonTextTags: ['script', 'SCRIPT', 'textarea', 'option', 'noscript', 'foreignObject', 'iframe'],
+  nonTextTags: ['script', 'SCRIPT', 'style', 'textarea', 'option', 'noscript', 'foreignObject', 'iframe'],
   parser: { lowerCaseTags: false, lowerCaseAttributeNames: false },
   disallowedTagsMode: 'discard',
   allowProtocolRelative: false,
@@ -158,12 +155,39 @@ const SVG_OPTIONS: sanitizeHtml.IOptions = { ...COMMON, allowedTags: SVG_TAGS, a
 /** Presentation attributes and CSS may hold url(#id) references but never url(http:…) or javascript:. */
 const localUrlsOnly = (s: string) => s.replace(/url\(\s*['"]?(?!#)[^)]*\)/gi, 'none');
 
+/**
+ * Runs the sanitizer with `<style>` elements taken out. Their CSS (Plot's scoped styles, legends)
+ * comes back as one style element of text that cannot hold markup: inside SVG a browser parses a
+ * style element's children as elements, so `<svg><style><img onerror=…>` would otherwise smuggle
+ * markup past a parser that saw it as text. No `<`, no imports, local url()s only.
+ */
+function sanitizeKeepingCss(markup: string, options: sanitizeHtml.IOptions): string {
+  const css: string[] = [];
+  const clean = sanitizeHtml(markup, {
+    ...options,
+    allowedTags: [...(options.allowedTags || []), 'style'],
+    allowVulnerableTags: true,
+    exclusiveFilter: (frame) => {
+      if (frame.tag !== 'style') return options.exclusiveFilter?.(frame) ?? false;
+      css.push(frame.text);
+      return true;
+    },
+  });
+  const style = localUrlsOnly(
+    css
+      .join('\n')
+      .replace(/</g, '')
+      .replace(/@import[^;]*;?/gi, ''),
+  ).trim();
+  return `${style ? `<style>${style}</style>` : ''}${localUrlsOnly(clean)}`;
+}
+
 export function sanitizeHtmlOutput(html: string): string {
-  return localUrlsOnly(sanitizeHtml(html, HTML_OPTIONS));
+  return sanitizeKeepingCss(html, HTML_OPTIONS);
 }
 
 export function sanitizeSvg(svg: string): string {
-  return localUrlsOnly(sanitizeHtml(svg, SVG_OPTIONS));
+  return sanitizeKeepingCss(svg, SVG_OPTIONS);
 }
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
