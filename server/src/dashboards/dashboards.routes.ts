@@ -115,7 +115,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       summary: 'Make an older version current again (editors)',
       tags,
       params: slugParams,
-      body: z.object({ version: z.number().int().min(1) }),
+      body: z.object({
+        version: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 31 - 1),
+      }),
     },
     async ({ req, params, body }) => dashboards.revert(me(req), params.slug, body.version),
   );

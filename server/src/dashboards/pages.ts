@@ -1,3 +1,4 @@
+import { parse as parseCookies } from 'cookie';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -49,7 +50,8 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
     const key = typeof req.query.key === 'string' ? req.query.key : undefined;
     const { row, role } = await dashboards.forPage(String(req.params.slug), await viewer(req), key);
     const asked = typeof req.query.version === 'string' ? Number(req.query.version) : undefined;
-    if (asked !== undefined && !Number.isInteger(asked)) throw new TandemError('INVALID_ARGUMENT', 'version: expected a version number');
+    if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_VERSION))
+      throw new TandemError('INVALID_ARGUMENT', 'version: expected a version number');
     if (asked !== undefined && !atLeast(role, 'editor')) throw new TandemError('FORBIDDEN', 'only editors can open earlier versions');
     const live = row.liveNotebookId && asked === undefined ? await dashboards.liveContent(row) : undefined;
     return { row, version: asked ?? row.currentVersion ?? 0, linkQuery: key ? `?key=${encodeURIComponent(key)}` : '', live };
@@ -193,10 +195,9 @@ function errorPage(res: Response, error: unknown): void {
     );
 }
 
+const MAX_VERSION = 2 ** 31 - 1;
+
+/** A malformed Cookie header (bad %-escapes, no `=`) yields nothing rather than an error. */
 function cookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
+  return parseCookies(req.headers.cookie ?? '')[name];
 }

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext, Feature } from '../context.js';
+import { pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import { authenticate } from './authenticate.js';
 
@@ -64,6 +65,8 @@ function toTandemError(error: unknown): TandemError {
   if (e?.type === 'entity.parse.failed') return new TandemError('INVALID_ARGUMENT', `malformed JSON body: ${e.message}`, { cause: error });
   if (e?.status && e.status >= 400 && e.status < 500)
     return new TandemError('INVALID_ARGUMENT', e.message ?? 'bad request', { cause: error });
+  // Class 22 is PostgreSQL's "data exception": a value out of range or unfit for its column.
+  if (pgErrorCode(error)?.startsWith('22')) return new TandemError('INVALID_ARGUMENT', `invalid value: ${e.message}`, { cause: error });
   return new TandemError('INTERNAL', 'internal server error', { cause: error });
 }
 
