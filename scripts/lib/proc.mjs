@@ -115,3 +115,63 @@ export async function httpOk(url) {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   return res.ok;
 }
+
+/** Every process on the machine (through `ps`): pid, parent, process group; zombies left out. */
+function processTable() {
+  const res = spawnSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,stat='], { encoding: 'utf8' });
+  if (res.status !== 0) return undefined;
+  return res.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, , , stat]) => !stat?.startsWith('Z'))
+    .map(([pid, ppid, pgid]) => ({ pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid) }));
+}
+
+/**
+ * Stops `child` and everything it started, also processes that left its process group (a
+ * JupyterLab started with `group: true` by a test, say): SIGTERM to each process and its group,
+ * SIGKILL to whatever is left after `graceMs`. Never signals our own process or process group.
+ */
+export async function stopProcessTree(child, graceMs = 10_000) {
+  if (child.pid === undefined) return; // it never started
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  /** pid → process group of every live process in the tree; orphans stay known after their parent exits. */
+  let known = new Map([[child.pid, child.group ? child.pid : undefined]]);
+  let own;
+  const scan = () => {
+    const table = processTable();
+    if (!table) return;
+    own ??= table.find((p) => p.pid === process.pid)?.pgid;
+    const alive = new Map();
+    // Its group's members count too: they outlive it when it exits by itself.
+    const queue = table.filter((p) => known.has(p.pid) || (child.group && p.pgid === child.pid));
+    for (let i = 0; i < queue.length; i++) {
+      alive.set(queue[i].pid, queue[i].pgid);
+      queue.push(...table.filter((p) => p.ppid === queue[i].pid && !alive.has(p.pid)));
+    }
+    alive.delete(process.pid);
+    known = alive;
+  };
+  const signal = (sig) => {
+    const groups = new Set([...known.values()].filter((g) => g !== undefined && g !== own && g > 1));
+    for (const target of [...[...groups].map((g) => -g), ...known.keys()]) {
+      try {
+        process.kill(target, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  scan();
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    scan();
+    if (exited() && known.size === 0) return;
+  }
+  scan();
+  signal('SIGKILL');
+  if (!exited()) await new Promise((resolve) => child.once('exit', resolve));
+}

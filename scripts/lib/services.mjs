@@ -67,7 +67,10 @@ export async function startPostgres({ dir, port, logFile }) {
   ]);
   const child = startProcess(cmd, args, { logStream: logFile ? createWriteStream(logFile) : undefined, name: 'postgres' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor('PostgreSQL', () => isReady(bin, port), { child, timeoutMs: 60_000 });
+  await waitFor('PostgreSQL', () => isReady(bin, port), { child, timeoutMs: 60_000 }).catch(async (error) => {
+    await stopProcess(child, 15_000); // one that never became ready is not left running
+    throw error;
+  });
   return { url, port, stop: () => stopProcess(child, 15_000), child };
 }
 
@@ -102,7 +105,10 @@ export async function startMinio({ dir, port, logFile }) {
     },
   );
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitFor('MinIO', () => httpOk(`${endpoint}/minio/health/live`), { child, timeoutMs: 60_000 });
+  await waitFor('MinIO', () => httpOk(`${endpoint}/minio/health/live`), { child, timeoutMs: 60_000 }).catch(async (error) => {
+    await stopProcess(child);
+    throw error;
+  });
   return {
     endpoint,
     port,

@@ -7,9 +7,11 @@
 // Each edit types one character into the notebook's first cell and records its send time under a
 // unique key; a receiver's latency is the time until that key reaches it. The server runs in its
 // own process; all clients share this one, for both servers alike.
+// An edit that does not reach every other editor fails both verdicts: figures over lost edits mean
+// nothing. The peer's version is pinned in collab-peer-requirements.txt.
 // BENCH_EDITORS (50), BENCH_RATE (edits/s in total, 100), BENCH_SECONDS (8), BENCH_BURST (20 per editor).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +22,7 @@ import * as Y from 'yjs';
 import { freePort, startProcess, stopProcess, waitFor } from '../../scripts/lib/proc.mjs';
 import { startPostgres } from '../../scripts/lib/services.mjs';
 import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EDITORS = Number(process.env.BENCH_EDITORS ?? 50);
@@ -31,27 +34,62 @@ const WARMUP_S = 1;
 // jupyter-collaboration lives in its own venv layered on the project's, so that installing it
 // does not switch every JupyterLab of the test suite to its collaborative drive.
 const PEER_VENV = path.join(ROOT, '.tandem/collab-bench-venv');
+const PEER_REQUIREMENTS = path.join(ROOT, 'server/bench/collab-peer-requirements.txt');
+/** name → version pinned in PEER_REQUIREMENTS. */
+const PEER_PINS = Object.fromEntries(
+  readFileSync(PEER_REQUIREMENTS, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map((line) => line.split('==')),
+);
 const PROJECT_VENV = process.env.TANDEM_PYTHON ? path.dirname(path.dirname(process.env.TANDEM_PYTHON)) : path.join(ROOT, '.venv');
+
+/**
+ * Waits until `arrivals()` reaches `expected`, or until none came for `stallMs` (edits lost), at
+ * most `timeoutMs`; resolves with how many are missing.
+ */
+async function awaitArrivals(arrivals, expected, { stallMs = 30_000, timeoutMs }) {
+  const deadline = performance.now() + timeoutMs;
+  let last = arrivals();
+  let lastChange = performance.now();
+  while (arrivals() < expected && performance.now() < deadline && performance.now() - lastChange < stallMs) {
+    await sleep(10);
+    if (arrivals() !== last) [last, lastChange] = [arrivals(), performance.now()];
+  }
+  return Math.max(0, expected - arrivals());
+}
 
 const percentile = (xs, p) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function ensurePeerVenv() {
   const python = path.join(PEER_VENV, 'bin/python');
-  const check = () => spawnSync(python, ['-c', 'import jupyter_server_ydoc'], { stdio: 'ignore' }).status === 0;
+  // Installed at exactly the pinned versions (an older venv of this bench may hold other ones).
+  const check = () =>
+    spawnSync(
+      python,
+      [
+        '-c',
+        'import json, sys; from importlib.metadata import version; import jupyter_server_ydoc; ' +
+          'sys.exit(any(version(n) != v for n, v in json.loads(sys.argv[1]).items()))',
+        JSON.stringify(PEER_PINS),
+      ],
+      { stdio: 'ignore' },
+    ).status === 0;
   if (existsSync(python) && check()) return python;
   const base = path.join(PROJECT_VENV, 'bin/python');
-  spawnSync(base, ['-m', 'venv', '--without-pip', PEER_VENV], { stdio: 'inherit' });
+  if (!existsSync(python)) spawnSync(base, ['-m', 'venv', '--without-pip', PEER_VENV], { stdio: 'inherit' });
   const site = spawnSync(python, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).stdout.trim();
   const projectSite = spawnSync(base, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).stdout.trim();
   writeFileSync(path.join(site, 'tandem-project-venv.pth'), `${projectSite}\n`);
-  const pip = spawnSync(base, ['-m', 'pip', '--python', python, 'install', '-q', 'jupyter-server-ydoc'], { stdio: 'inherit' });
-  if (pip.status !== 0 || !check()) throw new Error('installing jupyter-server-ydoc (jupyter-collaboration) failed');
+  const pip = spawnSync(base, ['-m', 'pip', '--python', python, 'install', '-q', '-r', PEER_REQUIREMENTS], { stdio: 'inherit' });
+  if (pip.status !== 0 || !check()) throw new Error(`installing ${path.relative(ROOT, PEER_REQUIREMENTS)} (jupyter-collaboration) failed`);
   return python;
 }
 
 async function startTandem(scratch) {
-  const pg = await startPostgres({ dir: path.join(scratch, 'pg') });
+  const pg = await startPostgres({ dir: path.join(scratch, 'pg'), logFile: path.join(scratch, 'pg.log') });
   const port = await freePort();
   const child = startProcess('node', [path.join(ROOT, 'server/dist/src/cli.js'), 'serve'], {
     env: { TANDEM_HOME: path.join(scratch, 'tandem'), TANDEM_PORT: String(port), TANDEM_DATABASE_URL: pg.url, TANDEM_LOG_LEVEL: 'warn' },
@@ -203,13 +241,9 @@ async function measure(target) {
     edit(editors[i % EDITORS], `${i < RATE * WARMUP_S ? 'w' : 's'}${i}`, sent);
   }
   const expected = total * (EDITORS - 1);
-  await waitFor(`${target.name} steady-state edits to arrive`, () => steady.arrivals() >= expected, {
-    timeoutMs: 120_000,
-    intervalMs: 20,
-  }).catch(() => undefined);
+  const lost = await awaitArrivals(steady.arrivals, expected, { timeoutMs: 120_000 });
   steady.stop();
   const latencies = steady.latencies.sort((a, b) => a - b);
-  const lost = expected - steady.arrivals();
 
   // 2. Throughput: every editor sends its burst at once.
   const burst = watchArrivals(editors, sent);
@@ -219,7 +253,7 @@ async function measure(target) {
     for (const [n, e] of editors.entries()) edit(e, `b${round}-${n}`, sent);
     await sleep(0);
   }
-  await waitFor(`${target.name} burst to arrive`, () => burst.arrivals() >= burstExpected, { timeoutMs: 300_000, intervalMs: 10 });
+  const burstLost = await awaitArrivals(burst.arrivals, burstExpected, { timeoutMs: 300_000 });
   const burstMs = performance.now() - t0;
   burst.stop();
 
@@ -230,6 +264,7 @@ async function measure(target) {
     p99: percentile(latencies, 99),
     samples: latencies.length,
     lost,
+    burstLost,
     throughput: (EDITORS * BURST) / (burstMs / 1000),
     converged: texts.size === 1,
   };
@@ -257,15 +292,40 @@ async function main() {
   );
   for (const r of results) {
     console.log(
-      `  ${r.name.padEnd(22)} propagation p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (${r.samples} deliveries, ${r.lost} missing)` +
-        ` | burst throughput ${r.throughput.toFixed(0)} edits/s delivered to all | converged: ${r.converged}`,
+      `  ${r.name.padEnd(22)} propagation p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms (${r.samples} deliveries, ${r.lost} missing)` +
+        ` | burst throughput ${r.throughput.toFixed(0)} edits/s delivered to all (${r.burstLost} missing) | converged: ${r.converged}`,
     );
   }
   const [tandem, peer] = results;
-  console.log(
-    `  p99: Tandem ${tandem.p99.toFixed(1)} ms (target ≤ 50 ms) — ${(peer.p99 / tandem.p99).toFixed(1)}× lower than jupyter-collaboration`,
-  );
-  console.log(`  throughput: Tandem / jupyter-collaboration = ${(tandem.throughput / peer.throughput).toFixed(2)}× (target ≥ 3×)`);
+  const missing = (r) =>
+    r.lost || r.burstLost || !r.converged
+      ? `${r.name}: ${r.lost} steady + ${r.burstLost} burst deliveries missing${r.converged ? '' : ', documents differ'}`
+      : undefined;
+  console.log(`  p99 Tandem/jupyter-collaboration (information) = ${(tandem.p99 / peer.p99).toFixed(2)}`);
+  verdict({
+    bench: 'collab',
+    name: `edit propagation p99, ${EDITORS} editors at ${RATE} edits/s`,
+    value: tandem.p99,
+    op: '<=',
+    limit: 50,
+    target: '≤ 50 ms',
+    measured: `${tandem.p99?.toFixed(1)} ms (jupyter-collaboration ${peer.p99?.toFixed(1)} ms)`,
+    pass: !missing(tandem),
+    note: missing(tandem),
+  });
+  // Lost edits on either side make the burst's end, and so the ratio, meaningless.
+  const lostNote = [missing(tandem), missing(peer)].filter(Boolean).join('; ');
+  verdict({
+    bench: 'collab',
+    name: `burst throughput vs jupyter-server-ydoc ${PEER_PINS['jupyter-server-ydoc']}`,
+    value: tandem.throughput / peer.throughput,
+    op: '>=',
+    limit: 3,
+    target: '≥ 3×',
+    measured: `${(tandem.throughput / peer.throughput).toFixed(2)}× (${tandem.throughput.toFixed(0)} vs ${peer.throughput.toFixed(0)} edits/s)`,
+    pass: !lostNote,
+    note: lostNote || undefined,
+  });
   process.exit(0);
 }
 

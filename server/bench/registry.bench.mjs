@@ -8,6 +8,7 @@ import { open } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import * as Minio from 'minio';
+import { verdict } from '../../scripts/lib/verdict.mjs';
 import { withBenchServer } from './support.mjs';
 
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
@@ -92,7 +93,15 @@ async function uploadBench(server, minio, file, size) {
   console.log(`upload ${UPLOAD_MB} MiB, median of ${RUNS}:`);
   console.log(`  raw minio client PUT   ${rawRate.toFixed(1)} MiB/s`);
   console.log(`  Tandem API (PUT+commit) ${apiRate.toFixed(1)} MiB/s`);
-  console.log(`  ratio API/raw = ${(apiRate / rawRate).toFixed(2)} (target ≥ 0.80) ${apiRate / rawRate >= 0.8 ? 'PASS' : 'FAIL'}`);
+  verdict({
+    bench: 'registry',
+    name: `upload throughput, ${UPLOAD_MB} MiB vs raw minio PUT`,
+    value: apiRate / rawRate,
+    op: '>=',
+    limit: 0.8,
+    target: '≥ 80% of raw',
+    measured: `${((100 * apiRate) / rawRate).toFixed(0)}% (${apiRate.toFixed(0)} vs ${rawRate.toFixed(0)} MiB/s)`,
+  });
 }
 
 async function searchBench(server) {
@@ -150,7 +159,15 @@ async function searchBench(server) {
   const p95 = percentile(times, 95);
   console.log(`search over ${MODELS} models as a non-admin (${SEARCHES} requests, ${queries.length} query shapes, HTTP round trip):`);
   console.log(`  p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
-  console.log(`  ratio p95/target = ${(p95 / 50).toFixed(2)} (target ≤ 50 ms) ${p95 <= 50 ? 'PASS' : 'FAIL'}`);
+  verdict({
+    bench: 'registry',
+    name: `search p95, ${MODELS} models`,
+    value: p95,
+    op: '<=',
+    limit: 50,
+    target: '≤ 50 ms',
+    measured: `${p95.toFixed(1)} ms`,
+  });
 }
 
 await withBenchServer({ name: 'registry', minio: true }, async ({ server, scratch, minio }) => {
