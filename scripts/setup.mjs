@@ -2,12 +2,13 @@
 // `npm run setup [-- --test]`: installs whatever is missing for `npm start` (and `npm test`).
 // Every step is cached, so running it again takes a second or two.
 import { pathToFileURL } from 'node:url';
-import { ensureBuild, ensureNodeModules, ensureSparkClassArchive, ensureTestTools, ensureVenv } from './lib/setup-steps.mjs';
+import { ensureBuild, ensureNodeModules, ensureSandbox, ensureSparkClassArchive, ensureTestTools, ensureVenv } from './lib/setup-steps.mjs';
 import { log } from './lib/proc.mjs';
 
 export async function setup({ test = false } = {}) {
   const started = Date.now();
   const testTools = test ? ensureTestTools() : undefined;
+  if (!test) ensureSandbox();
   testTools?.catch(() => {}); // reported by the await below, not as an unhandled rejection
   await ensureNodeModules();
   await ensureVenv({ dev: test });

@@ -28,7 +28,7 @@ async function startTandemServer() {
 async function startLab(tandem) {
   const port = await portOrFree(Number(process.env.JUPYTER_PORT ?? 8888));
   const token = randomBytes(24).toString('hex');
-  const rootDir = process.env.TANDEM_NOTEBOOKS ?? path.join(ROOT, 'notebooks');
+  const rootDir = notebooksDir();
   const { url, child } = await startJupyterLab({
     port,
     token,
@@ -60,9 +60,24 @@ async function workerToken(tandem) {
   return token;
 }
 
-/** A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU). */
+const notebooksDir = () => process.env.TANDEM_NOTEBOOKS ?? path.join(ROOT, 'notebooks');
+
+/**
+ * A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU).
+ * Its sandboxed jobs may read the notebooks folder, so scripts and files next to a notebook work by path.
+ */
 async function startLocalWorker(tandem) {
-  const args = [path.join(ROOT, 'server/dist/src/cli.js'), 'worker', '--spark', '--gpu', '--allow-cpu', '--server', tandem.url];
+  const args = [
+    path.join(ROOT, 'server/dist/src/cli.js'),
+    'worker',
+    '--spark',
+    '--gpu',
+    '--allow-cpu',
+    '--share',
+    notebooksDir(),
+    '--server',
+    tandem.url,
+  ];
   const child = startProcess('node', args, {
     env: { TANDEM_WORKER_TOKEN: await workerToken(tandem), TANDEM_CACHE_DIR: CACHE_DIR },
     logStream: createWriteStream(path.join(LOGS, 'worker.log'), { flags: 'a' }),

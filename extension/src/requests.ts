@@ -74,7 +74,15 @@ export class TandemClient {
       throw new TandemRequestError('NETWORK', `cannot reach the Tandem server at ${this.settings.url}`, 0, { cause });
     }
     if (response.status === 204) return undefined as T;
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (cause) {
+      // The connection broke off after the headers: still a TandemRequestError, so UIs can say so.
+      throw new TandemRequestError('NETWORK', `the connection to the Tandem server at ${this.settings.url} broke off`, response.status, {
+        cause,
+      });
+    }
     let body: any;
     try {
       body = text ? JSON.parse(text) : undefined;

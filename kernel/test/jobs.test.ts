@@ -3,7 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../../server/src/worker/agent.js';
+import type { RunningWorker } from '../../server/src/worker/agent.js';
+import { startCpuWorker } from '../../server/test/jobs/support.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { gpu } from '../src/gpu.js';
 import { jobs, JobError } from '../src/jobs.js';
@@ -30,16 +31,7 @@ describe('jobs from cells against a real server and worker', () => {
     process.env.TANDEM_URL = server.url;
     process.env.TANDEM_TOKEN = server.adminToken;
     const token = (await server.api('POST', 'tokens', { body: { name: 'w', kind: 'worker' } })).body.token;
-    worker = await startWorker({
-      serverUrl: server.url,
-      token,
-      gpu: true,
-      spark: false,
-      allowCpu: true,
-      concurrency: 2,
-      leaseMs: 5000,
-      log: () => undefined,
-    });
+    worker = await startCpuWorker(server, token, { leaseMs: 5000 });
     setDisplaySink((bundle, options) => displays.push({ bundle, ...options }));
   });
   afterAll(async () => {

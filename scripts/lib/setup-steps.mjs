@@ -138,6 +138,19 @@ function aptInstall(packages) {
 }
 
 /**
+ * Bubblewrap for `npm start`'s worker, which isolates jobs with it. Installed when set-up may use
+ * apt-get (root or sudo without a password); otherwise the worker says that jobs run unsandboxed.
+ */
+export function ensureSandbox() {
+  if (which('bwrap')) return;
+  try {
+    aptInstall(['bubblewrap']);
+  } catch (error) {
+    log(`jobs will run without a sandbox: ${error.message}`);
+  }
+}
+
+/**
  * Test-only system tools: PostgreSQL, Chromium (and Java for Spark) from Debian, MinIO built with
  * Go. The MinIO build takes minutes on a fresh machine, so it runs in the background while the
  * rest of set-up proceeds; await the returned promise before starting MinIO.
@@ -148,6 +161,8 @@ export function ensureTestTools() {
   if (!postgresBinDir()) missing.push('postgresql');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (!javaOk()) missing.push('openjdk-17-jre-headless');
+  // The worker sandboxes jobs with bubblewrap; the security tests check what a job can reach.
+  if (!which('bwrap')) missing.push('bubblewrap');
   if (missing.length) aptInstall(missing);
   return minio;
 }

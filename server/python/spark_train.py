@@ -90,10 +90,12 @@ def main():
 
     tj.progress(message="saving the model")
     out = tj.output_dir()
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(os.path.join(tmp, "model"))
-        # Spark writes _SUCCESS and .crc files; one archive keeps the folder exactly as saved.
-        shutil.make_archive(os.path.join(out, "spark-model"), "zip", os.path.join(tmp, "model"))
+    # Not removed here: on a cluster, executors (another user) write parts of the model, which the
+    # job cannot delete; the worker removes the job's whole folder afterwards.
+    saved = os.path.join(tempfile.mkdtemp(), "model")
+    model.save(saved)
+    # Spark writes _SUCCESS and .crc files; one archive keeps the folder exactly as saved.
+    shutil.make_archive(os.path.join(out, "spark-model"), "zip", saved)
     with open(os.path.join(out, "model_info.json"), "w") as f:
         json.dump({"framework": "pyspark.ml", "algorithm": algorithm, "label": label, "features": features, "classes": labels, "rows": rows, "metrics": metrics}, f, indent=2)
     spark.stop()

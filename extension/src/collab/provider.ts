@@ -16,6 +16,9 @@ const MAX_BACKOFF_MS = 5_000;
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
+/** Undoes a read-only user's local changes; its own class, so that tracking Y.UndoManager does not track it. */
+class Rollback extends Y.UndoManager {}
+
 /**
  * Binds a shared document (@jupyter/ydoc) to a Tandem room over the y-websocket protocol. The
  * client never seeds content: it only sends what the user changed, and after a reconnect the
@@ -33,7 +36,7 @@ export class CollabProvider implements IDisposable {
   private readonly statusChanged_ = new Signal<this, { status: ConnectionStatus; reason?: string }>(this);
   private readonly readOnlyChanged_ = new Signal<this, string>(this);
   /** Set once the server reports the user as a viewer; undoes every local change from then on. */
-  private rollback: Y.UndoManager | undefined;
+  private rollback: Rollback | undefined;
   private readOnlyReason_: string | undefined;
 
   constructor(
@@ -141,10 +144,15 @@ export class CollabProvider implements IDisposable {
     const ydoc = this.sharedModel.ydoc;
     // Local edits come from the notebook model (its own origin, or null for outputs and state) and
     // from JupyterLab's undo managers (Ctrl-Z); only cells and notebook metadata are shared content.
-    this.rollback = new Y.UndoManager([ydoc.getArray('cells'), ydoc.getMap('metadata')], {
+    this.rollback = new Rollback([ydoc.getArray('cells'), ydoc.getMap('metadata')], {
       trackedOrigins: new Set<unknown>([null, this.sharedModel, Y.UndoManager]),
       captureTimeout: 0,
     });
+    // The rollback must not track its own undos. They run while Yjs cleans up the edit's transaction,
+    // so Yjs no longer knows they are undos: tracked (Yjs tracks an UndoManager's own transactions, and
+    // Y.UndoManager above matches by class), each would be recorded as a new edit and undone by the
+    // next transaction, re-applying the user's edit, again and again (a stack overflow).
+    this.rollback.trackedOrigins.delete(this.rollback);
     ydoc.on('afterTransaction', this.onAfterTransaction);
     this.readOnlyChanged_.emit(reason);
   }

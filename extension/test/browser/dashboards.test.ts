@@ -54,8 +54,18 @@ describe('Dashboards in Chromium', () => {
 
   it('no hostile output runs script: script tags, onerror, javascript: links, SVG script, iframes, markdown HTML', async () => {
     const page = await browser.newPage();
+    // Whatever the sanitizer let through would meet the page's Content-Security-Policy: collect every
+    // violation, from the console and from the DOM's securitypolicyviolation events.
     const violations: string[] = [];
     page.on('console', (m) => /Content Security Policy/.test(m.text()) && violations.push(m.text()));
+    await page.exposeBinding('__tandemCspViolation', (_source, text: string) => violations.push(text));
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as unknown as { __tandemCspViolation(text: string): void }).__tandemCspViolation(
+          `securitypolicyviolation: ${e.violatedDirective} blocked ${e.blockedURI}`,
+        ),
+      ),
+    );
     await page.goto(`${stack.tandemUrl}/tandem/d/hostile?token=${stack.token}`);
     await page.waitForLoadState('load');
     expect(page.url()).toBe(`${stack.tandemUrl}/tandem/d/hostile`);
@@ -72,7 +82,24 @@ describe('Dashboards in Chromium', () => {
     expect(await page.locator('iframe, foreignObject, [onerror], [onload], [ontoggle]').count()).toBe(0);
     // Table cells holding markup show it as text.
     expect(await page.locator('.table td').first().textContent()).toBe('</script><script>window.__xss="table"</script>');
+    // The sanitizer removed everything, so the CSP never had to block anything (the page's own script included).
+    expect(violations).toEqual([]);
     await screenshot(page, 'dashboard-hostile');
+    // The collector sees a violation when there is one: an inline script added to this page is blocked and reported.
+    await page.evaluate(() => {
+      const probe = document.createElement('script');
+      probe.textContent = 'window.__cspProbe = 1';
+      document.body.append(probe);
+    });
+    await expect.poll(() => violations.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    // Both collectors caught it: the DOM event and Chromium's console report.
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^securitypolicyviolation: script-src/),
+        expect.stringMatching(/^(?!securitypolicyviolation).*inline script.*Content Security Policy directive/),
+      ]),
+    );
+    expect(await page.evaluate(() => (window as unknown as { __cspProbe?: unknown }).__cspProbe)).toBeUndefined();
     await page.close();
   });
 

@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerOverHttp } from '../../../server/test/models/support.js';
 import { launchBrowser, openLab, screenshot, startStack, type Stack } from './support/stack.js';
 
 describe('JupyterLab with Tandem', () => {
@@ -9,6 +10,15 @@ describe('JupyterLab with Tandem', () => {
 
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+    // Data only the Tandem server has: a model registered through its API, with a metric and an alias.
+    const registered = await registerOverHttp(
+      stack.server,
+      'smoke-churn',
+      { 'model.onnx': 'weights' },
+      { metadata: { metrics: { auc: 0.91 } } },
+    );
+    expect(registered.status).toBe(201);
+    expect((await stack.server.api('PUT', 'models/smoke-churn/aliases/production', { body: { version: 1 } })).status).toBe(200);
     page = await openLab(browser, stack.labUrl);
   });
 
@@ -30,9 +40,14 @@ describe('JupyterLab with Tandem', () => {
     await screenshot(page, 'smoke');
   });
 
-  it('opens the Models panel from its launcher card, talking to the Tandem server', async () => {
+  it('opens the Models panel from its launcher card, listing the model the Tandem server holds', async () => {
     await page.locator('.jp-LauncherCard', { hasText: 'Models' }).first().click();
-    await page.locator('.tandem-models-filter').waitFor({ timeout: 30_000 });
-    expect(await page.locator('.jp-ErrorMessage, .tandem-error').count()).toBe(0);
+    const item = page.locator('.tandem-models-item[data-model="smoke-churn"]');
+    await item.waitFor({ timeout: 30_000 });
+    expect(await item.locator('.tandem-models-item-name').textContent()).toBe('smoke-churnv1');
+    expect(await item.locator('.tandem-models-alias').textContent()).toBe('production → v1');
+    expect(await item.locator('.tandem-models-item-meta').textContent()).toContain('auc 0.91');
+    expect(await page.locator('.tandem-models-status').textContent()).toBe('1 model');
+    expect(await page.locator('.jp-ErrorMessage, .tandem-error, .tandem-models-error').count()).toBe(0);
   });
 });

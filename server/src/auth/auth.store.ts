@@ -35,6 +35,12 @@ const toUser = (r: UserRow): User => ({
 
 /** Users, teams and API tokens. */
 export class AuthStore {
+  /**
+   * Bumped whenever what authenticate() answers may have changed here (a token revoked, team
+   * membership changed), so caches of principals (http/authenticate.ts) drop what they hold.
+   */
+  revision = 0;
+
   constructor(private readonly db: Db) {}
 
   async createUser(input: { name: string; displayName?: string; isAdmin?: boolean }): Promise<User> {
@@ -88,6 +94,7 @@ export class AuthStore {
       }
       throw cause;
     }
+    this.revision++;
     return { id, name };
   }
 
@@ -103,6 +110,7 @@ export class AuthStore {
 
   async addMember(teamId: string, userId: string): Promise<void> {
     await this.db.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [teamId, userId]);
+    this.revision++;
   }
 
   async teamIdsOf(userId: string): Promise<string[]> {
@@ -139,6 +147,7 @@ export class AuthStore {
       [tokenId, userId],
     );
     if (rows.length === 0) throw new TandemError('NOT_FOUND', `token ${tokenId} not found`);
+    this.revision++;
   }
 
   /** Resolves a presented token to its principal, or undefined when unknown or revoked. */

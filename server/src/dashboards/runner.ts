@@ -56,6 +56,8 @@ export async function executeNotebook(notebook: Notebook, options: RunOptions = 
         ...options.env,
       },
     });
+    // A stopped run's own last words (nbclient's clean-up traceback) would hide why it stopped.
+    if (stderr.stopped) throw new TandemError('UNAVAILABLE', `notebook execution ${stderr.stopped}`);
     if (stderr.code !== 0) {
       const cellError = /TANDEM_CELL_ERROR (.*)/.exec(stderr.text);
       if (cellError) {
@@ -78,11 +80,13 @@ function run(
   cmd: string,
   args: string[],
   opts: { cwd: string; timeoutMs: number; env: NodeJS.ProcessEnv; signal?: AbortSignal },
-): Promise<{ code: number; text: string }> {
+): Promise<{ code: number; text: string; stopped?: string }> {
   return new Promise((resolve, reject) => {
     // Its own process group, so that stopping it also stops the kernel nbclient started.
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stopped: string | undefined;
     const stop = (why: string) => {
+      stopped ??= why;
       text += `\n${why}`;
       // SIGINT lets nbclient shut its kernel down (it runs in its own session); then force.
       child.kill('SIGINT');
@@ -108,7 +112,7 @@ function run(
     const done = (code: number | null) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      resolve({ code: code ?? 1, text });
+      resolve({ code: code ?? 1, text, stopped });
     };
     child.on('close', done);
     // An orphaned kernel may hold stderr open: do not wait for it beyond a second after exit.

@@ -235,6 +235,7 @@ export function jobsFeature(ctx: AppContext): Feature {
         capabilities: z.array(KIND).min(1, 'a worker needs at least one capability (spark or gpu)'),
         gpus: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
         concurrency: z.number().int().min(1).max(256).default(1),
+        onlyOwner: z.boolean().default(false).describe('the worker cannot isolate jobs and runs only its owner’s'),
       }),
     },
     async ({ req, body }) => jobs.registerWorker(me(req), body),

@@ -219,7 +219,7 @@ export class JobsService {
 
   async registerWorker(
     who: Principal,
-    input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number },
+    input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number; onlyOwner: boolean },
   ): Promise<Worker> {
     requireWorkerToken(who);
     return this.store.registerWorker({ ...input, ownerId: who.id });
@@ -231,7 +231,8 @@ export class JobsService {
 
   /**
    * The next job for this worker, or undefined after `waitMs` without one. Workers of admins run
-   * everyone's jobs (team workers); anybody else's workers only run their owner's jobs.
+   * everyone's jobs (team workers) when they isolate jobs; anybody else's workers, and workers that
+   * cannot isolate jobs, only run their owner's jobs.
    */
   async claim(who: Principal, workerId: string, leaseMs: number, waitMs: number, signal?: AbortSignal): Promise<Job | undefined> {
     const worker = await this.worker(who, workerId);
@@ -242,7 +243,7 @@ export class JobsService {
       let job: Job | undefined;
       try {
         await this.reapExpired();
-        job = await this.store.claim(worker, who.isAdmin ? undefined : who.id, leaseMs);
+        job = await this.store.claim(worker, who.isAdmin && !worker.onlyOwner ? undefined : who.id, leaseMs);
       } catch (error) {
         queued.cancel();
         throw error;

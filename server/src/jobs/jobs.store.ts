@@ -56,6 +56,8 @@ export interface Worker {
   id: string;
   name: string;
   ownerId: string;
+  /** The worker cannot isolate jobs: it runs only its owner's. */
+  onlyOwner: boolean;
   capabilities: JobKind[];
   gpus: Json[];
   concurrency: number;
@@ -88,6 +90,8 @@ const JOB_COLUMNS = `id, kind, name, status, spec, register, notebook, attempt, 
   worker_id AS "workerId", lease_expires_at AS "leaseExpiresAt", cancel_requested AS "cancelRequested",
   progress, metrics, error, result, created_by AS "createdBy", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
+
+const WORKER_COLUMNS = `id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, only_owner AS "onlyOwner", last_seen_at AS "lastSeenAt"`;
 
 /** Prefixes each column of JOB_COLUMNS with a table alias. */
 const jobColumns = (alias: string) => JOB_COLUMNS.replace(/(^|,\s*)([a-z_]+)/g, `$1${alias}.$2`);
@@ -287,26 +291,27 @@ export class JobsStore {
 
   async registerWorker(input: Omit<Worker, 'id' | 'lastSeenAt'>): Promise<Worker> {
     const [row] = await this.db.query<Worker>(
-      `INSERT INTO workers (id, name, owner_id, capabilities, gpus, concurrency) VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, last_seen_at AS "lastSeenAt"`,
-      [randomUUID(), input.name, input.ownerId, JSON.stringify(input.capabilities), JSON.stringify(input.gpus), input.concurrency],
+      `INSERT INTO workers (id, name, owner_id, capabilities, gpus, concurrency, only_owner) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       RETURNING ${WORKER_COLUMNS}`,
+      [
+        randomUUID(),
+        input.name,
+        input.ownerId,
+        JSON.stringify(input.capabilities),
+        JSON.stringify(input.gpus),
+        input.concurrency,
+        input.onlyOwner,
+      ],
     );
     return row!;
   }
 
   async getWorker(id: string): Promise<Worker | undefined> {
-    const [row] = await this.db.query<Worker>(
-      `SELECT id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, last_seen_at AS "lastSeenAt" FROM workers WHERE id = $1`,
-      [id],
-    );
+    const [row] = await this.db.query<Worker>(`SELECT ${WORKER_COLUMNS} FROM workers WHERE id = $1`, [id]);
     return row;
   }
 
   async listWorkers(activeSince: Date): Promise<Worker[]> {
-    return this.db.query<Worker>(
-      `SELECT id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, last_seen_at AS "lastSeenAt"
-       FROM workers WHERE last_seen_at > $1 ORDER BY name, id`,
-      [activeSince],
-    );
+    return this.db.query<Worker>(`SELECT ${WORKER_COLUMNS} FROM workers WHERE last_seen_at > $1 ORDER BY name, id`, [activeSince]);
   }
 }

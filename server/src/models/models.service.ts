@@ -135,7 +135,7 @@ export class ModelsService {
   async setTag(who: Principal, name: string, key: string, value: string | undefined): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
     await this.store.transaction(async (tx) => {
-      await this.store.setTag(tx, model.id, key, value);
+      if (!(await this.store.setTag(tx, model.id, key, value))) throw new TandemError('NOT_FOUND', `tag ${key} not found on model ${name}`);
       await audit(tx, {
         actorId: who.id,
         action: value === undefined ? 'model.tag.delete' : 'model.tag.set',

@@ -115,13 +115,15 @@ export class ModelsStore {
     );
   }
 
-  async setTag(tx: Queryable, id: string, key: string, value: string | undefined): Promise<void> {
-    await tx.query(
+  /** Sets a tag, or with `value` undefined removes it; false when there was no such tag to remove. */
+  async setTag(tx: Queryable, id: string, key: string, value: string | undefined): Promise<boolean> {
+    const rows = await tx.query(
       value === undefined
-        ? 'UPDATE models SET tags = tags - $2::text, updated_at = now() WHERE id = $1'
-        : 'UPDATE models SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE id = $1',
+        ? 'UPDATE models SET tags = tags - $2::text, updated_at = now() WHERE id = $1 AND tags ? $2::text RETURNING id'
+        : 'UPDATE models SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE id = $1 RETURNING id',
       value === undefined ? [id, key] : [id, key, value],
     );
+    return rows.length > 0;
   }
 
   async deleteModel(tx: Queryable, id: string): Promise<void> {

@@ -7,7 +7,8 @@ import { detectGpus, GpuPool, type Gpu } from './gpus.js';
 import { jobCommand, type Runtime } from './job-command.js';
 import { fetchJobInputs } from './job-inputs.js';
 import { runSupervised, type JobProcess } from './job-process.js';
-import { venvPython } from './python.js';
+import { pythonInstallPaths, venvPython } from './python.js';
+import { createSandbox } from './sandbox.js';
 import { defaultCacheDir, prepareSparkClassArchive } from './spark-class-archive.js';
 import { followSparkProgress } from './spark-progress.js';
 import { WorkerApiError, WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
@@ -28,6 +29,15 @@ export interface WorkerOptions {
   gpus?: Gpu[];
   /** Where the Spark driver class archive is kept (default $TANDEM_CACHE_DIR, else ~/.cache/tandem). */
   cacheDir?: string;
+  /**
+   * Run other users' jobs even without a sandbox (bubblewrap missing). Without it, a worker that
+   * cannot isolate jobs only runs its owner's own jobs.
+   */
+  trustAllSubmitters?: boolean;
+  /** Run jobs without bubblewrap even where it is installed (tests of the unsandboxed path). */
+  noSandbox?: boolean;
+  /** Folders of this machine (shared storage) that jobs may read by path, read-only. */
+  shareDirs?: string[];
   log?: (message: string) => void;
 }
 
@@ -60,17 +70,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const capabilities = [...(options.spark ? ['spark'] : []), ...(options.gpu ? ['gpu'] : [])];
   if (capabilities.length === 0) throw new Error('give --spark and/or --gpu: the kinds of jobs this worker runs');
 
+  const sandbox = createSandbox({ disabled: options.noSandbox });
+  const onlyOwner = !sandbox.isolated && !options.trustAllSubmitters;
   const client = new WorkerClient(options.serverUrl.replace(/\/$/, ''), options.token);
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
-  const id = await client.register({ name, capabilities, gpus: gpus.map((g) => ({ ...g })), concurrency });
+  const id = await client.register({ name, capabilities, gpus: gpus.map((g) => ({ ...g })), concurrency, onlyOwner });
+  const python = options.python ?? venvPython();
   const runtime: Runtime = {
-    python: options.python ?? venvPython(),
+    python,
     sparkMaster: options.sparkMaster ?? process.env.TANDEM_SPARK_MASTER ?? 'local[*]',
+    sandbox,
+    pythonPaths: pythonInstallPaths(python),
+    sharedDirs: (options.shareDirs ?? []).map((dir) => path.resolve(dir)),
   };
   const pool = new GpuPool(gpus);
   const running = new Map<string, Running>();
   const stopping = new AbortController();
   log(`tandem worker ${name} (${capabilities.join(', ')}${gpus.length ? `, ${gpus.length} GPU` : ''}) serving ${options.serverUrl}`);
+  log(`jobs are ${sandbox.description}${onlyOwner ? '; running only its owner’s jobs (--trust-all-submitters runs everyone’s)' : ''}`);
   // In the background: jobs that start before it is ready run without it.
   const classArchive = options.spark
     ? prepareSparkClassArchive({
@@ -116,17 +133,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     try {
       devices = await gpusFor(job, pool, options.allowCpu ?? false, () => entry.state !== 'running');
       const outputDir = path.join(dir, 'outputs');
-      await mkdir(outputDir);
+      await Promise.all(['outputs', 'home', 'tmp'].map((sub) => mkdir(path.join(dir, sub))));
       const local = await fetchJobInputs(client, job, dir, (line) => events.push({ type: 'log', data: { stream: 'system', line } }));
       const command = await jobCommand(local, dir, outputDir, runtime, devices);
       events.push({
         type: 'log',
         data: {
           stream: 'system',
-          line: `attempt ${job.attempt} on ${name}: ${[command.command, ...command.args].map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}`,
+          line: `attempt ${job.attempt} on ${name}: ${command.inner.map((a) => (path.isAbsolute(a) ? path.basename(a) : a)).join(' ')}${job.kind === 'gpu' ? ` (CUDA_VISIBLE_DEVICES=${devices.join(',') || 'none: CPU'})` : ''}; ${sandbox.description}`,
         },
       });
       if (entry.state !== 'running') return await finish(entry, events);
+      await sandbox.prepare(dir);
       entry.process = runSupervised(runtime.python, command.command, command.args, {
         cwd: dir,
         env: command.env,

@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
+import { jobEnvironment, type Sandbox } from './sandbox.js';
 import { classArchiveJavaOptions, DRIVER_JAVA_OPTIONS } from './spark-class-archive.js';
 import { JOB_PROPERTY } from './spark-progress.js';
 
@@ -11,11 +12,18 @@ export interface Runtime {
   sparkMaster: string;
   /** Spark drivers start from this class-data-sharing archive once it is ready. */
   sparkClassArchive?: string;
+  sandbox: Sandbox;
+  /** What jobs read besides the system: the Python environment (and the install it was made from). */
+  pythonPaths: string[];
+  /** Folders of this machine (shared storage) that jobs may read by path. */
+  sharedDirs: string[];
 }
 
 export interface JobCommand {
   command: string;
   args: string[];
+  /** The job's own command line, without the sandbox around it: for the job's log. */
+  inner: string[];
   env: NodeJS.ProcessEnv;
   /** Spark driver UI port, for progress. */
   sparkUiPort?: number;
@@ -68,23 +76,39 @@ export async function jobCommand(
   cudaDevices: number[],
 ): Promise<JobCommand> {
   const { file, args } = await scriptOf(job, dir);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  if (runtime.sandbox.isolated) requireShared(job, [dir, ...runtime.sharedDirs]);
+  const env = jobEnvironment(dir, {
     TANDEM_OUTPUT_DIR: outputDir,
     TANDEM_JOB_ID: job.id,
     TANDEM_JOB_ATTEMPT: String(job.attempt),
-    PYTHONPATH: [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONPATH: PYTHON_DIR,
     PYTHONUNBUFFERED: '1',
     // `tandem_job.data(name)` reads the local paths of the job's downloaded data from here.
     ...(job.spec.data ? { TANDEM_DATA: JSON.stringify(job.spec.data) } : {}),
-  };
+  });
+  const readOnly = [
+    ...runtime.pythonPaths,
+    PYTHON_DIR,
+    ...runtime.sharedDirs,
+    ...(runtime.sparkClassArchive ? [runtime.sparkClassArchive] : []),
+  ];
+  const sandboxed = (command: string, argv: string[], devices: string[] = []) => ({
+    ...runtime.sandbox.wrap(command, argv, { jobDir: dir, readOnly, devices }),
+    inner: [command, ...argv],
+  });
   if (job.kind === 'gpu') {
-    return { command: runtime.python, args: [file, ...args], env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') } };
+    return {
+      ...sandboxed(runtime.python, [file, ...args], await gpuDevices(cudaDevices)),
+      env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') },
+    };
   }
   const sparkUiPort = await freePort();
   const userConf = (job.spec.conf as Record<string, string> | undefined) ?? {};
   const conf: Record<string, string> = {
     'spark.log.level': 'WARN',
+    // The job runs as the sandbox's user while a cluster's executors write parts of its output
+    // into the job's folder as theirs: Hadoop must leave those parts for the job to move.
+    'spark.hadoop.fs.permissions.umask-mode': '000',
     'spark.ui.showConsoleProgress': 'false',
     ...userConf,
     ...(runtime.sparkClassArchive && {
@@ -97,9 +121,41 @@ export async function jobCommand(
     [JOB_PROPERTY]: job.id,
   };
   return {
-    command: sparkSubmit(runtime.python),
-    args: ['--master', runtime.sparkMaster, ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]), file, ...args],
+    ...sandboxed(sparkSubmit(runtime.python), [
+      '--master',
+      runtime.sparkMaster,
+      ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+      file,
+      ...args,
+    ]),
     env: { SPARK_LOCAL_IP: '127.0.0.1', ...env, PYSPARK_PYTHON: runtime.python, PYSPARK_DRIVER_PYTHON: runtime.python },
     sparkUiPort,
   };
+}
+
+/**
+ * A job may name files of this machine (a script `file`, a template's `data`) only inside its own
+ * folder (downloaded data) or the folders the worker shares with jobs: anything else is outside
+ * its sandbox, and naming it must not be a way to read the machine's files.
+ */
+function requireShared(job: ClaimedJob, readable: string[]): void {
+  const spec = job.spec as { file?: string; inputs?: { data?: unknown } };
+  for (const [what, value] of [
+    ['file', spec.file],
+    ['inputs.data', spec.inputs?.data],
+  ] as const) {
+    if (typeof value !== 'string' || value.includes('://')) continue;
+    const resolved = path.resolve(value);
+    if (readable.some((dir) => resolved === dir || resolved.startsWith(`${dir}${path.sep}`))) continue;
+    throw new Error(
+      `${what} ${value} is a path on the worker that jobs cannot read: upload the data from a kernel (spark.train({ data }) does), or start the worker with --share <folder>`,
+    );
+  }
+}
+
+/** The NVIDIA device files a job with GPUs needs inside its sandbox. */
+async function gpuDevices(cudaDevices: number[]): Promise<string[]> {
+  if (cudaDevices.length === 0) return [];
+  const names = await readdir('/dev').catch(() => [] as string[]);
+  return names.filter((n) => n.startsWith('nvidia')).map((n) => `/dev/${n}`);
 }

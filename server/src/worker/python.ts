@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SERVER_ROOT } from '../paths.js';
@@ -15,4 +16,11 @@ export function venvPython(env: NodeJS.ProcessEnv = process.env): string {
 /** pyspark's launcher next to that Python. */
 export function sparkSubmit(python: string): string {
   return path.join(path.dirname(python), 'spark-submit');
+}
+
+/** The folders a Python environment runs from: the venv and the installation it was made from. */
+export function pythonInstallPaths(python: string): string[] {
+  const found = spawnSync(python, ['-c', 'import sys; print(sys.prefix); print(sys.base_prefix)'], { encoding: 'utf8', timeout: 30_000 });
+  const paths = (found.stdout ?? '').split('\n').filter(Boolean);
+  return [...new Set([...paths, path.dirname(path.dirname(python))])];
 }

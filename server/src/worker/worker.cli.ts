@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { startWorker, type RunningWorker } from './agent.js';
 
 export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]] [--concurrency N] [--server URL] [--token TOKEN] [--name NAME] [--cache-dir DIR]
+                     [--share DIR]... [--trust-all-submitters]
 
   --spark         run Spark jobs (spark-submit against TANDEM_SPARK_MASTER, default local[*])
   --gpu           run GPU jobs (PyTorch; CUDA_VISIBLE_DEVICES per job from nvidia-smi)
@@ -11,7 +12,12 @@ export const WORKER_USAGE = `usage: tandem worker [--spark] [--gpu [--allow-cpu]
   --token         worker token (default TANDEM_WORKER_TOKEN); create one with
                   POST /tandem/api/tokens {"name":"worker","kind":"worker"}
   --cache-dir     where Spark workers keep the driver class archive that makes Spark jobs start
-                  faster (default TANDEM_CACHE_DIR or ~/.cache/tandem; built on first start)`;
+                  faster (default TANDEM_CACHE_DIR or ~/.cache/tandem; built on first start)
+  --share DIR     a folder of this machine (shared storage) that jobs may read by path, read-only;
+                  repeat for more
+  --trust-all-submitters
+                  run other users' jobs even without bubblewrap to isolate them (by default such
+                  a worker runs only its owner's jobs)`;
 
 /** `tandem worker …`: starts the agent; resolves once it is registered. */
 export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningWorker> {
@@ -27,6 +33,8 @@ export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = pro
       name: { type: 'string' },
       'cache-dir': { type: 'string' },
       'lease-ms': { type: 'string', default: '30000' },
+      'trust-all-submitters': { type: 'boolean', default: false },
+      share: { type: 'string', multiple: true },
     },
   });
   const token = values.token ?? env.TANDEM_WORKER_TOKEN;
@@ -46,5 +54,7 @@ export async function workerCommand(argv: string[], env: NodeJS.ProcessEnv = pro
     concurrency,
     leaseMs,
     cacheDir: values['cache-dir'] ?? env.TANDEM_CACHE_DIR,
+    trustAllSubmitters: values['trust-all-submitters'],
+    shareDirs: values.share,
   });
 }

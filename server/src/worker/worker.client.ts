@@ -35,7 +35,14 @@ export class WorkerClient {
     private readonly token: string,
   ) {}
 
-  async register(input: { name: string; capabilities: string[]; gpus: Record<string, unknown>[]; concurrency: number }): Promise<string> {
+  async register(input: {
+    name: string;
+    capabilities: string[];
+    gpus: Record<string, unknown>[];
+    concurrency: number;
+    /** The worker cannot isolate jobs, so it takes only its owner's. */
+    onlyOwner?: boolean;
+  }): Promise<string> {
     const worker = await this.call<{ id: string }>('POST', 'workers', input);
     this.workerId = worker.id;
     return worker.id;

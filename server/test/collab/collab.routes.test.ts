@@ -105,10 +105,9 @@ describe('notebooks API', () => {
 
     a.cells.delete(0, 1);
     a.source(0).insert(0, '// edited\n');
-    await until(() => a.provider.synced);
-    await new Promise((r) => setTimeout(r, 100));
-    const edited = await server.api('GET', `notebooks/${id}/ipynb`, { token: alice.token });
-    expect(edited.body.cells).toHaveLength(1);
+    const exported = async () =>
+      (await server.api('GET', `notebooks/${id}/ipynb`, { token: alice.token })).body.cells.map((c: { source: string }) => c.source);
+    await expect.poll(exported, { timeout: 10_000 }).toEqual(['// edited\nconst x = 1;\nx']);
 
     const restored = await server.api('POST', `notebooks/${id}/versions/${saved.body.id}/restore`, { token: alice.token });
     expect(restored.status).toBe(204);

@@ -71,12 +71,14 @@ describe('collaboration rooms', () => {
 
   it('keeps offline edits and sends them when the client reconnects', async () => {
     const id = await sharedNotebook();
-    const [a, b] = await Promise.all([join(id, alice.token), join(id, bob.token)]);
+    const [a, b, observer] = await Promise.all([join(id, alice.token), join(id, bob.token), join(id, alice.token)]);
     b.provider.disconnect();
     b.source().insert(0, 'offline edit; ');
     a.source().insert(0, 'online edit; ');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(a.source().toString()).not.toContain('offline');
+    // a's later edit reached the others; b's offline one did not, while b was offline.
+    await until(() => observer.source().toString().includes('online edit'), 10_000, 'the online edit');
+    expect(observer.source().toString()).toBe('online edit; ');
+    expect(a.source().toString()).toBe('online edit; ');
     b.provider.connect();
     await until(
       () => a.source().toString() === b.source().toString() && a.source().toString().includes('offline'),
@@ -104,8 +106,12 @@ describe('collaboration rooms', () => {
     const [a, b] = await Promise.all([join(id, alice.token), join(id, bob.token)]);
     await share(server, id, 'bob', 'viewer');
     b.source().insert(0, 'demoted');
+    // Sent on the same socket after the edit: once a sees it, the server has handled (and dropped) the edit.
+    b.provider.awareness.setLocalStateField('user', { name: 'bob', typed: 'demoted' });
     a.source().insert(0, 'owner');
     await until(() => b.source().toString().includes('owner'), 10_000, 'bob to keep receiving');
+    await until(() => [...a.provider.awareness.getStates().values()].some((s) => s.user?.typed === 'demoted'), 10_000, 'bob’s presence');
+    expect((await join(id, alice.token)).source().toString()).toBe('owner');
     expect(a.source().toString()).toBe('owner');
 
     const gone = new Promise<number>((resolve) => b.provider.on('connection-close', (event) => resolve(event?.code ?? 0)));

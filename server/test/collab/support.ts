@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -85,4 +86,51 @@ export async function rawSocket(baseUrl: string, notebookId: string, token: stri
 
 export function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+export interface Forwarder {
+  /** http://127.0.0.1:<port the OS gave the forwarder>. */
+  url: string;
+  /** Where new connections go (a server's URL); undefined refuses them, as a stopped server would. */
+  target(url: string | undefined): void;
+  close(): Promise<void>;
+}
+
+/**
+ * One address for clients across server restarts: a TCP forwarder on a port of the OS's choosing
+ * that passes each connection to whichever server is current. A restarted server listens on a new
+ * OS-assigned port, so no test waits to bind a port that something else may have taken meanwhile.
+ */
+export async function forwarder(): Promise<Forwarder> {
+  let target: { host: string; port: number } | undefined;
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = net.createServer((down) => {
+    track(down);
+    if (!target) return void down.destroy();
+    const up = net.connect(target.port, target.host);
+    track(up);
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    target(url) {
+      target = url ? { host: new URL(url).hostname, port: Number(new URL(url).port) } : undefined;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

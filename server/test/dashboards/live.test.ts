@@ -59,9 +59,10 @@ describe('live dashboards follow a shared notebook', () => {
     const before = await state(viewer);
 
     await edit(notebook(250));
-    await new Promise((r) => setTimeout(r, 1100)); // one read of the notebook serves polls for a second
-    expect(await state(viewer)).not.toBe(before);
+    // One read of the notebook serves polls for up to a second: the token changes after that, then stays.
+    await expect.poll(() => state(viewer), { timeout: 15_000, interval: 200 }).not.toBe(before);
     expect(await page(viewer)).toContain('revenue 250');
+    expect(await page(viewer)).not.toContain('revenue 100');
   });
 
   it('viewers of the dashboard still cannot open the notebook itself', async () => {
@@ -78,7 +79,12 @@ describe('live dashboards follow a shared notebook', () => {
   });
 
   it('stopping live mode shows the published version again', async () => {
+    expect((await server.api('PUT', 'dashboards/live-sales/live', { body: { notebookId } })).status).toBe(200);
+    expect(await page(viewer)).toContain('● live');
     await server.api('PUT', 'dashboards/live-sales/live', { body: { notebookId: null } });
-    expect(await page(viewer)).not.toContain('revenue');
+    const html = await page(viewer);
+    expect(html).not.toContain('● live');
+    expect(html).not.toContain('revenue');
+    expect(html).toContain('Live sales');
   });
 });

@@ -1,4 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Real headless runs: nbclient from the venv executes these with the Tandem kernel.
@@ -9,27 +15,40 @@ const notebook = (...sources: string[]) => ({
   metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)', language: 'typescript' } },
   cells: [{ cell_type: 'markdown', source: '# Nightly numbers', metadata: {} }, ...sources.map(cell)],
 });
+/** What was published by hand: a cell with its output, as JupyterLab saves it. */
+const published = (text: string) => ({
+  ...notebook(),
+  cells: [{ ...cell('report()'), outputs: [{ output_type: 'stream', name: 'stdout', text: `${text}\n` }] }],
+});
 
 describe('scheduled refresh with the Tandem kernel', () => {
   let server: TestServer;
 
-  const settle = async (slug: string) => {
+  /** The dashboard once its refresh has ended (lastRun no longer running). */
+  const settle = async (slug: string, timeoutMs = 100_000) => {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { body } = await server.api('GET', `dashboards/${slug}`);
       if (body.lastRun?.status !== 'running') return body;
+      if (Date.now() > deadline) throw new Error(`the refresh of ${slug} was still running after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 250));
     }
   };
   const page = async (slug: string) =>
     (await fetch(`${server.url}/tandem/d/${slug}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).text();
+  const create = async (slug: string, text = 'published by hand') => {
+    const res = await server.api('POST', 'dashboards', { body: { slug, title: slug, notebook: published(text) } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.dashboard.currentVersion).toBe(1);
+  };
 
   beforeAll(async () => {
     server = await startTestServer();
-    await server.api('POST', 'dashboards', { body: { slug: 'nightly', title: 'Nightly', notebook: notebook() } });
   });
   afterAll(() => server.stop());
 
   it('re-runs the notebook headless and publishes the fresh outputs as a new version', async () => {
+    await create('nightly');
     const scheduled = await server.api('PUT', 'dashboards/nightly/schedule', {
       body: { cron: '0 6 * * *', notebook: notebook('const rows = [1, 2, 3].map((n) => n * 14);\nconsole.log(`answer ${rows.at(-1)}`);') },
     });
@@ -38,40 +57,84 @@ describe('scheduled refresh with the Tandem kernel', () => {
     const done = await settle('nightly');
     expect(done.lastRun).toMatchObject({ status: 'succeeded', error: null });
     expect(done.currentVersion).toBe(2);
-    expect(await page('nightly')).toContain('answer 42');
+    // 42 is only in the output of the executed cell, never in its source.
+    const html = await page('nightly');
+    expect(html).toContain('answer 42');
+    expect(html).not.toContain('published by hand');
     const versions = (await server.api('GET', 'dashboards/nightly/versions')).body.versions;
-    expect(versions[0]).toMatchObject({ number: 2, origin: 'schedule' });
+    expect(versions.map((v: { number: number; origin: string }) => [v.number, v.origin])).toEqual([
+      [2, 'schedule'],
+      [1, 'publish'],
+    ]);
   }, 120_000);
 
   it('a failing run is visible with its error and keeps the last good version', async () => {
-    await server.api('PUT', 'dashboards/nightly/schedule', {
+    await create('failing', 'last good numbers');
+    await server.api('PUT', 'dashboards/failing/schedule', {
       body: { cron: '@hourly', notebook: notebook('throw new Error("source table sales_2026 is missing")') },
     });
-    await server.api('POST', 'dashboards/nightly/refresh');
-    const done = await settle('nightly');
+    expect((await server.api('POST', 'dashboards/failing/refresh')).status).toBe(202);
+    const done = await settle('failing');
     expect(done.lastRun.status).toBe('failed');
     expect(done.lastRun.error).toMatch(/a cell failed: .*source table sales_2026 is missing/);
-    expect(done.currentVersion).toBe(2);
-    expect(await page('nightly')).toContain('answer 42');
+    expect(done.currentVersion).toBe(1);
+    expect(await page('failing')).toContain('last good numbers');
   }, 120_000);
 
   it('refuses a refresh without a schedule, and clearing the schedule forgets the notebook', async () => {
-    await server.api('POST', 'dashboards', { body: { slug: 'manual', title: 'Manual', notebook: notebook() } });
+    await create('manual');
     const refused = await server.api('POST', 'dashboards/manual/refresh');
     expect(refused).toMatchObject({ status: 409, body: { error: { message: expect.stringMatching(/has no schedule/) } } });
-    const cleared = await server.api('PUT', 'dashboards/nightly/schedule', { body: { cron: null } });
+
+    await create('cleared');
+    const { body } = await server.api('PUT', 'dashboards/cleared/schedule', { body: { cron: '@daily', notebook: notebook('1') } });
+    const source = `dashboards/${body.id}/source.ipynb`;
+    expect(await server.ctx.artifacts.stat(source)).toBeDefined();
+    const cleared = await server.api('PUT', 'dashboards/cleared/schedule', { body: { cron: null } });
     expect(cleared.body.schedule).toBeNull();
-    expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(409);
+    expect(await server.ctx.artifacts.stat(source)).toBeUndefined();
+    expect((await server.api('POST', 'dashboards/cleared/refresh')).status).toBe(409);
   });
 
   it('shutting the server down stops a refresh in flight instead of waiting for it', async () => {
-    await server.api('PUT', 'dashboards/nightly/schedule', {
-      body: { cron: '@daily', notebook: notebook('await new Promise((r) => setTimeout(r, 120_000));') },
-    });
-    expect((await server.api('POST', 'dashboards/nightly/refresh')).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 3000));
-    const started = Date.now();
-    await server.close();
-    expect(Date.now() - started).toBeLessThan(15_000);
-  }, 60_000);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-refresh-marker-'));
+    const marker = path.join(dir, 'kernel.pid');
+    try {
+      await create('slow');
+      await server.api('PUT', 'dashboards/slow/schedule', {
+        body: {
+          cron: '@daily',
+          notebook: notebook(
+            `import { writeFileSync } from 'fs';\nwriteFileSync(${JSON.stringify(marker)}, String(process.pid));`,
+            'await new Promise((r) => setTimeout(r, 120_000));',
+          ),
+        },
+      });
+      expect((await server.api('POST', 'dashboards/slow/refresh')).status).toBe(202);
+      // The kernel is running the notebook's cells: the first one has written its pid.
+      await expect.poll(() => existsSync(marker) && readFileSync(marker, 'utf8') !== '', { timeout: 90_000, interval: 250 }).toBe(true);
+      const kernel = Number(readFileSync(marker, 'utf8'));
+      expect(isRunning(kernel)).toBe(true);
+
+      const databaseUrl = server.ctx.config.databaseUrl!;
+      const started = Date.now();
+      await server.close();
+      // Far below the 120 s the cell would take: close() did not wait for the notebook to finish.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      await expect.poll(() => isRunning(kernel), { timeout: 15_000 }).toBe(false);
+      // The run in flight ended as a failed run that says why (written before the database closed).
+      const db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      try {
+        const { rows } = await db.query(`SELECT last_run_status, last_run_error FROM dashboards WHERE slug = 'slow'`);
+        expect(rows).toEqual([
+          { last_run_status: 'failed', last_run_error: expect.stringMatching(/stopped: the server is shutting down/) },
+        ]);
+      } finally {
+        await db.end();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

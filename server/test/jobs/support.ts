@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/agent.js';
 import { WorkerClient } from '../../src/worker/worker.client.js';
 import type { TestServer } from '../support/server.js';
 
@@ -50,4 +51,18 @@ export async function waitForJob(
 export async function logLines(server: TestServer, id: string): Promise<string[]> {
   const { body } = await server.api('GET', `jobs/${id}/events?types=log&limit=5000`);
   return body.events.map((e: any) => e.data.line as string);
+}
+
+/** A worker agent in this process that runs GPU jobs on the CPU, two at a time, quietly. */
+export function startCpuWorker(server: TestServer, token: string, options: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+  return startWorker({
+    serverUrl: server.url,
+    token,
+    gpu: true,
+    spark: false,
+    allowCpu: true,
+    concurrency: 2,
+    log: () => undefined,
+    ...options,
+  });
 }

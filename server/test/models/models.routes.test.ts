@@ -85,8 +85,10 @@ describe('models API', () => {
     });
 
     it('the viewer sees its role and the aliases on the model', async () => {
+      const alias = `viewed-${Date.now().toString(36)}`;
+      expect((await server.api('PUT', `models/churn/aliases/${alias}`, { token: tokens.owner!, body: { version: 1 } })).status).toBe(200);
       const res = await server.api('GET', 'models/churn', { token: tokens.viewer });
-      expect(res.body).toMatchObject({ name: 'churn', role: 'viewer', aliases: { staging: 1 }, latestVersion: 1 });
+      expect(res.body).toMatchObject({ name: 'churn', role: 'viewer', aliases: { [alias]: 1 }, latestVersion: 1 });
     });
   });
 
@@ -165,6 +167,7 @@ describe('models API', () => {
   });
 
   it('streams events about visible models only, to ?token= subscribers', async () => {
+    /** `<type> <model>` of each event, per subscriber. */
     const received = { viewer: [] as string[], outsider: [] as string[] };
     const controllers: AbortController[] = [];
     const listen = async (who: 'viewer' | 'outsider') => {
@@ -174,18 +177,33 @@ describe('models API', () => {
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const decoder = new TextDecoder();
       void (async () => {
+        let buffered = '';
         for await (const chunk of res.body!) {
-          for (const line of decoder.decode(chunk).split('\n'))
-            if (line.startsWith('data: ')) received[who].push(JSON.parse(line.slice(6)).type);
+          const lines = (buffered + decoder.decode(chunk, { stream: true })).split('\n');
+          buffered = lines.pop()!;
+          for (const line of lines) {
+            if (!line.startsWith('data: ')) continue;
+            const event = JSON.parse(line.slice(6)) as { type: string; name?: string };
+            received[who].push(`${event.type} ${event.name}`);
+          }
         }
       })().catch(() => undefined);
     };
     await listen('viewer');
     await listen('outsider');
     await server.api('PUT', 'models/churn/aliases/production', { token: tokens.owner!, body: { version: 1 } });
-    await expect.poll(() => received.viewer).toContain('model.alias.set');
-    expect(received.outsider).toEqual([]);
-    for (const c of controllers) c.abort();
+    // Then an event the outsider may see: by the time it arrives, churn's would have.
+    const own = `outsiders-own-${Date.now().toString(36)}`;
+    expect((await server.api('POST', 'models', { token: tokens.outsider!, body: { name: own } })).status).toBe(201);
+    try {
+      await expect.poll(() => received.viewer).toContain('model.alias.set churn');
+      await expect.poll(() => received.outsider).toContain(`model.created ${own}`);
+      expect(received.outsider).toEqual([`model.created ${own}`]);
+      expect(received.viewer).not.toContain(`model.created ${own}`);
+    } finally {
+      for (const c of controllers) c.abort();
+      await server.api('DELETE', `models/${own}`, { token: tokens.outsider! });
+    }
   });
 
   it('publishes the routes in the OpenAPI document', async () => {
@@ -194,7 +212,14 @@ describe('models API', () => {
   });
 
   it('only the owner can delete the model, which removes it for everyone', async () => {
-    expect((await server.api('DELETE', 'models/churn', { token: tokens.owner! })).status).toBe(204);
-    expect((await server.api('GET', 'models/churn', { token: tokens.viewer })).status).toBe(404);
+    expect((await registerOverHttp(server, 'doomed', { 'model.onnx': 'w' }, { token: tokens.owner! })).status).toBe(201);
+    await server.api('PUT', 'models/doomed/grants', { token: tokens.owner!, body: { type: 'user', name: 'editor', role: 'editor' } });
+    await server.api('PUT', 'models/doomed/grants', { token: tokens.owner!, body: { type: 'team', name: 'analysts', role: 'viewer' } });
+    expect((await server.api('GET', 'models/doomed', { token: tokens.viewer })).status).toBe(200);
+    expect((await server.api('DELETE', 'models/doomed', { token: tokens.editor })).status).toBe(403);
+    expect((await server.api('DELETE', 'models/doomed', { token: tokens.owner! })).status).toBe(204);
+    for (const who of ['owner', 'editor', 'viewer'] as const)
+      expect({ who, status: (await server.api('GET', 'models/doomed', { token: tokens[who] })).status }).toEqual({ who, status: 404 });
+    expect((await server.api('GET', 'models/doomed/versions/1/files/model.onnx', { token: tokens.owner! })).status).toBe(404);
   });
 });

@@ -25,8 +25,18 @@ describeEachDb('ModelsService', (backend) => {
   let models: ModelsService;
   let artifacts: ArtifactStore;
   let alice: Principal;
-  let bob: Principal;
+  let principal: (name: string) => Promise<Principal>;
+  let users = 0;
   const events: TandemEvent[] = [];
+  /** A user no other test knows, so shares and searches start from nothing. */
+  const someone = () => principal(`user${++users}`);
+  /** A model of alice's with `count` versions (file `v<n>.bin` holding `v<n>`), for tests that need one. */
+  const modelWith = async (name: string, count: number) => {
+    for (let n = 1; n <= count; n++)
+      await models.registerVersion({ model: name, actor: alice, files: [{ path: `v${n}.bin`, body: bytes(`v${n}`) }] });
+  };
+  const pendingOf = (name: string) =>
+    db.query(`SELECT 1 FROM model_versions WHERE status = 'pending' AND model_id = (SELECT id FROM models WHERE name = $1)`, [name]);
 
   beforeAll(async () => {
     db = await backend.open();
@@ -41,12 +51,11 @@ describeEachDb('ModelsService', (backend) => {
       maxFilesPerVersion: 3,
       pendingTtlMs: 60_000,
     });
-    const principal = async (name: string): Promise<Principal> => {
+    principal = async (name: string): Promise<Principal> => {
       const user = await auth.createUser({ name });
       return { id: user.id, name, displayName: name, isAdmin: false, teamIds: [], tokenKind: 'user' };
     };
     alice = await principal('alice');
-    bob = await principal('bob');
   });
   afterAll(async () => {
     await db.drop();
@@ -70,6 +79,7 @@ describeEachDb('ModelsService', (backend) => {
       signature: { inputs: [{ name: 'x', type: 'float32' }], outputs: [{ name: 'y', type: 'float32' }] },
     });
     expect([v1.number, v2.number]).toEqual([1, 2]);
+    expect(v1.files).toEqual([expect.objectContaining({ path: 'model.onnx', size: 3, sha256: sha('one') })]);
     expect(v2.files).toEqual([expect.objectContaining({ path: 'weights/a.bin', size: 3, sha256: sha('two') })]);
     expect(v2.lineage).toMatchObject({ jobId: 'job-1' });
     const model = await models.getModel(alice, 'churn');
@@ -94,7 +104,9 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('readFile() streams the stored bytes, also a byte range', async () => {
-    const { file } = await models.findFile(alice, 'churn', { version: 2 }, 'weights/a.bin');
+    await modelWith('readable', 1);
+    await models.registerVersion({ model: 'readable', actor: alice, files: [{ path: 'weights/a.bin', body: bytes('two') }] });
+    const { file } = await models.findFile(alice, 'readable', { version: 2 }, 'weights/a.bin');
     const read = async (range?: { start: number; end: number }) =>
       Buffer.concat(await (await models.readFile(file, range)).toArray()).toString();
     expect(await read()).toBe('two');
@@ -102,92 +114,113 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('a pending version is invisible until committed, and commit gives it the next number', async () => {
-    const pending = await models.startVersion(alice, 'churn', { metrics: { accuracy: 0.5 } });
-    await models.uploadFile(alice, 'churn', pending.id, { path: 'm.bin', body: bytes('x') });
-    expect((await models.listVersions(alice, 'churn', { limit: 10, offset: 0 })).items.map((v) => v.number)).toEqual([2, 1]);
-    expect((await models.getModel(alice, 'churn')).latestVersion).toBe(2);
-    const committed = await models.commitVersion(alice, 'churn', pending.id);
+    await modelWith('staged', 2);
+    const pending = await models.startVersion(alice, 'staged', { metrics: { accuracy: 0.5 } });
+    await models.uploadFile(alice, 'staged', pending.id, { path: 'm.bin', body: bytes('x') });
+    expect((await models.listVersions(alice, 'staged', { limit: 10, offset: 0 })).items.map((v) => v.number)).toEqual([2, 1]);
+    expect((await models.getModel(alice, 'staged')).latestVersion).toBe(2);
+    const committed = await models.commitVersion(alice, 'staged', pending.id);
     expect(committed).toMatchObject({ number: 3, status: 'ready' });
-    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await models.listVersions(alice, 'staged', { limit: 10, offset: 0 })).items.map((v) => v.number)).toEqual([3, 2, 1]);
+    await expect(models.commitVersion(alice, 'staged', pending.id)).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it('registerVersion() with a wrong sha256 fails with INVALID_ARGUMENT and leaves no version behind', async () => {
+    await modelWith('checked', 1);
     await expect(
-      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'bad.bin', body: bytes('abc'), sha256: sha('xyz') }] }),
+      models.registerVersion({ model: 'checked', actor: alice, files: [{ path: 'bad.bin', body: bytes('abc'), sha256: sha('xyz') }] }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('sha256 mismatch') });
-    const versions = await models.listVersions(alice, 'churn', { limit: 10, offset: 0 });
-    expect(versions.total).toBe(3);
-    expect(await db.query(`SELECT 1 FROM model_versions WHERE status = 'pending'`)).toEqual([]);
+    const versions = await models.listVersions(alice, 'checked', { limit: 10, offset: 0 });
+    expect(versions.total).toBe(1);
+    expect(await pendingOf('checked')).toEqual([]);
   });
 
   it('rejects oversized files with PAYLOAD_TOO_LARGE, too many files and traversal paths with clear errors', async () => {
+    await modelWith('limited', 1);
     await expect(
-      models.registerVersion({ model: 'churn', actor: alice, files: [{ path: 'big.bin', body: Readable.from([Buffer.alloc(2048)]) }] }),
+      models.registerVersion({ model: 'limited', actor: alice, files: [{ path: 'big.bin', body: Readable.from([Buffer.alloc(2048)]) }] }),
     ).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
     const files = ['a', 'b', 'c', 'd'].map((p) => ({ path: p, body: bytes(p) }));
-    await expect(models.registerVersion({ model: 'churn', actor: alice, files })).rejects.toMatchObject({
+    await expect(models.registerVersion({ model: 'limited', actor: alice, files })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
       message: expect.stringContaining('at most 3 files'),
     });
     for (const bad of ['../x', 'a/../../x', '/abs', '', 'a//b', '.hidden']) {
       await expect(
-        models.registerVersion({ model: 'churn', actor: alice, files: [{ path: bad, body: bytes('x') }] }),
+        models.registerVersion({ model: 'limited', actor: alice, files: [{ path: bad, body: bytes('x') }] }),
       ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       });
     }
-    expect(await db.query(`SELECT 1 FROM model_versions WHERE status = 'pending'`)).toEqual([]);
+    expect(await pendingOf('limited')).toEqual([]);
+    expect((await models.listVersions(alice, 'limited', { limit: 10, offset: 0 })).total).toBe(1);
   });
 
   it('commitVersion() refuses an upload without files', async () => {
-    const pending = await models.startVersion(alice, 'churn', {});
-    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await models.abortVersion(alice, 'churn', pending.id);
+    await modelWith('empty-upload', 1);
+    const pending = await models.startVersion(alice, 'empty-upload', {});
+    await expect(models.commitVersion(alice, 'empty-upload', pending.id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await models.abortVersion(alice, 'empty-upload', pending.id);
   });
 
   it('sweepPending() removes uploads older than the TTL with their files', async () => {
-    const pending = await models.startVersion(alice, 'churn', {});
-    await models.uploadFile(alice, 'churn', pending.id, { path: 'left.bin', body: bytes('left') });
+    await modelWith('abandoned', 1);
+    const pending = await models.startVersion(alice, 'abandoned', {});
+    const file = await models.uploadFile(alice, 'abandoned', pending.id, { path: 'left.bin', body: bytes('left') });
     expect(await models.sweepPending(Date.now())).toBe(0);
-    expect(await models.sweepPending(Date.now() + 120_000)).toBe(1);
-    await expect(models.commitVersion(alice, 'churn', pending.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await models.sweepPending(Date.now() + 120_000)).toBeGreaterThanOrEqual(1);
+    expect(await pendingOf('abandoned')).toEqual([]);
+    expect(await artifacts.stat(file.key)).toBeUndefined();
+    await expect(models.commitVersion(alice, 'abandoned', pending.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('setAlias() points an alias at a version and moves it on the next call', async () => {
-    await models.setAlias(alice, 'churn', 'production', 1);
-    expect((await models.getVersion(alice, 'churn', { alias: 'production' })).number).toBe(1);
-    const moved = await models.setAlias(alice, 'churn', 'production', 3);
+    await modelWith('aliased', 3);
+    await models.setAlias(alice, 'aliased', 'production', 1);
+    expect((await models.getVersion(alice, 'aliased', { alias: 'production' })).number).toBe(1);
+    const moved = await models.setAlias(alice, 'aliased', 'production', 3);
     expect(moved.aliases).toEqual({ production: 3 });
-    expect((await models.getVersion(alice, 'churn', { alias: 'production' })).aliases).toEqual(['production']);
-    await expect(models.setAlias(alice, 'churn', 'staging', 99)).rejects.toMatchObject({
+    expect((await models.getVersion(alice, 'aliased', { alias: 'production' })).aliases).toEqual(['production']);
+    expect((await models.getVersion(alice, 'aliased', { version: 1 })).aliases).toEqual([]);
+    await expect(models.setAlias(alice, 'aliased', 'staging', 99)).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: 'model churn has no version 99',
+      message: 'model aliased has no version 99',
     });
   });
 
   it('others get NOT_FOUND until shared with, then exactly the granted role', async () => {
-    await expect(models.getModel(bob, 'churn')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model churn not found' });
-    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, 'viewer');
-    expect((await models.getModel(bob, 'churn')).role).toBe('viewer');
-    await expect(models.setAlias(bob, 'churn', 'staging', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(models.share(alice, 'churn', { type: 'user', name: 'alice' }, null)).rejects.toMatchObject({ code: 'CONFLICT' });
-    await models.share(alice, 'churn', { type: 'user', name: 'bob' }, null);
-    await expect(models.getModel(bob, 'churn')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await modelWith('guarded', 1);
+    const bob = await someone();
+    await expect(models.getModel(bob, 'guarded')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'model guarded not found' });
+    await models.share(alice, 'guarded', { type: 'user', name: bob.name }, 'viewer');
+    expect((await models.getModel(bob, 'guarded')).role).toBe('viewer');
+    await expect(models.setAlias(bob, 'guarded', 'staging', 1)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(models.share(alice, 'guarded', { type: 'user', name: 'alice' }, null)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await models.share(alice, 'guarded', { type: 'user', name: bob.name }, null);
+    await expect(models.getModel(bob, 'guarded')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('search() filters by prefix, substring, tag, alias and metric, orders by metric and pages with tokens', async () => {
+    // Someone with only these models, so the search sees nothing of the other tests'.
+    const carol = await someone();
     for (const [name, accuracy, team] of [
       ['fraud-a', 0.95, 'risk'],
       ['fraud-b', 0.7, 'risk'],
       ['vision', 0.99, 'cv'],
+      ['plain', undefined, undefined],
     ] as const) {
-      await models.createModel(alice, { name, tags: { team } });
-      await models.registerVersion({ model: name, actor: alice, files: [{ path: 'm', body: bytes(name) }], metrics: { accuracy } });
+      await models.createModel(carol, { name, tags: team ? { team } : {} });
+      await models.registerVersion({
+        model: name,
+        actor: carol,
+        files: [{ path: 'm', body: bytes(name) }],
+        metrics: accuracy === undefined ? {} : { accuracy },
+      });
     }
-    await models.setAlias(alice, 'fraud-b', 'staging', 1);
-    const names = async (q: Record<string, unknown>) => (await models.search(alice, search(q))).items.map((m) => m.name);
+    await models.setAlias(carol, 'fraud-b', 'staging', 1);
+    const names = async (q: Record<string, unknown>) => (await models.search(carol, search(q))).items.map((m) => m.name);
     expect(await names({ prefix: 'fraud' })).toEqual(['fraud-a', 'fraud-b']);
     expect(await names({ q: 'ISIO' })).toEqual(['vision']);
     expect(await names({ tag: 'team:risk' })).toEqual(['fraud-a', 'fraud-b']);
@@ -198,12 +231,12 @@ describeEachDb('ModelsService', (backend) => {
     expect(await names({ orderBy: 'metric.accuracy', prefix: 'f' })).toEqual(['fraud-a', 'fraud-b']);
     expect(await names({ prefix: '%' })).toEqual([]);
 
-    const first = await models.search(alice, search({ limit: '2' }));
+    const first = await models.search(carol, search({ limit: '2' }));
     expect(first.total).toBe(4);
-    const second = await models.search(alice, search({ limit: '2', pageToken: first.nextPageToken }));
-    expect([...first.items, ...second.items].map((m) => m.name)).toEqual(['churn', 'fraud-a', 'fraud-b', 'vision']);
+    const second = await models.search(carol, search({ limit: '2', pageToken: first.nextPageToken }));
+    expect([...first.items, ...second.items].map((m) => m.name)).toEqual(['fraud-a', 'fraud-b', 'plain', 'vision']);
     expect(second.nextPageToken).toBeUndefined();
-    expect((await models.search(bob, search({}))).items).toEqual([]);
+    expect((await models.search(await someone(), search({}))).items).toEqual([]);
   });
 
   it('search input rejects bad filters, order keys and page tokens', () => {
@@ -213,11 +246,16 @@ describeEachDb('ModelsService', (backend) => {
   });
 
   it('deleteModel() needs the owner and removes versions and files', async () => {
-    await models.share(alice, 'vision', { type: 'user', name: 'bob' }, 'editor');
-    await expect(models.deleteModel(bob, 'vision')).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await models.deleteModel(alice, 'vision');
-    await expect(models.getModel(alice, 'vision')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await modelWith('doomed', 2);
+    const bob = await someone();
+    const files = [1, 2].map((n) => `v${n}.bin`);
+    const keys = await Promise.all(files.map(async (f, i) => (await models.findFile(alice, 'doomed', { version: i + 1 }, f)).file.key));
+    await models.share(alice, 'doomed', { type: 'user', name: bob.name }, 'editor');
+    await expect(models.deleteModel(bob, 'doomed')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await models.deleteModel(alice, 'doomed');
+    await expect(models.getModel(alice, 'doomed')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await db.query(`SELECT 1 FROM grants WHERE resource_type = 'model' AND principal_id = $1`, [bob.id])).toEqual([]);
-    expect(events.at(-1)).toMatchObject({ type: 'model.deleted', data: { name: 'vision' } });
+    for (const key of keys) expect(await artifacts.stat(key)).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ type: 'model.deleted', data: { name: 'doomed' } });
   });
 });

@@ -8,6 +8,7 @@ import { startServer, type TandemServer } from '../../src/server.js';
 import { createPostgresDatabase } from './backends.js';
 
 export interface TestServerOptions {
+  /** Real PostgreSQL (default: a fresh database on the test run's server) or embedded PGlite. */
   db?: 'pglite' | 'postgres';
   store?: 'folder' | 'minio';
   env?: Record<string, string>;
@@ -26,10 +27,14 @@ export interface TestServer extends TandemServer {
   stop(): Promise<void>;
 }
 
-/** A real server on a free port with its own home folder and a fresh database. */
+/**
+ * A real server on a port the OS assigns, with its own home folder and a fresh database: real
+ * PostgreSQL unless `db: 'pglite'` (PGlite's own coverage: describeEachDb store tests and
+ * test/embedded.test.ts).
+ */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'tandem-home-'));
-  const pgdb = options.db === 'postgres' ? await createPostgresDatabase() : undefined;
+  const pgdb = (options.db ?? 'postgres') === 'postgres' ? await createPostgresDatabase() : undefined;
   const s3 = options.store === 'minio' ? inject('s3') : {};
   const config = loadConfig({
     TANDEM_HOME: home,
@@ -47,7 +52,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       : {}),
     ...options.env,
   });
-  const server = await startServer({ config, features: options.features });
+  const server = await startServer({ config, features: options.features }).catch(async (error: unknown) => {
+    await pgdb?.drop();
+    await rm(home, { recursive: true, force: true });
+    throw error;
+  });
   const api: TestServer['api'] = async (method, apiPath, { token, body, headers } = {}) => {
     const auth: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token ?? server.adminToken}` };
     const res = await fetch(`${server.url}${apiPath.startsWith('/') ? '' : '/tandem/api/'}${apiPath}`, {

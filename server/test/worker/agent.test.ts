@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import http, { type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../../src/worker/agent.js';
+import type { RunningWorker } from '../../src/worker/agent.js';
 import { SERVER_ROOT } from '../../src/paths.js';
-import { logLines, waitForJob, workerToken } from '../jobs/support.js';
+import { logLines, startCpuWorker, waitForJob, workerToken } from '../jobs/support.js';
+import { isRunning } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const SCRIPT = `
@@ -27,16 +29,7 @@ describe('worker agent', () => {
   beforeAll(async () => {
     server = await startTestServer();
     token = await workerToken(server);
-    worker = await startWorker({
-      serverUrl: server.url,
-      token,
-      gpu: true,
-      spark: false,
-      allowCpu: true,
-      concurrency: 2,
-      leaseMs: 3000,
-      log: () => undefined,
-    });
+    worker = await startCpuWorker(server, token, { leaseMs: 3000 });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -82,22 +75,57 @@ describe('worker agent', () => {
   });
 
   it('runs two jobs at once with concurrency 2', async () => {
-    const sleeper = 'import time\ntime.sleep(1.5)\n';
-    const started = Date.now();
-    const ids = [await submit({ spec: { script: sleeper, gpus: 0 } }), await submit({ spec: { script: sleeper, gpus: 0 } })];
-    for (const id of ids) await waitForJob(server, id, (j) => j.status === 'succeeded');
-    expect(Date.now() - started).toBeLessThan(2 * 1500 + 1500);
-  });
+    // Each job checks in and waits until the other has too: run one at a time, the first would give up and fail.
+    const arrived = new Set<string>();
+    const waiting: ServerResponse[] = [];
+    const meeting = http.createServer((req, res) => {
+      arrived.add(req.url!);
+      waiting.push(res);
+      if (arrived.size === 2) for (const r of waiting.splice(0)) r.end('met');
+    });
+    await new Promise<void>((resolve) => meeting.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(meeting.address() as AddressInfo).port}`;
+    const job = (me: string) => `
+import time, urllib.request
+urllib.request.urlopen("${url}/${me}", timeout=45).read()
+time.sleep(0.5)
+`;
+    try {
+      const ids = [await submit({ spec: { script: job('first'), gpus: 0 } }), await submit({ spec: { script: job('second'), gpus: 0 } })];
+      const done = [];
+      for (const id of ids) done.push(await waitForJob(server, id, (j) => j.status !== 'queued' && j.status !== 'running', 90_000));
+      expect(done.map((j) => [j.status, j.error])).toEqual([
+        ['succeeded', null],
+        ['succeeded', null],
+      ]);
+      // Their running intervals, as the server recorded them, overlap.
+      const intervals = [];
+      for (const id of ids) {
+        const { body } = await server.api('GET', `jobs/${id}/events?types=state`);
+        const at = (status: string) => Date.parse(body.events.find((e: any) => e.data.status === status).at);
+        intervals.push({ start: at('running'), end: at('succeeded') });
+      }
+      expect(Math.max(...intervals.map((i) => i.start))).toBeLessThan(Math.min(...intervals.map((i) => i.end)));
+    } finally {
+      meeting.closeAllConnections();
+      await new Promise((resolve) => meeting.close(resolve));
+    }
+  }, 120_000);
 });
 
-/** Alive and not a zombie (a container's PID 1 may never reap orphans). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+/** The processes of a job's attempt on this machine, by their TANDEM_JOB_ID and TANDEM_JOB_ATTEMPT. */
+function jobProcesses(jobId: string, attempt: number): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const env = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
+        return env.includes(`TANDEM_JOB_ID=${jobId}`) && env.includes(`TANDEM_JOB_ATTEMPT=${attempt}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 describe('a worker killed with SIGKILL mid-job', () => {
@@ -136,12 +164,9 @@ describe('a worker killed with SIGKILL mid-job', () => {
   };
 
   it('takes its running job down with it; the lease expires and a restarted worker runs the job again to the end', async () => {
-    const pidFile = path.join(os.tmpdir(), `tandem-attempt-${process.pid}-${Date.now()}.pid`);
     const script = `
 import os, time, tandem_job as tj
 attempt = os.environ["TANDEM_JOB_ATTEMPT"]
-if attempt == "1":
-    open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))
 print("attempt " + attempt, flush=True)
 time.sleep(30 if attempt == "1" else 0.1)
 open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
@@ -151,11 +176,12 @@ open(os.path.join(tj.output_dir(), "out.txt"), "w").write("attempt " + attempt)
     const first = spawnWorker();
     await waitForJob(server, id, (j) => j.status === 'running', 60_000);
     await expect.poll(async () => logLines(server, id), { timeout: 30_000 }).toContain('attempt 1');
+    // Jobs run in a PID namespace of their own: the attempt's processes are found by their environment.
+    const orphans = jobProcesses(id, 1);
+    expect(orphans.length).toBeGreaterThan(0);
     first.kill('SIGKILL');
     // No orphan: the first attempt's Python stops although nobody could signal it.
-    const orphan = Number(readFileSync(pidFile, 'utf8'));
-    await expect.poll(() => isRunning(orphan), { timeout: 15_000 }).toBe(false);
-    rmSync(pidFile);
+    await expect.poll(() => orphans.filter(isRunning), { timeout: 15_000 }).toEqual([]);
     spawnWorker();
     const job = await waitForJob(server, id, (j) => j.status === 'succeeded', 60_000);
     expect(job.attempt).toBe(2);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,7 @@ describe.skipIf(!python)(`PyTorch tabular-mlp template (${python ?? 'skipped: no
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-gpu-'));
+    await chmod(dir, 0o755); // jobs run as an unprivileged user, who reads shared folders like anyone
     server = await startTestServer();
     worker = await startWorker({
       serverUrl: server.url,
@@ -86,6 +87,8 @@ describe.skipIf(!python)(`PyTorch tabular-mlp template (${python ?? 'skipped: no
       spark: false,
       allowCpu: true,
       python,
+      // The CSV is a file of the worker's machine, which its sandboxed jobs may read only when shared.
+      shareDirs: [dir],
       log: () => undefined,
     });
   });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobCommand } from '../../src/worker/job-command.js';
 import { runJobProcess } from '../../src/worker/job-process.js';
-import { venvPython } from '../../src/worker/python.js';
+import { pythonInstallPaths, venvPython } from '../../src/worker/python.js';
+import { createSandbox } from '../../src/worker/sandbox.js';
 import { defaultCacheDir, prepareSparkClassArchive, sparkClassArchiveFile } from '../../src/worker/spark-class-archive.js';
 
 /** Command lines of running processes that mention `text`. */
@@ -117,6 +118,8 @@ describe('Spark driver class archive', () => {
     const damaged = path.join(dir, 'damaged.jsa');
     await writeFile(damaged, 'not an archive');
 
+    // Jobs run in the worker's sandbox, which mounts the archive read-only.
+    const sandbox = createSandbox();
     const run = async (sparkClassArchive: string) => {
       const jobDir = await mkdtemp(path.join(dir, 'job-'));
       const job = {
@@ -127,7 +130,18 @@ describe('Spark driver class archive', () => {
         maxAttempts: 1,
         spec: { script: MAPPED_SCRIPT, args: [sparkClassArchive] },
       };
-      const command = await jobCommand(job, jobDir, jobDir, { python: venvPython(), sparkMaster: 'local[1]', sparkClassArchive }, []);
+      const python = venvPython();
+      const runtime = {
+        python,
+        sparkMaster: 'local[1]',
+        sparkClassArchive,
+        sandbox,
+        pythonPaths: pythonInstallPaths(python),
+        sharedDirs: [],
+      };
+      const command = await jobCommand(job, jobDir, jobDir, runtime, []);
+      await Promise.all(['home', 'tmp'].map((sub) => mkdir(path.join(jobDir, sub))));
+      await sandbox.prepare(jobDir);
       const lines: string[] = [];
       const result = await runJobProcess(command.command, command.args, {
         cwd: jobDir,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-spark-'));
+    await chmod(dir, 0o755); // jobs run as an unprivileged user, who reads shared folders like anyone
     const csv = await writeChurnCsv(dir);
     server = await startTestServer({ db: 'postgres', store: 'minio' });
     const submit = async (body: unknown) => {
@@ -57,6 +58,7 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
       gpu: false,
       sparkMaster: 'local[1]',
       concurrency: 3,
+      shareDirs: [dir],
       log: () => undefined,
     });
   });
@@ -103,6 +105,7 @@ describe('Spark jobs on a standalone cluster', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-spark-'));
+    await chmod(dir, 0o755); // jobs run as an unprivileged user, who reads shared folders like anyone
     cluster = await startStandaloneSpark();
     server = await startTestServer();
     worker = await startWorker({
@@ -111,6 +114,7 @@ describe('Spark jobs on a standalone cluster', () => {
       spark: true,
       gpu: false,
       sparkMaster: cluster.master,
+      shareDirs: [dir],
       log: () => undefined,
     });
   }, 90_000);

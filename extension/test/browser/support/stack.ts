@@ -42,10 +42,13 @@ export interface StackOptions {
   env?: Record<string, string>;
 }
 
-/** Starts a Tandem server (fresh database) and one JupyterLab bound to it, on free ports. */
+/**
+ * Starts a Tandem server and one JupyterLab bound to it, on free ports. The server runs on a fresh
+ * database of the run's real PostgreSQL (the global set-up provides it), as deployments do.
+ */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await ensureLabExtension(); // a no-op unless extension sources changed since the last build
-  const server = await startTestServer(options.server);
+  const server = await startTestServer({ db: 'postgres', ...options.server });
   const labs: Lab[] = [];
   const addLab = async ({ tandemToken = server.adminToken } = {}): Promise<Lab> => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'tandem-lab-'));
