@@ -127,9 +127,17 @@ function unwantedOutputs(cells: NotebookCell[]) {
     o.output_type === 'execute_result' &&
     Object.keys(o.data ?? {}).join() === 'text/plain' &&
     String(o.data!['text/plain']).split('\n').length > 12;
+  // Job views show the job's log: Python warnings there (a FutureWarning per Spark job) are noise too.
+  const warnedJob = (o: NonNullable<NotebookCell['outputs']>[number]) => /\b[A-Z]\w*Warning: /.test(String(o.data?.['text/html'] ?? ''));
   return cells.flatMap((cell) =>
     (cell.outputs ?? [])
-      .filter((o) => o.output_type === 'error' || (o.output_type === 'stream' && (o as { name?: string }).name === 'stderr') || rawDump(o))
+      .filter(
+        (o) =>
+          o.output_type === 'error' ||
+          (o.output_type === 'stream' && (o as { name?: string }).name === 'stderr') ||
+          rawDump(o) ||
+          warnedJob(o),
+      )
       .map((o) => ({ cell: cell.source.slice(0, 80), output: o })),
   );
 }
