@@ -71,6 +71,17 @@ describe('data uploaded for jobs', () => {
     expect(await submitWith({ sha256: hash, name: 'table.csv' }, bob.token)).toMatchObject({ status: 201 });
   });
 
+  it('refuses a revoked token at once, and user tokens on the worker download', async () => {
+    const laptop = await server.api('POST', 'tokens', { token: alice.token, body: { name: 'laptop' } });
+    expect(laptop.status).toBe(201);
+    expect(await server.api('GET', `job-data/${sha256(CSV)}`, { token: laptop.body.token })).toMatchObject({ status: 200 });
+    expect((await server.api('DELETE', `tokens/${laptop.body.id}`, { token: alice.token })).status).toBe(204);
+    expect(await server.api('GET', `job-data/${sha256(CSV)}`, { token: laptop.body.token })).toMatchObject({ status: 401 });
+    expect(await put(sha256(CSV), CSV, laptop.body.token)).toMatchObject({ status: 401 });
+    const lease = `workers/${crypto.randomUUID()}/jobs/${crypto.randomUUID()}/1/data/${sha256(CSV)}`;
+    expect(await server.api('GET', lease, { token: alice.token })).toMatchObject({ status: 403 });
+  });
+
   it('refuses worker tokens on the user data API', async () => {
     const token = await workerToken(server);
     expect(await put(sha256(CSV), CSV, token)).toMatchObject({ status: 403 });
