@@ -7,7 +7,7 @@ import type { OpenApiRegistry } from '../http/openapi.js';
 import { route } from '../http/route.js';
 import type { AuthStore } from './auth.store.js';
 import type { Grant, Permissions, PrincipalRef, ResourceType, Role } from './permissions.js';
-import { requirePrincipal, type Principal } from './principal.js';
+import type { Principal } from './principal.js';
 
 export type NamedGrant = Grant & { name: string };
 export interface Grantee {
@@ -94,8 +94,8 @@ export function grantRoutes<P extends z.ZodType>(api: Router, openapi: OpenApiRe
   route(
     api,
     openapi,
-    { method: 'get', path: `${path}/grants`, summary: `Who has which role on the ${noun}`, tags, params },
-    async ({ req, params }) => ({ grants: await spec.list(requirePrincipal(req), params as z.output<P>) }),
+    { method: 'get', path: `${path}/grants`, auth: 'user', summary: `Who has which role on the ${noun}`, tags, params },
+    async ({ caller, params }) => ({ grants: await spec.list(caller, params as z.output<P>) }),
   );
   route(
     api,
@@ -103,15 +103,16 @@ export function grantRoutes<P extends z.ZodType>(api: Router, openapi: OpenApiRe
     {
       method: 'put',
       path: `${path}/grants`,
+      auth: 'user',
       summary: `Share the ${noun} with a user or team (owners); role null removes access`,
       tags,
       params,
       body: shareBody,
     },
-    async ({ req, params: raw, body }) => {
+    async ({ caller, params: raw, body }) => {
       // route() cannot narrow its conditional output type for a generic schema.
       const params = raw as z.output<P>;
-      const who = requirePrincipal(req);
+      const who = caller;
       await spec.share(who, params, { type: body.type, name: body.name }, body.role);
       return { grants: await spec.list(who, params) };
     },

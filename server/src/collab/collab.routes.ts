@@ -1,6 +1,5 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { requirePrincipal } from '../auth/principal.js';
 import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
@@ -32,14 +31,13 @@ export function collabFeature(ctx: AppContext): Feature {
   const notebooks = new CollabService(store, rooms, ctx.permissions, ctx.auth, ctx.events);
   const api = Router();
   const { openapi } = ctx;
-  const me = (req: Request) => requirePrincipal(req);
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/notebooks', summary: 'Shared notebooks the caller can see, with their role', tags },
-    async ({ req }) => ({
-      notebooks: await notebooks.list(me(req)),
+    { method: 'get', path: '/notebooks', auth: 'user', summary: 'Shared notebooks the caller can see, with their role', tags },
+    async ({ caller }) => ({
+      notebooks: await notebooks.list(caller),
     }),
   );
 
@@ -49,26 +47,35 @@ export function collabFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/notebooks',
+      auth: 'user',
       summary: 'Create a shared notebook, empty or from .ipynb content (import); the caller owns it',
       tags,
       status: 201,
       body: z.object({ name: NAME, content: ipynbSchema.optional() }),
     },
-    async ({ req, body }) => notebooks.create(me(req), body.name, body.content),
+    async ({ caller, body }) => notebooks.create(caller, body.name, body.content),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/notebooks/:id', summary: 'One notebook and the caller’s role', tags, params: notebookParams },
-    async ({ req, params }) => notebooks.get(me(req), params.id),
+    { method: 'get', path: '/notebooks/:id', auth: 'user', summary: 'One notebook and the caller’s role', tags, params: notebookParams },
+    async ({ caller, params }) => notebooks.get(caller, params.id),
   );
 
   route(
     api,
     openapi,
-    { method: 'patch', path: '/notebooks/:id', summary: 'Rename (editors)', tags, params: notebookParams, body: z.object({ name: NAME }) },
-    async ({ req, params, body }) => notebooks.rename(me(req), params.id, body.name),
+    {
+      method: 'patch',
+      path: '/notebooks/:id',
+      auth: 'user',
+      summary: 'Rename (editors)',
+      tags,
+      params: notebookParams,
+      body: z.object({ name: NAME }),
+    },
+    async ({ caller, params, body }) => notebooks.rename(caller, params.id, body.name),
   );
 
   route(
@@ -77,13 +84,13 @@ export function collabFeature(ctx: AppContext): Feature {
     {
       method: 'delete',
       path: '/notebooks/:id',
+      auth: 'user',
       summary: 'Delete with its history and versions (owners); connected editors are disconnected',
       tags,
       params: notebookParams,
     },
-    async ({ req, params }) => {
-      await notebooks.delete(me(req), params.id);
-      return undefined;
+    async ({ caller, params }) => {
+      await notebooks.delete(caller, params.id);
     },
   );
 
@@ -93,12 +100,13 @@ export function collabFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/notebooks/:id/ipynb',
+      auth: 'user',
       summary: 'Download as .ipynb (?attachment=1 for a file download)',
       tags,
       params: notebookParams,
     },
-    async ({ req, res, params }) => {
-      const { notebook, content } = await notebooks.export(me(req), params.id);
+    async ({ caller, req, res, params }) => {
+      const { notebook, content } = await notebooks.export(caller, params.id);
       if (req.query.attachment) res.attachment(`${notebook.name.replace(/\.ipynb$/i, '')}.ipynb`);
       res.json(content);
     },
@@ -116,9 +124,9 @@ export function collabFeature(ctx: AppContext): Feature {
   route(
     api,
     openapi,
-    { method: 'get', path: '/notebooks/:id/versions', summary: 'Named versions, newest first', tags, params: notebookParams },
-    async ({ req, params }) => ({
-      versions: await notebooks.listVersions(me(req), params.id),
+    { method: 'get', path: '/notebooks/:id/versions', auth: 'user', summary: 'Named versions, newest first', tags, params: notebookParams },
+    async ({ caller, params }) => ({
+      versions: await notebooks.listVersions(caller, params.id),
     }),
   );
 
@@ -128,13 +136,14 @@ export function collabFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/notebooks/:id/versions',
+      auth: 'user',
       summary: 'Save the current content as a named version (editors)',
       tags,
       status: 201,
       params: notebookParams,
       body: z.object({ name: NAME }),
     },
-    async ({ req, params, body }) => notebooks.createVersion(me(req), params.id, body.name),
+    async ({ caller, params, body }) => notebooks.createVersion(caller, params.id, body.name),
   );
 
   route(
@@ -143,13 +152,13 @@ export function collabFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/notebooks/:id/versions/:versionId/restore',
+      auth: 'user',
       summary: 'Make the notebook equal to a version; connected editors see the change live',
       tags,
       params: versionParams,
     },
-    async ({ req, params }) => {
-      await notebooks.restoreVersion(me(req), params.id, params.versionId);
-      return undefined;
+    async ({ caller, params }) => {
+      await notebooks.restoreVersion(caller, params.id, params.versionId);
     },
   );
 

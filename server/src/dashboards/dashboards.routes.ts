@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { requirePrincipal } from '../auth/principal.js';
 import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
@@ -34,14 +33,20 @@ export function dashboardsFeature(ctx: AppContext): Feature {
   const printer = new PdfPrinter();
   const api = Router();
   const { openapi } = ctx;
-  const me = requirePrincipal;
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/dashboards', summary: 'Dashboards the caller can see, recently updated first', tags, query: pageQuery },
-    async ({ req, query }) => ({
-      items: await dashboards.list(me(req), query),
+    {
+      method: 'get',
+      path: '/dashboards',
+      auth: 'user',
+      summary: 'Dashboards the caller can see, recently updated first',
+      tags,
+      query: pageQuery,
+    },
+    async ({ caller, query }) => ({
+      items: await dashboards.list(caller, query),
     }),
   );
 
@@ -51,12 +56,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/dashboards',
+      auth: 'user',
       summary: 'Publish a notebook as a new dashboard (chosen cells; code hidden unless chosen); the caller owns it',
       tags,
       status: 201,
       body: publishBody.extend({ slug: SLUG.optional(), notebookPath: z.string().max(1000).optional() }),
     },
-    async ({ req, body }) => dashboards.create(me(req), body),
+    async ({ caller, body }) => dashboards.create(caller, body),
   );
 
   route(
@@ -65,20 +71,27 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/dashboards/:slug',
+      auth: 'user',
       summary: 'A dashboard, the caller’s role and (editors) its schedule and last run',
       tags,
       params: slugParams,
     },
-    async ({ req, params }) => dashboards.get(me(req), params.slug),
+    async ({ caller, params }) => dashboards.get(caller, params.slug),
   );
 
   route(
     api,
     openapi,
-    { method: 'delete', path: '/dashboards/:slug', summary: 'Delete a dashboard and all its versions (owners)', tags, params: slugParams },
-    async ({ req, params }) => {
-      await dashboards.delete(me(req), params.slug);
-      return undefined;
+    {
+      method: 'delete',
+      path: '/dashboards/:slug',
+      auth: 'user',
+      summary: 'Delete a dashboard and all its versions (owners)',
+      tags,
+      params: slugParams,
+    },
+    async ({ caller, params }) => {
+      await dashboards.delete(caller, params.slug);
     },
   );
 
@@ -88,21 +101,29 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/dashboards/:slug/versions',
+      auth: 'user',
       summary: 'Republish: add a version and make it current (editors)',
       tags,
       status: 201,
       params: slugParams,
       body: publishBody,
     },
-    async ({ req, params, body }) => dashboards.publish(me(req), params.slug, body),
+    async ({ caller, params, body }) => dashboards.publish(caller, params.slug, body),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/dashboards/:slug/versions', summary: 'Published versions, newest first (editors)', tags, params: slugParams },
-    async ({ req, params }) => ({
-      versions: await dashboards.versions(me(req), params.slug),
+    {
+      method: 'get',
+      path: '/dashboards/:slug/versions',
+      auth: 'user',
+      summary: 'Published versions, newest first (editors)',
+      tags,
+      params: slugParams,
+    },
+    async ({ caller, params }) => ({
+      versions: await dashboards.versions(caller, params.slug),
     }),
   );
 
@@ -112,6 +133,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/dashboards/:slug/revert',
+      auth: 'user',
       summary: 'Make an older version current again (editors)',
       tags,
       params: slugParams,
@@ -123,7 +145,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
           .max(2 ** 31 - 1),
       }),
     },
-    async ({ req, params, body }) => dashboards.revert(me(req), params.slug, body.version),
+    async ({ caller, params, body }) => dashboards.revert(caller, params.slug, body.version),
   );
 
   grantRoutes(api, openapi, {
@@ -141,21 +163,28 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/dashboards/:slug/link',
+      auth: 'user',
       summary: 'Create a secret view link, replacing the previous one (owners)',
       tags,
       status: 201,
       params: slugParams,
     },
-    async ({ req, params }) => dashboards.createLink(me(req), params.slug),
+    async ({ caller, params }) => dashboards.createLink(caller, params.slug),
   );
 
   route(
     api,
     openapi,
-    { method: 'delete', path: '/dashboards/:slug/link', summary: 'Revoke the secret view link (owners)', tags, params: slugParams },
-    async ({ req, params }) => {
-      await dashboards.deleteLink(me(req), params.slug);
-      return undefined;
+    {
+      method: 'delete',
+      path: '/dashboards/:slug/link',
+      auth: 'user',
+      summary: 'Revoke the secret view link (owners)',
+      tags,
+      params: slugParams,
+    },
+    async ({ caller, params }) => {
+      await dashboards.deleteLink(caller, params.slug);
     },
   );
 
@@ -165,6 +194,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/dashboards/:slug/schedule',
+      auth: 'user',
       summary:
         'Refresh on a cron schedule (fields on the wall clock of `timezone`, an IANA name; default UTC) by re-running the notebook headless; cron null stops it (editors)',
       tags,
@@ -176,7 +206,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
         selection,
       }),
     },
-    async ({ req, params, body }) => dashboards.setSchedule(me(req), params.slug, body),
+    async ({ caller, params, body }) => dashboards.setSchedule(caller, params.slug, body),
   );
 
   route(
@@ -185,12 +215,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/dashboards/:slug/live',
+      auth: 'user',
       summary: 'Follow a shared notebook’s outputs live (chosen cells); notebookId null stops (editors; needs read access to the notebook)',
       tags,
       params: slugParams,
       body: z.object({ notebookId: z.string().min(1).max(64).nullable(), selection }),
     },
-    async ({ req, params, body }) => dashboards.setLive(me(req), params.slug, body),
+    async ({ caller, params, body }) => dashboards.setLive(caller, params.slug, body),
   );
 
   route(
@@ -199,12 +230,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/dashboards/:slug/refresh',
+      auth: 'user',
       summary: 'Refresh now; follow lastRun for the outcome (editors)',
       tags,
       status: 202,
       params: slugParams,
     },
-    async ({ req, params }) => dashboards.refreshNow(me(req), params.slug),
+    async ({ caller, params }) => dashboards.refreshNow(caller, params.slug),
   );
 
   templateRoutes(api, openapi);

@@ -6,6 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AuthStore } from '../auth/auth.store.js';
 import { atLeast } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
+import { callerFor } from '../http/route.js';
 import { TandemError } from '../errors.js';
 import type { DashboardsService } from './dashboards.service.js';
 import type { DashboardRow } from './dashboards.store.js';
@@ -41,9 +42,9 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
 
   /** Signed-in viewers may arrive with ?token= once; it moves into an HttpOnly cookie scoped to dashboards. */
   async function viewer(req: Request): Promise<Principal | undefined> {
-    if (req.principal) return req.principal;
-    const token = cookie(req, COOKIE);
-    return token ? auth.authenticate(token) : undefined;
+    const token = req.principal ? undefined : cookie(req, COOKIE);
+    // Pages are public routes: a worker token is refused here as on every route outside the worker API.
+    return callerFor('public', req.principal ?? (token ? await auth.authenticate(token) : undefined));
   }
 
   async function resolve(req: Request): Promise<Resolved> {

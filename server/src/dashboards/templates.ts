@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { requirePrincipal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import type { OpenApiRegistry } from '../http/openapi.js';
 import { route } from '../http/route.js';
@@ -37,9 +36,8 @@ export function templateRoutes(api: Router, openapi: OpenApiRegistry, dir = TEMP
   route(
     api,
     openapi,
-    { method: 'get', path: '/templates', summary: 'Notebook templates: name, title, description', tags },
-    async ({ req }) => {
-      requirePrincipal(req);
+    { method: 'get', path: '/templates', auth: 'user', summary: 'Notebook templates: name, title, description', tags },
+    async () => {
       const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.ipynb')).sort();
       const names = files.map((f) => f.slice(0, -'.ipynb'.length)).filter((n) => NAME.safeParse(n).success);
       return { templates: await Promise.all(names.map(async (n) => summary(n, await read(dir, n)))) };
@@ -48,10 +46,14 @@ export function templateRoutes(api: Router, openapi: OpenApiRegistry, dir = TEMP
   route(
     api,
     openapi,
-    { method: 'get', path: '/templates/:name', summary: 'One template notebook (nbformat 4)', tags, params: z.object({ name: NAME }) },
-    async ({ req, params }) => {
-      requirePrincipal(req);
-      return read(dir, params.name);
+    {
+      method: 'get',
+      path: '/templates/:name',
+      auth: 'user',
+      summary: 'One template notebook (nbformat 4)',
+      tags,
+      params: z.object({ name: NAME }),
     },
+    async ({ params }) => read(dir, params.name),
   );
 }

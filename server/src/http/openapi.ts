@@ -7,6 +7,8 @@ export interface RouteDoc {
   /** Express-style path below /tandem/api, e.g. `/models/:name`. */
   path: string;
   summary: string;
+  /** Who may call it (see `route()`); public routes need no token. */
+  auth: 'user' | 'worker' | 'admin' | 'public';
   tags?: string[];
   params?: z.ZodType;
   query?: z.ZodType;
@@ -45,7 +47,8 @@ export class OpenApiRegistry {
           },
           default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         },
-        security: [{ bearer: [] }],
+        security: r.auth === 'public' ? [] : [{ bearer: [] }],
+        'x-tandem-auth': r.auth,
       };
     }
     return {

@@ -1,11 +1,23 @@
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import { TandemError } from '../errors.js';
 import type { OpenApiRegistry, RouteDoc } from './openapi.js';
 import { parseInput } from './validate.js';
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteSpec<P, Q, B> extends Omit<RouteDoc, 'params' | 'query' | 'body'> {
+/**
+ * Who may call a route: a person's token (`user`), an admin's (`admin`), a worker agent's token
+ * (`worker`), or anyone (`public`, the caller is then optional). Worker tokens are refused
+ * everywhere except `worker` routes, and people's tokens there.
+ */
+export type RouteAuth = RouteDoc['auth'];
+
+type CallerOf<A extends RouteAuth> = A extends 'public' ? Principal | undefined : Principal;
+
+export interface RouteSpec<A extends RouteAuth, P, Q, B> extends Omit<RouteDoc, 'params' | 'query' | 'body' | 'auth'> {
+  auth: A;
   params?: P;
   query?: Q;
   body?: B;
@@ -13,7 +25,8 @@ export interface RouteSpec<P, Q, B> extends Omit<RouteDoc, 'params' | 'query' | 
   status?: number;
 }
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<A extends RouteAuth, P, Q, B> {
+  caller: CallerOf<A>;
   req: Request;
   res: Response;
   params: Out<P>;
@@ -22,19 +35,25 @@ export interface RouteInput<P, Q, B> {
 }
 
 /**
- * Declares a route once: zod validates params, query and body at the edge, the OpenAPI document
- * learns about it, and the handler's return value becomes the JSON answer (unless it already
- * wrote the response itself, as streaming routes do).
+ * Declares a route once: who may call it, zod validation of params, query and body at the edge,
+ * and its OpenAPI entry. The handler's return value becomes the JSON answer, nothing (`void`) a
+ * 204, unless it wrote the response itself, as streaming routes do.
  */
-export function route<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+export function route<
+  A extends RouteAuth,
+  P extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  B extends z.ZodType | undefined,
+>(
   router: Router,
   openapi: OpenApiRegistry,
-  spec: RouteSpec<P, Q, B>,
-  handler: (input: RouteInput<P, Q, B>) => Promise<unknown>,
+  spec: RouteSpec<A, P, Q, B>,
+  handler: (input: RouteInput<A, P, Q, B>) => Promise<unknown> | unknown,
 ): void {
   openapi.add(spec as RouteDoc);
   router[spec.method](spec.path, async (req: Request, res: Response) => {
     const input = {
+      caller: callerFor(spec.auth, req.principal) as CallerOf<A>,
       req,
       res,
       params: (spec.params ? parseInput(spec.params, req.params, 'params') : undefined) as Out<P>,
@@ -47,4 +66,18 @@ export function route<P extends z.ZodType | undefined, Q extends z.ZodType | und
       else res.status(spec.status ?? 200).json(result);
     }
   });
+}
+
+/** The caller a route of this kind accepts, or the error that refuses everyone else. */
+export function callerFor(auth: RouteAuth, principal: Principal | undefined): Principal | undefined {
+  if (principal?.tokenKind === 'worker' && auth !== 'worker') {
+    throw new TandemError('FORBIDDEN', 'worker tokens may only use the worker API');
+  }
+  if (auth === 'public') return principal;
+  if (!principal) throw new TandemError('UNAUTHENTICATED', 'an API token is required (Authorization: Bearer <token>)');
+  if (auth === 'worker' && principal.tokenKind !== 'worker') {
+    throw new TandemError('FORBIDDEN', 'the worker API needs a worker token (POST /tandem/api/tokens {"kind":"worker"})');
+  }
+  if (auth === 'admin' && !principal.isAdmin) throw new TandemError('FORBIDDEN', 'only admins may do this');
+  return principal;
 }

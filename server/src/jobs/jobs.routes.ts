@@ -1,7 +1,6 @@
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { requirePrincipal } from '../auth/principal.js';
 import type { AppContext, Feature } from '../context.js';
 import { TandemError } from '../errors.js';
 import { route } from '../http/route.js';
@@ -69,7 +68,6 @@ export function jobsFeature(ctx: AppContext): Feature {
   );
   const api = Router();
   const { openapi } = ctx;
-  const me = (req: Request) => requirePrincipal(req);
   // A long poll ends early when the client goes away (the response closes; the request's own
   // 'close' already fires once its body is read).
   const aborted = (res: Response) => {
@@ -81,8 +79,8 @@ export function jobsFeature(ctx: AppContext): Feature {
   route(
     api,
     openapi,
-    { method: 'post', path: '/jobs', summary: 'Submit a Spark or GPU job', tags, status: 201, body: submitBody },
-    async ({ req, body }) => jobs.submit(me(req), body),
+    { method: 'post', path: '/jobs', auth: 'user', summary: 'Submit a Spark or GPU job', tags, status: 201, body: submitBody },
+    async ({ caller, body }) => jobs.submit(caller, body),
   );
 
   route(
@@ -91,6 +89,7 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/jobs',
+      auth: 'user',
       summary: 'Jobs the caller can see, newest first',
       tags,
       query: z.object({
@@ -101,14 +100,21 @@ export function jobsFeature(ctx: AppContext): Feature {
         offset: z.coerce.number().int().min(0).default(0),
       }),
     },
-    async ({ req, query }) => jobs.list(me(req), query),
+    async ({ caller, query }) => jobs.list(caller, query),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/jobs/:id', summary: 'One job with its state, progress and latest metrics', tags, params: jobParams },
-    async ({ req, params }) => jobs.get(me(req), params.id),
+    {
+      method: 'get',
+      path: '/jobs/:id',
+      auth: 'user',
+      summary: 'One job with its state, progress and latest metrics',
+      tags,
+      params: jobParams,
+    },
+    async ({ caller, params }) => jobs.get(caller, params.id),
   );
 
   route(
@@ -117,6 +123,7 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/jobs/:id/events',
+      auth: 'user',
       summary: 'Log lines, metrics, progress and state changes after a cursor; waitMs long-polls for new ones',
       tags,
       params: jobParams,
@@ -131,29 +138,37 @@ export function jobsFeature(ctx: AppContext): Feature {
         waitMs: z.coerce.number().int().min(0).max(30_000).default(0),
       }),
     },
-    async ({ req, res, params, query }) => jobs.eventsOf(me(req), params.id, query, aborted(res)),
+    async ({ caller, res, params, query }) => jobs.eventsOf(caller, params.id, query, aborted(res)),
   );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/jobs/:id/cancel', summary: 'Cancel a queued or running job', tags, params: jobParams },
-    async ({ req, params }) => jobs.cancel(me(req), params.id),
+    { method: 'post', path: '/jobs/:id/cancel', auth: 'user', summary: 'Cancel a queued or running job', tags, params: jobParams },
+    async ({ caller, params }) => jobs.cancel(caller, params.id),
   );
 
   route(
     api,
     openapi,
-    { method: 'post', path: '/jobs/:id/retry', summary: 'Run a finished job again as a new job', tags, status: 201, params: jobParams },
-    async ({ req, params }) => jobs.retry(me(req), params.id),
+    {
+      method: 'post',
+      path: '/jobs/:id/retry',
+      auth: 'user',
+      summary: 'Run a finished job again as a new job',
+      tags,
+      status: 201,
+      params: jobParams,
+    },
+    async ({ caller, params }) => jobs.retry(caller, params.id),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/jobs/:id/outputs', summary: 'Files the job’s latest attempt produced', tags, params: jobParams },
-    async ({ req, params }) => ({
-      outputs: (await jobs.outputsOf(me(req), params.id)).map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+    { method: 'get', path: '/jobs/:id/outputs', auth: 'user', summary: 'Files the job’s latest attempt produced', tags, params: jobParams },
+    async ({ caller, params }) => ({
+      outputs: (await jobs.outputsOf(caller, params.id)).map(({ path, size, sha256 }) => ({ path, size, sha256 })),
     }),
   );
 
@@ -163,12 +178,13 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/jobs/:id/outputs/*path',
+      auth: 'user',
       summary: 'Download an output file',
       tags,
       params: jobParams.extend({ path: OUTPUT_PATH }),
     },
-    async ({ req, res, params }) => {
-      const output = (await jobs.outputsOf(me(req), params.id)).find((o) => o.path === params.path);
+    async ({ caller, res, params }) => {
+      const output = (await jobs.outputsOf(caller, params.id)).find((o) => o.path === params.path);
       if (!output) throw new TandemError('NOT_FOUND', `job ${params.id} has no output ${params.path}`);
       res.setHeader('Content-Type', 'application/octet-stream');
       res.setHeader('Content-Length', String(output.size));
@@ -185,11 +201,12 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/job-data/:sha256',
+      auth: 'user',
       summary: 'Size of data the caller uploaded for jobs (404 when they have not: upload it)',
       tags,
       params: dataParams,
     },
-    async ({ req, params }) => jobs.dataInfo(me(req), params.sha256),
+    async ({ caller, params }) => jobs.dataInfo(caller, params.sha256),
   );
 
   route(
@@ -198,15 +215,16 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/job-data/:sha256',
+      auth: 'user',
       summary: 'Upload data for jobs (raw body), stored under its sha256; jobs then name it as {sha256, name}',
       tags,
       params: dataParams,
       rawBody: 'application/octet-stream',
     },
-    async ({ req, res, params }) => {
+    async ({ caller, req, res, params }) => {
       if (req.body !== undefined) throw new TandemError('INVALID_ARGUMENT', 'send data bytes with Content-Type: application/octet-stream');
       try {
-        return await jobs.uploadData(me(req), params.sha256, req);
+        return await jobs.uploadData(caller, params.sha256, req);
       } catch (error) {
         if (!req.complete) res.setHeader('Connection', 'close');
         throw error;
@@ -216,10 +234,9 @@ export function jobsFeature(ctx: AppContext): Feature {
 
   // ---- worker API (worker tokens)
 
-  route(api, openapi, { method: 'get', path: '/workers', summary: 'Workers seen in the last minute', tags }, async ({ req }) => {
-    me(req);
-    return { workers: await jobs.listWorkers() };
-  });
+  route(api, openapi, { method: 'get', path: '/workers', auth: 'user', summary: 'Workers seen in the last minute', tags }, async () => ({
+    workers: await jobs.listWorkers(),
+  }));
 
   route(
     api,
@@ -227,6 +244,7 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/workers',
+      auth: 'worker',
       summary: 'Register a worker agent (worker token)',
       tags,
       status: 201,
@@ -238,7 +256,7 @@ export function jobsFeature(ctx: AppContext): Feature {
         onlyOwner: z.boolean().default(false).describe('the worker cannot isolate jobs and runs only its owner’s'),
       }),
     },
-    async ({ req, body }) => jobs.registerWorker(me(req), body),
+    async ({ caller, body }) => jobs.registerWorker(caller, body),
   );
 
   route(
@@ -247,13 +265,14 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/workers/:workerId/claim',
+      auth: 'worker',
       summary: 'Lease the next job this worker can run; waits up to waitMs, 204 when none',
       tags,
       params: z.object({ workerId: z.uuid() }),
       body: z.object({ leaseMs: LEASE_MS, waitMs: z.number().int().min(0).max(30_000).default(0) }),
     },
-    async ({ req, res, params, body }) => {
-      const job = await jobs.claim(me(req), params.workerId, body.leaseMs, body.waitMs, aborted(res));
+    async ({ caller, res, params, body }) => {
+      const job = await jobs.claim(caller, params.workerId, body.leaseMs, body.waitMs, aborted(res));
       return job ? { job } : undefined;
     },
   );
@@ -264,12 +283,13 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/workers/:workerId/heartbeat',
+      auth: 'worker',
       summary: 'Extend the leases of running jobs; answers jobs to cancel and leases lost',
       tags,
       params: z.object({ workerId: z.uuid() }),
       body: z.object({ leaseMs: LEASE_MS, leases: z.array(z.object({ jobId: z.uuid(), attempt: z.number().int().min(1) })).max(1000) }),
     },
-    async ({ req, params, body }) => jobs.heartbeat(me(req), params.workerId, body.leases, body.leaseMs),
+    async ({ caller, params, body }) => jobs.heartbeat(caller, params.workerId, body.leases, body.leaseMs),
   );
 
   route(
@@ -278,14 +298,14 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/workers/:workerId/jobs/:jobId/:attempt/events',
+      auth: 'worker',
       summary: 'Append log lines, metrics and progress of a leased job',
       tags,
       params: leaseParams,
       body: z.object({ events: z.array(workerEvent).max(5000) }),
     },
-    async ({ req, params, body }) => {
-      await jobs.appendEvents(me(req), params, body.events);
-      return undefined;
+    async ({ caller, params, body }) => {
+      await jobs.appendEvents(caller, params, body.events);
     },
   );
 
@@ -295,17 +315,18 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/workers/:workerId/jobs/:jobId/:attempt/outputs/*path',
+      auth: 'worker',
       summary: 'Stream one output file of a leased job (raw body)',
       tags,
       params: leaseParams.extend({ path: OUTPUT_PATH }),
       rawBody: 'application/octet-stream',
     },
-    async ({ req, res, params }) => {
+    async ({ caller, req, res, params }) => {
       if (req.body !== undefined)
         throw new TandemError('INVALID_ARGUMENT', 'send output bytes with Content-Type: application/octet-stream');
       const { path, ...lease } = params;
       try {
-        const { size, sha256 } = await jobs.uploadOutput(me(req), lease, path, req);
+        const { size, sha256 } = await jobs.uploadOutput(caller, lease, path, req);
         return { path, size, sha256 };
       } catch (error) {
         if (!req.complete) res.setHeader('Connection', 'close');
@@ -320,13 +341,14 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/workers/:workerId/jobs/:jobId/:attempt/data/:sha256',
+      auth: 'worker',
       summary: 'Download data the leased job names',
       tags,
       params: leaseParams.extend({ sha256: SHA256 }),
     },
-    async ({ req, res, params }) => {
+    async ({ caller, res, params }) => {
       const { sha256, ...lease } = params;
-      const data = await jobs.dataForWorker(me(req), lease, sha256);
+      const data = await jobs.dataForWorker(caller, lease, sha256);
       res.setHeader('Content-Type', 'application/octet-stream');
       res.setHeader('Content-Length', String(data.size));
       await pipeline(data.body, res);
@@ -339,6 +361,7 @@ export function jobsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/workers/:workerId/jobs/:jobId/:attempt/complete',
+      auth: 'worker',
       summary: 'Report the outcome of a leased job (registers the model when the job asks for it)',
       tags,
       params: leaseParams,
@@ -348,7 +371,7 @@ export function jobsFeature(ctx: AppContext): Feature {
         metrics: z.record(z.string().max(128), z.number().finite()).optional(),
       }),
     },
-    async ({ req, params, body }) => jobs.complete(me(req), params, body),
+    async ({ caller, params, body }) => jobs.complete(caller, params, body),
   );
 
   const reaper = setInterval(() => {

@@ -2,7 +2,6 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { requirePrincipal } from '../auth/principal.js';
 import { grantRoutes } from '../auth/sharing.js';
 import type { AppContext, Feature } from '../context.js';
 import { TandemError } from '../errors.js';
@@ -69,13 +68,12 @@ export function modelsFeature(ctx: AppContext): Feature {
   const models = createModelsService(ctx);
   const api = Router();
   const { openapi } = ctx;
-  const me = (req: Request) => requirePrincipal(req);
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/models', summary: 'Search models the caller can see', tags, query: searchQuery },
-    async ({ req, query }) => models.search(me(req), query),
+    { method: 'get', path: '/models', auth: 'user', summary: 'Search models the caller can see', tags, query: searchQuery },
+    async ({ caller, query }) => models.search(caller, query),
   );
 
   route(
@@ -84,27 +82,41 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/models',
+      auth: 'user',
       summary: 'Register a new model; the caller becomes its owner',
       tags,
       status: 201,
       body: z.object({ name: MODEL_NAME, description: description.optional(), tags: tagMap.optional() }),
     },
-    async ({ req, body }) => models.createModel(me(req), body),
+    async ({ caller, body }) => models.createModel(caller, body),
   );
 
   // Declared before /models/:name so that "events" is not taken for a model name.
   route(
     api,
     openapi,
-    { method: 'get', path: '/models/events', summary: 'Server-sent events about models the caller can see (token via ?token=)', tags },
-    ({ req, res }) => streamEvents(models, me(req), req, res),
+    {
+      method: 'get',
+      path: '/models/events',
+      auth: 'user',
+      summary: 'Server-sent events about models the caller can see (token via ?token=)',
+      tags,
+    },
+    ({ caller, req, res }) => streamEvents(models, caller, req, res),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/models/:name', summary: 'A model with its aliases and the caller’s role', tags, params: modelParams },
-    async ({ req, params }) => models.getModel(me(req), params.name),
+    {
+      method: 'get',
+      path: '/models/:name',
+      auth: 'user',
+      summary: 'A model with its aliases and the caller’s role',
+      tags,
+      params: modelParams,
+    },
+    async ({ caller, params }) => models.getModel(caller, params.name),
   );
 
   route(
@@ -113,21 +125,28 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'patch',
       path: '/models/:name',
+      auth: 'user',
       summary: 'Edit the model card (markdown description) or replace the tags',
       tags,
       params: modelParams,
       body: z.object({ description: description.optional(), tags: tagMap.optional() }),
     },
-    async ({ req, params, body }) => models.updateModel(me(req), params.name, body),
+    async ({ caller, params, body }) => models.updateModel(caller, params.name, body),
   );
 
   route(
     api,
     openapi,
-    { method: 'delete', path: '/models/:name', summary: 'Delete a model, its versions and files (owners)', tags, params: modelParams },
-    async ({ req, params }) => {
-      await models.deleteModel(me(req), params.name);
-      return undefined;
+    {
+      method: 'delete',
+      path: '/models/:name',
+      auth: 'user',
+      summary: 'Delete a model, its versions and files (owners)',
+      tags,
+      params: modelParams,
+    },
+    async ({ caller, params }) => {
+      await models.deleteModel(caller, params.name);
     },
   );
 
@@ -137,26 +156,42 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/models/:name/tags/:key',
+      auth: 'user',
       summary: 'Set one tag',
       tags,
       params: modelParams.extend({ key: TAG_KEY }),
       body: z.object({ value: z.string().max(1000) }),
     },
-    async ({ req, params, body }) => models.setTag(me(req), params.name, params.key, body.value),
+    async ({ caller, params, body }) => models.setTag(caller, params.name, params.key, body.value),
   );
 
   route(
     api,
     openapi,
-    { method: 'delete', path: '/models/:name/tags/:key', summary: 'Remove one tag', tags, params: modelParams.extend({ key: TAG_KEY }) },
-    async ({ req, params }) => models.setTag(me(req), params.name, params.key, undefined),
+    {
+      method: 'delete',
+      path: '/models/:name/tags/:key',
+      auth: 'user',
+      summary: 'Remove one tag',
+      tags,
+      params: modelParams.extend({ key: TAG_KEY }),
+    },
+    async ({ caller, params }) => models.setTag(caller, params.name, params.key, undefined),
   );
 
   route(
     api,
     openapi,
-    { method: 'get', path: '/models/:name/versions', summary: 'Ready versions, newest first', tags, params: modelParams, query: pageQuery },
-    async ({ req, params, query }) => models.listVersions(me(req), params.name, query),
+    {
+      method: 'get',
+      path: '/models/:name/versions',
+      auth: 'user',
+      summary: 'Ready versions, newest first',
+      tags,
+      params: modelParams,
+      query: pageQuery,
+    },
+    async ({ caller, params, query }) => models.listVersions(caller, params.name, query),
   );
 
   route(
@@ -165,11 +200,12 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/models/:name/versions/:version',
+      auth: 'user',
       summary: 'One version with files, metrics, signature, lineage',
       tags,
       params: versionParams,
     },
-    async ({ req, params }) => publicVersion(await models.getVersion(me(req), params.name, { version: params.version })),
+    async ({ caller, params }) => publicVersion(await models.getVersion(caller, params.name, { version: params.version })),
   );
 
   route(
@@ -178,12 +214,13 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/models/:name/versions/:version/files/*path',
+      auth: 'user',
       summary: 'Download a file of a version (supports Range)',
       tags,
       params: versionParams.extend({ path: filePath }),
     },
-    async ({ req, res, params }) => {
-      const { file } = await models.findFile(me(req), params.name, { version: params.version }, params.path);
+    async ({ caller, req, res, params }) => {
+      const { file } = await models.findFile(caller, params.name, { version: params.version }, params.path);
       const range = parseRange(req.headers.range, file.size);
       const stream = await models.readFile(file, range);
       res.status(range ? 206 : 200);
@@ -204,11 +241,12 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'get',
       path: '/models/:name/aliases/:alias',
+      auth: 'user',
       summary: 'The version an alias points at',
       tags,
       params: modelParams.extend({ alias: ALIAS }),
     },
-    async ({ req, params }) => publicVersion(await models.getVersion(me(req), params.name, { alias: params.alias })),
+    async ({ caller, params }) => publicVersion(await models.getVersion(caller, params.name, { alias: params.alias })),
   );
 
   route(
@@ -217,12 +255,13 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/models/:name/aliases/:alias',
+      auth: 'user',
       summary: 'Point an alias at a version (moves it if set)',
       tags,
       params: modelParams.extend({ alias: ALIAS }),
       body: z.object({ version: z.number().int().min(1) }),
     },
-    async ({ req, params, body }) => models.setAlias(me(req), params.name, params.alias, body.version),
+    async ({ caller, params, body }) => models.setAlias(caller, params.name, params.alias, body.version),
   );
 
   route(
@@ -231,11 +270,12 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'delete',
       path: '/models/:name/aliases/:alias',
+      auth: 'user',
       summary: 'Remove an alias',
       tags,
       params: modelParams.extend({ alias: ALIAS }),
     },
-    async ({ req, params }) => models.deleteAlias(me(req), params.name, params.alias),
+    async ({ caller, params }) => models.deleteAlias(caller, params.name, params.alias),
   );
 
   route(
@@ -244,14 +284,15 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/models/:name/uploads',
+      auth: 'user',
       summary: 'Start a version upload (pending until committed); createModel registers the model too',
       tags,
       status: 201,
       params: modelParams,
       body: newVersion,
     },
-    async ({ req, params, body }) => {
-      const pending = await models.startVersion(me(req), params.name, body);
+    async ({ caller, params, body }) => {
+      const pending = await models.startVersion(caller, params.name, body);
       return { uploadId: pending.id, status: pending.status };
     },
   );
@@ -262,12 +303,13 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'put',
       path: '/models/:name/uploads/:uploadId/files/*path',
+      auth: 'user',
       summary: 'Stream one file of a pending version (raw body; optional X-Tandem-Sha256 is verified)',
       tags,
       params: uploadParams.extend({ path: filePath }),
       rawBody: 'application/octet-stream',
     },
-    async ({ req, res, params }) => {
+    async ({ caller, req, res, params }) => {
       const sha256 = z
         .string()
         .regex(/^[0-9a-fA-F]{64}$/)
@@ -281,7 +323,7 @@ export function modelsFeature(ctx: AppContext): Feature {
           path,
           size,
           sha256: hash,
-        } = await models.uploadFile(me(req), params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
+        } = await models.uploadFile(caller, params.name, params.uploadId, { path: params.path, body: req, sha256: sha256.data });
         return { path, size, sha256: hash };
       } catch (error) {
         // The client may still be sending: answer and close rather than reuse a half-read connection.
@@ -297,12 +339,13 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'post',
       path: '/models/:name/uploads/:uploadId/commit',
+      auth: 'user',
       summary: 'Publish the upload as the next version',
       tags,
       status: 201,
       params: uploadParams,
     },
-    async ({ req, params }) => publicVersion(await models.commitVersion(me(req), params.name, params.uploadId)),
+    async ({ caller, params }) => publicVersion(await models.commitVersion(caller, params.name, params.uploadId)),
   );
 
   route(
@@ -311,13 +354,13 @@ export function modelsFeature(ctx: AppContext): Feature {
     {
       method: 'delete',
       path: '/models/:name/uploads/:uploadId',
+      auth: 'user',
       summary: 'Abandon an upload and delete its files',
       tags,
       params: uploadParams,
     },
-    async ({ req, params }) => {
-      await models.abortVersion(me(req), params.name, params.uploadId);
-      return undefined;
+    async ({ caller, params }) => {
+      await models.abortVersion(caller, params.name, params.uploadId);
     },
   );
 
