@@ -1,5 +1,7 @@
 // Lint rules for the three workspaces and the scripts; formatting is prettier's job.
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -42,5 +44,22 @@ export default tseslint.config(
   {
     files: ['extension/src/**'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // No import cycles in the sources: the TypeScript resolver maps the ESM `./x.js` imports to
+    // their `.ts` files. Type-only imports do not count; node_modules are not followed.
+    files: ['server/src/**/*.ts', 'kernel/src/**/*.ts', 'extension/src/**/*.{ts,tsx}'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs', '.cjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: ['server/tsconfig.json', 'kernel/tsconfig.json', 'extension/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 );

@@ -63,7 +63,8 @@ async function workerToken(tandem) {
 const notebooksDir = () => process.env.TANDEM_NOTEBOOKS ?? path.join(ROOT, 'notebooks');
 
 /**
- * A local worker agent for Spark (local[*]) and GPU jobs (on the CPU when there is no NVIDIA GPU).
+ * A local worker agent for Spark (local[*]), GPU jobs (on the CPU when there is no NVIDIA GPU) and
+ * notebook jobs (dashboard refreshes: the server runs no notebooks itself).
  * Its sandboxed jobs may read the notebooks folder, so scripts and files next to a notebook work by path.
  */
 async function startLocalWorker(tandem) {
@@ -73,6 +74,7 @@ async function startLocalWorker(tandem) {
     '--spark',
     '--gpu',
     '--allow-cpu',
+    '--notebook',
     '--share',
     notebooksDir(),
     '--server',

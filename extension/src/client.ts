@@ -4,7 +4,7 @@ import { settingsFromPageConfig, TandemClient } from './requests';
 import { ITandemClient } from './tokens';
 
 /** Provides the Tandem server client; settings override what page config says. */
-export const clientPlugin: JupyterFrontEndPlugin<TandemClient> = {
+export const clientPlugin: JupyterFrontEndPlugin<ITandemClient> = {
   id: '@tandem/extension:client',
   description: 'Connection to the Tandem server.',
   autoStart: true,

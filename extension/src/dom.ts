@@ -27,3 +27,52 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
 export function formatNumber(n: number): string {
   return Math.abs(n) >= 1000 || (n !== 0 && Math.abs(n) < 0.001) ? n.toExponential(3) : String(Number(n.toFixed(4)));
 }
+
+/**
+ * Children keyed by id (a model's name, a job's id, a page's section): `update()` builds a node only
+ * for an item that is new or changed, moves the others into order and drops the gone ones, so that
+ * focus, scroll position and text selection in what stayed survive a refresh.
+ */
+export class KeyedRows<T> {
+  private readonly rows = new Map<string, { signature: string; node: HTMLElement }>();
+
+  constructor(
+    readonly node: HTMLElement,
+    private readonly key: (item: T) => string,
+    private readonly render: (item: T) => HTMLElement,
+  ) {}
+
+  update(items: readonly T[]): void {
+    // Moving or replacing a node blurs what has focus in it: it (or the node that replaced it) gets it back.
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && this.node.contains(active) ? active : undefined;
+    let replacement: HTMLElement | undefined;
+    const seen = new Set<string>();
+    let at = this.node.firstChild;
+    for (const item of items) {
+      const key = this.key(item);
+      seen.add(key);
+      const signature = JSON.stringify(item);
+      let row = this.rows.get(key);
+      if (row?.signature !== signature) {
+        const node = this.render(item);
+        if (row) {
+          if (focused && row.node.contains(focused)) replacement = node;
+          if (at === row.node) at = node;
+          row.node.replaceWith(node);
+        }
+        row = { signature, node };
+        this.rows.set(key, row);
+      }
+      if (row.node === at) at = at.nextSibling;
+      else this.node.insertBefore(row.node, at);
+    }
+    for (const [key, row] of this.rows) {
+      if (seen.has(key)) continue;
+      row.node.remove();
+      this.rows.delete(key);
+    }
+    const target = focused?.isConnected ? focused : replacement;
+    if (target && document.activeElement !== target) target.focus({ preventScroll: true });
+  }
+}

@@ -5,15 +5,13 @@ import { publishPlugin } from './dashboards/plugin';
 import { jobsPlugin } from './jobs/plugin';
 import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
-import { tablePlugin } from './table/plugin';
 import { templatesPlugin } from './templates/plugin';
 
-/** One plugin per concern; each feature folder exports its plugins here. */
+/** One plugin per concern; each feature folder exports its plugins here. The table renderer is a mime extension (src/table/mime.ts). */
 const plugins: JupyterFrontEndPlugin<any>[] = [
   clientPlugin,
   launcherPlugin,
   modelsPlugin,
-  tablePlugin,
   drivePlugin,
   collabPlugin,
   presencePlugin,

@@ -1,5 +1,6 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ILauncher } from '@jupyterlab/launcher';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandIDs } from './commands';
 
 /** Panel commands offered in the launcher's "Tandem" section, in this order. */
@@ -14,10 +15,12 @@ export const launcherPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Tandem panels in the launcher.',
   autoStart: true,
   requires: [ILauncher],
-  activate: (app: JupyterFrontEnd, launcher: ILauncher) => {
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, launcher: ILauncher, translator: ITranslator | null) => {
+    const category = (translator ?? nullTranslator).load('tandem').__('Tandem');
     void app.restored.then(() => {
       PANEL_COMMANDS.filter((command) => app.commands.hasCommand(command)).forEach((command, rank) =>
-        launcher.add({ command, category: 'Tandem', rank }),
+        launcher.add({ command, category, rank }),
       );
     });
   },

@@ -1,8 +1,41 @@
+import type { YDocument } from '@jupyter/ydoc';
 import { Token } from '@lumino/coreutils';
-import type { TandemDrive } from './collab/drive';
+import type { IDisposable } from '@lumino/disposable';
+import type { ISignal } from '@lumino/signaling';
+import type { SharedNotebook } from './collab/api';
+import type { ConnectionStatus } from './collab/provider';
 import type { TandemClient } from './requests';
 
 /** The Tandem server connection every plugin uses (URL + token from page config or settings). */
-export const ITandemClient = new Token<TandemClient>('@tandem/extension:ITandemClient', 'Calls the Tandem server API.');
+export interface ITandemClient {
+  readonly url: string;
+  readonly token: string;
+  /** Calls `/tandem/api/<path>`, e.g. `models?q=x`, and answers the parsed JSON. */
+  request<T>(path: string, init?: Parameters<TandemClient['request']>[1]): Promise<T>;
+  /** Changes the server URL or token (from the settings). */
+  update(settings: { url?: string; token?: string }): void;
+}
+
+export const ITandemClient = new Token<ITandemClient>('@tandem/extension:ITandemClient', 'Calls the Tandem server API.');
+
+/** A shared notebook's connection to its room on the Tandem server. */
+export interface ICollabProvider extends IDisposable {
+  readonly sharedModel: YDocument<any>;
+  /** Resolves after the first sync with the room. */
+  readonly ready: Promise<void>;
+  readonly statusChanged: ISignal<ICollabProvider, { status: ConnectionStatus; reason?: string }>;
+  /** Why the document is read-only for this user, or undefined while they may edit. */
+  readonly readOnlyReason: string | undefined;
+  readonly readOnlyChanged: ISignal<ICollabProvider, string>;
+}
+
 /** The shared-notebooks drive: its rooms' providers and the notebook behind a path. */
-export const ITandemDrive = new Token<TandemDrive>('@tandem/extension:ITandemDrive', 'Shared notebooks on the Tandem server.');
+export interface ITandemDrive {
+  /** The room connection of an open notebook, by drive-local path. */
+  providerFor(path: string): ICollabProvider | undefined;
+  readonly providerAdded: ISignal<ITandemDrive, { path: string; provider: ICollabProvider }>;
+  /** The shared notebook listed at a drive-local path. */
+  notebookAt(path: string): SharedNotebook | undefined;
+}
+
+export const ITandemDrive = new Token<ITandemDrive>('@tandem/extension:ITandemDrive', 'Shared notebooks on the Tandem server.');

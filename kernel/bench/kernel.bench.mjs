@@ -10,16 +10,17 @@
 // GROUP BY verdict times the cell users write, `const r = await sql`…``, which assigns (and so
 // pays tslab's TypeScript rebuild); a bare `(await sql`…`).numRows` is shown for information.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { venvPython } from '../../scripts/lib/paths.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const kernelDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(kernelDir, '..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
-const python = process.env.TANDEM_PYTHON ?? [path.join(repoRoot, '.venv/bin/python'), '/tmp/warm/venv/bin/python'].find(existsSync);
+const python = venvPython();
 
 // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
 const build = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', kernelDir], { stdio: 'inherit' });

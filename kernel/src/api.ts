@@ -1,21 +1,14 @@
 /**
  * The cell SDK's connection to the Tandem server. The kernel inherits TANDEM_URL and TANDEM_TOKEN
- * from the Jupyter server's environment (`npm start` sets them).
+ * from the Jupyter server's environment (`npm start` sets them). Requests go through the shared
+ * client of '@tandem/server/api', so failures are its TandemApiError (NETWORK, status 0, when the
+ * server cannot be reached).
  */
-export class TandemApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status: number,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options);
-    this.name = 'TandemApiError';
-  }
-}
+import { apiFetch, apiRequest, TandemApiError, type ApiRequestInit, type ApiSettings as SharedSettings } from '@tandem/server/api';
 
-export interface ApiSettings {
-  url: string;
+export { TandemApiError };
+
+export interface ApiSettings extends SharedSettings {
   token: string;
 }
 
@@ -27,46 +20,14 @@ export function apiSettings(env: NodeJS.ProcessEnv = process.env): ApiSettings {
   return { url, token: env.TANDEM_TOKEN ?? '' };
 }
 
-export interface RequestOptions extends Omit<RequestInit, 'body'> {
-  json?: unknown;
-  body?: RequestInit['body'];
+export interface RequestOptions extends ApiRequestInit {
   /** Return the raw Response (streams, downloads) instead of parsed JSON. */
   raw?: boolean;
 }
 
 /** Calls `/tandem/api/<path>`; failures become TandemApiError with the server's code and message. */
 export async function request<T>(path: string, options: RequestOptions = {}, settings = apiSettings()): Promise<T> {
-  const { json, raw, headers, ...rest } = options;
-  let response: Response;
-  try {
-    response = await fetch(`${settings.url}/tandem/api/${path.replace(/^\//, '')}`, {
-      ...rest,
-      headers: {
-        authorization: `Bearer ${settings.token}`,
-        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(headers as Record<string, string> | undefined),
-      },
-      body: json !== undefined ? JSON.stringify(json) : rest.body,
-      ...(rest.body && typeof rest.body === 'object' && 'pipe' in rest.body ? { duplex: 'half' } : {}),
-    } as RequestInit);
-  } catch (cause) {
-    throw new TandemApiError('UNAVAILABLE', `cannot reach the Tandem server at ${settings.url}: ${String(cause)}`, 0, { cause });
-  }
-  if (!response.ok) {
-    const text = await response.text();
-    let error: { code?: string; message?: string } | undefined;
-    try {
-      error = JSON.parse(text).error;
-    } catch {
-      error = undefined;
-    }
-    throw new TandemApiError(
-      error?.code ?? 'INTERNAL',
-      error?.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`,
-      response.status,
-    );
-  }
-  if (raw) return response as T;
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  const { raw, ...init } = options;
+  if (raw) return (await apiFetch(settings, path, init)) as T;
+  return apiRequest<T>(settings, path, init);
 }

@@ -2,6 +2,7 @@
  * Publishing from a cell: `await dashboards.publish({ slug, title, outputs: [md('…'), table, plot(…)] })`
  * sends the given values (rendered as they would be in the notebook) as a dashboard version.
  */
+import type { CreateDashboardRequest, Published as PublishAnswer, PublishRequest } from '@tandem/server/api';
 import { request, TandemApiError } from './api.js';
 import { mimeBundleOf } from './display/mime-bundle.js';
 
@@ -34,13 +35,14 @@ function asNotebook(outputs: unknown[]) {
 
 /** Adds a version to the dashboard `slug`, creating it (owned by the kernel's user) the first time. */
 async function publish({ slug, title, description, outputs }: PublishOptions): Promise<Published> {
-  const body = { title, description, notebook: asNotebook(outputs) };
-  let answer: { dashboard: { slug: string; url: string }; version: number };
+  const body: PublishRequest = { title, description, notebook: asNotebook(outputs) };
+  let answer: PublishAnswer;
   try {
     answer = await request(`dashboards/${encodeURIComponent(slug)}/versions`, { method: 'POST', json: body });
   } catch (error) {
     if (!(error instanceof TandemApiError && error.code === 'NOT_FOUND')) throw error;
-    answer = await request('dashboards', { method: 'POST', json: { ...body, slug } });
+    const create: CreateDashboardRequest = { ...body, slug };
+    answer = await request('dashboards', { method: 'POST', json: create });
   }
   const base = (process.env.TANDEM_URL ?? '').replace(/\/$/, '');
   return { slug: answer.dashboard.slug, version: answer.version, url: `${base}${answer.dashboard.url}` };

@@ -1,5 +1,6 @@
 // The cell SDK: `import { sql, table, plot, models, spark, gpu, dashboards } from '@tandem/kernel'`.
-export { TandemApiError, request as tandemRequest } from './api.js';
+export { TandemApiError } from '@tandem/server/api';
+export { request as tandemRequest } from './api.js';
 export { models, type LoadedModel, type ModelVersion as RegisteredModelVersion, type RegisterOptions } from './models.js';
 export { sql, register, duckdb, toArrow, SqlError, type Queryable, type SqlParams } from './sql/sql.js';
 export { file } from './sql/remote-files.js';

@@ -14,6 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
+import type { DataRef, JobDataInfo } from '@tandem/server/api';
 import { request, TandemApiError } from './api.js';
 import { publishDisplay } from './kernel/channel.js';
 import { loadArrowTable } from './sql/arrow-to-duckdb.js';
@@ -24,10 +25,7 @@ import { duckdb, isQueryable, toArrow, type Queryable } from './sql/sql.js';
 export type DataSource = string | Queryable;
 
 /** What a job spec carries for uploaded data: the worker downloads it by hash. */
-export interface DataRef {
-  sha256: string;
-  name: string;
-}
+export type { DataRef };
 
 const ARROW_FILE = /\.(arrow|feather|ipc)$/i;
 /** URL schemes a Spark worker reads itself (shared storage); everything else is uploaded. */
@@ -138,7 +136,7 @@ async function sha256Of(file: string): Promise<{ sha256: string; size: number }>
 async function uploadFile(file: string, name: string): Promise<DataRef> {
   const { sha256, size } = await sha256Of(file);
   const ref = { sha256, name: safeName(name) };
-  const known = await request(`job-data/${sha256}`).then(
+  const known = await request<JobDataInfo>(`job-data/${sha256}`).then(
     () => true,
     (error: unknown) => {
       if (error instanceof TandemApiError && error.code === 'NOT_FOUND') return false;
@@ -156,7 +154,7 @@ async function uploadFile(file: string, name: string): Promise<DataRef> {
     }),
   );
   try {
-    await request(`job-data/${sha256}`, {
+    await request<JobDataInfo>(`job-data/${sha256}`, {
       method: 'PUT',
       body: body as unknown as RequestInit['body'],
       headers: { 'content-type': 'application/octet-stream' },

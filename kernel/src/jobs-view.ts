@@ -1,6 +1,6 @@
 // How a job looks in a cell: status and progress bar, metric sparklines, collapsible logs, and
 // a final summary linking the registered model. Plain HTML + inline SVG so it renders anywhere.
-import type { JobInfo } from './jobs.js';
+import type { Job as JobInfo } from '@tandem/server/api';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -4,45 +4,18 @@
  * Interrupting the cell only stops following: the job keeps running until `job.cancel()`.
  */
 import { randomUUID } from 'node:crypto';
+import type { JobEvent, JobEvents, JobKind, Job as JobInfo, JobList, JobListQuery, JobStatus, SubmitJobRequest } from '@tandem/server/api';
 import { apiSettings, request } from './api.js';
 import { displayedAs, toMimeBundle } from './display/mime-bundle.js';
 import { stageDataMap, type DataSource } from './job-data.js';
 import { onInterrupt, publishDisplay, type MimeBundle } from './kernel/channel.js';
 import { jobHtml, jobText, type JobView, type MetricPoint } from './jobs-view.js';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** A job as the server answers it. */
+export type { JobInfo, JobStatus };
 
-export interface JobInfo {
-  id: string;
-  kind: 'spark' | 'gpu';
-  name: string;
-  status: JobStatus;
-  spec: Record<string, unknown>;
-  attempt: number;
-  maxAttempts: number;
-  progress: number | null;
-  metrics: Record<string, number>;
-  error: string | null;
-  result: { model?: string; version?: number } | null;
-  cancelRequested: boolean;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-interface JobEvent {
-  id: number;
-  attempt: number;
-  type: 'log' | 'metric' | 'progress' | 'state';
-  data: Record<string, unknown>;
-}
-
-export interface SubmitRequest {
-  kind: 'spark' | 'gpu';
-  name?: string;
-  spec: Record<string, unknown>;
-  register?: { model: string; description?: string };
-  maxAttempts?: number;
-}
+/** What `submitJob` sends; the notebook is added from the kernel's session. */
+export type SubmitRequest = Omit<SubmitJobRequest, 'notebook'>;
 
 export class JobError extends Error {
   constructor(readonly job: JobInfo) {
@@ -152,7 +125,7 @@ export class Job {
   /** Reads new events (long-polling up to `waitMs`) and the job's current state. */
   private async poll(waitMs: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const { events, job } = await request<{ events: JobEvent[]; job: JobInfo }>(
+      const { events, job } = await request<JobEvents>(
         `jobs/${this.id}/events?after=${this.cursor}&waitMs=${Math.max(0, Math.floor(waitMs))}`,
         signal ? { signal } : {},
       ).catch((error: unknown) => {
@@ -184,7 +157,8 @@ export class Job {
 /** Submits a job; the notebook (when Jupyter names it) becomes the model's lineage. */
 export async function submitJob(body: SubmitRequest): Promise<Job> {
   const notebook = process.env.JPY_SESSION_NAME;
-  return new Job(await request<JobInfo>('jobs', { method: 'POST', json: { ...body, ...(notebook ? { notebook } : {}) } }));
+  const json: SubmitJobRequest = { ...body, ...(notebook ? { notebook } : {}) };
+  return new Job(await request<JobInfo>('jobs', { method: 'POST', json }));
 }
 
 /** What `spark.submit` and `gpu.submit` share: the job's settings around its spec. */
@@ -201,7 +175,7 @@ export interface ScriptJobOptions {
 }
 
 /** Submits a script job: its data uploaded first, the rest of `options` as its spec. */
-export async function submitScript(kind: SubmitRequest['kind'], options: ScriptJobOptions & Record<string, unknown>): Promise<Job> {
+export async function submitScript(kind: JobKind, options: ScriptJobOptions & Record<string, unknown>): Promise<Job> {
   const { name, maxAttempts, model, data, ...spec } = options;
   return submitJob({
     kind,
@@ -216,8 +190,8 @@ export const jobs = {
   async get(id: string): Promise<Job> {
     return new Job(await request<JobInfo>(`jobs/${encodeURIComponent(id)}`));
   },
-  async list(filter: { status?: JobStatus; kind?: 'spark' | 'gpu'; q?: string; limit?: number } = {}): Promise<JobInfo[]> {
+  async list(filter: Omit<JobListQuery, 'offset'> = {}): Promise<JobInfo[]> {
     const query = new URLSearchParams(Object.entries(filter).map(([k, v]): [string, string] => [k, String(v)]));
-    return (await request<{ jobs: JobInfo[] }>(`jobs?${query}`)).jobs;
+    return (await request<JobList>(`jobs?${query}`)).jobs;
   },
 };

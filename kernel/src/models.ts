@@ -11,50 +11,23 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Schema, Table } from 'apache-arrow';
+import type {
+  Column,
+  Lineage,
+  Model,
+  ModelFile,
+  ModelPage,
+  ModelVersion,
+  ModelWithRole,
+  StartedUpload,
+  StartUploadRequest,
+} from '@tandem/server/api';
 import { apiSettings, request, TandemApiError } from './api.js';
 import { displayedAs } from './display/mime-bundle.js';
 import { modelVersionBundle } from './display/model-card.js';
 import { scoreOnnx, type ScoreOptions } from './models-onnx.js';
 
-export interface Column {
-  name: string;
-  type: string;
-  shape?: number[];
-}
-
-export interface Signature {
-  inputs: Column[];
-  outputs: Column[];
-}
-
-export interface ModelFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-export interface ModelVersion {
-  id: string;
-  number: number;
-  description: string;
-  params: Record<string, unknown>;
-  metrics: Record<string, number>;
-  signature: Signature | null;
-  lineage: Record<string, string>;
-  files: ModelFile[];
-  aliases: string[];
-  createdAt: string;
-}
-
-export interface Model {
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  latestVersion: number | null;
-  latestMetrics: Record<string, number>;
-  aliases: Record<string, number>;
-  role?: string;
-}
+export type { Column, Model, ModelFile, ModelVersion, Signature } from '@tandem/server/api';
 
 export interface RegisterOptions {
   name: string;
@@ -70,7 +43,7 @@ export interface RegisterOptions {
   description?: string;
   /** Input/output columns; Arrow schemas are converted. */
   signature?: { inputs: Column[] | Schema; outputs: Column[] | Schema };
-  lineage?: { notebook?: string; jobId?: string; datasetFingerprint?: string; author?: string; source?: string; run?: string };
+  lineage?: Lineage;
   /** Point this alias at the new version, e.g. `staging`. */
   alias?: string;
 }
@@ -149,10 +122,15 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
   const base = `models/${enc(options.name)}`;
   const signature = options.signature && { inputs: columnsOf(options.signature.inputs), outputs: columnsOf(options.signature.outputs) };
   const lineage = { ...(process.env.JPY_SESSION_NAME ? { notebook: process.env.JPY_SESSION_NAME } : {}), ...options.lineage };
-  const { uploadId } = await request<{ uploadId: string }>(`${base}/uploads`, {
-    method: 'POST',
-    json: { createModel: true, params: options.params, metrics: options.metrics, description: options.description, signature, lineage },
-  });
+  const start: StartUploadRequest = {
+    createModel: true,
+    params: options.params,
+    metrics: options.metrics,
+    description: options.description,
+    signature,
+    lineage,
+  };
+  const { uploadId } = await request<StartedUpload>(`${base}/uploads`, { method: 'POST', json: start });
   try {
     for (const file of uploads) {
       await request(`${base}/uploads/${uploadId}/files/${filePath(file.path)}`, {
@@ -176,7 +154,7 @@ export async function get(name: string, ref: VersionRef = {}): Promise<ModelVers
   let version: ModelVersion;
   if (ref.alias) version = await request<ModelVersion>(`${base}/aliases/${enc(ref.alias)}`);
   else {
-    const number = ref.version ?? (await request<Model>(base)).latestVersion;
+    const number = ref.version ?? (await request<ModelWithRole>(base)).latestVersion;
     if (number === null) throw new TandemApiError('NOT_FOUND', `model ${name} has no versions yet`, 404);
     version = await request<ModelVersion>(`${base}/versions/${number}`);
   }
@@ -188,9 +166,7 @@ const asCard = <T extends ModelVersion>(model: string, version: T): T =>
   displayedAs(version, (v) => modelVersionBundle(model, v, apiSettings().url));
 
 /** Models you can see; `query` takes the API's filters, e.g. `{ filter: 'metric.auc>0.9', orderBy: 'metric.auc' }`. */
-export async function search(
-  query: Record<string, string | number | string[]> = {},
-): Promise<{ items: Model[]; total: number; nextPageToken?: string }> {
+export async function search(query: Record<string, string | number | string[]> = {}): Promise<ModelPage> {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) for (const v of [value].flat()) params.append(key, String(v));
   return request(`models?${params}`);

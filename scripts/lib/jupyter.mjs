@@ -1,20 +1,24 @@
 // Starts JupyterLab from the project venv with the Tandem extension, kernel spec and page config.
 // Used by `npm start` and by the browser tests' stack.
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JUPYTER_DATA, ROOT, venvPython } from './paths.mjs';
 import { httpOk, startProcess, waitFor } from './proc.mjs';
 
 /**
- * `home` holds this JupyterLab's own config/data/runtime folders, so a user's ~/.jupyter never
+ * `port` 0 (the default) lets the OS choose; the port JupyterLab bound is read back from its
+ * runtime file. `home` holds this JupyterLab's own config/data/runtime folders, so a user's ~/.jupyter never
  * changes what Tandem runs. The extension reads `tandemUrl`/`tandemToken` from page config;
  * kernels inherit TANDEM_URL/TANDEM_TOKEN from the server's environment.
  */
-export async function startJupyterLab({ port, home, rootDir, token = '', tandemUrl, tandemToken, logFile, env = {}, pageConfig = {} }) {
+export async function startJupyterLab({ port = 0, home, rootDir, token = '', tandemUrl, tandemToken, logFile, env = {}, pageConfig = {} }) {
   const configDir = path.join(home, 'config');
-  mkdirSync(path.join(configDir, 'labconfig'), { recursive: true });
+  mkdirSync(path.join(configDir, 'labconfig'), { recursive: true, mode: 0o700 });
   mkdirSync(rootDir, { recursive: true });
-  writeFileSync(path.join(configDir, 'labconfig/page_config.json'), JSON.stringify({ tandemUrl, tandemToken, ...pageConfig }, null, 2));
+  // The page config holds a token: only its owner may read it.
+  const pageConfigFile = path.join(configDir, 'labconfig/page_config.json');
+  writeFileSync(pageConfigFile, JSON.stringify({ tandemUrl, tandemToken, ...pageConfig }, null, 2), { mode: 0o600 });
+  chmodSync(pageConfigFile, 0o600); // mode applies only when the file is created
   const child = startProcess(
     venvPython(),
     [
@@ -25,7 +29,8 @@ export async function startJupyterLab({ port, home, rootDir, token = '', tandemU
       '--allow-root',
       `--port=${port}`,
       '--ip=127.0.0.1',
-      `--IdentityProvider.token=${token}`,
+      // A token goes through the environment, not the command line that `ps` shows to everyone.
+      ...(token ? [] : ['--IdentityProvider.token=']),
       '--ServerApp.password=',
       `--ServerApp.root_dir=${rootDir}`,
     ],
@@ -39,6 +44,7 @@ export async function startJupyterLab({ port, home, rootDir, token = '', tandemU
         JUPYTER_PLATFORM_DIRS: '1',
         TANDEM_URL: tandemUrl,
         TANDEM_TOKEN: tandemToken,
+        ...(token ? { JUPYTER_TOKEN: token } : {}),
         ...env,
       },
       logStream: logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined,
@@ -46,7 +52,18 @@ export async function startJupyterLab({ port, home, rootDir, token = '', tandemU
       group: true,
     },
   );
-  const url = `http://127.0.0.1:${port}`;
+  const runtimeDir = path.join(home, 'runtime');
+  const bound = await waitFor('JupyterLab to bind its port', () => boundPort(runtimeDir, child.pid), { child, timeoutMs: 120_000 });
+  const url = `http://127.0.0.1:${bound}`;
   await waitFor('JupyterLab', () => httpOk(`${url}/api/status${token ? `?token=${token}` : ''}`), { child, timeoutMs: 120_000 });
   return { url, child };
+}
+
+/** The port in the server's `jpserver-<pid>.json`, written once it listens. */
+function boundPort(runtimeDir, pid) {
+  try {
+    return JSON.parse(readFileSync(path.join(runtimeDir, `jpserver-${pid}.json`), 'utf8')).port;
+  } catch {
+    return undefined;
+  }
 }

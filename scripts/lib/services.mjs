@@ -37,7 +37,10 @@ function asPgUser(cmd, args) {
 export async function startPostgres({ dir, port, logFile }) {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql); run `npm run setup -- --test`');
-  port ??= await freePort();
+  return onFreePort(port, (port) => startPostgresOn(bin, { dir, port, logFile }));
+}
+
+async function startPostgresOn(bin, { dir, port, logFile }) {
   mkdirSync(dir, { recursive: true });
   if (process.getuid?.() === 0) {
     chownSync(dir, uidOf('postgres'), gidOf('postgres'));
@@ -85,14 +88,39 @@ function gidOf(user) {
   return Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
 }
 
+/**
+ * PostgreSQL and MinIO cannot listen on port 0 and report the port, so a free one is picked and
+ * may be taken by someone else before they bind it: then the server exits early, and it starts
+ * again on another port. A port the caller chose is used as it is.
+ */
+async function onFreePort(port, start) {
+  if (port !== undefined) return start(port);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      if (attempt >= 3 || !/exited early/.test(String(error?.message))) throw error;
+    }
+  }
+}
+
+/**
+ * The MinIO build the tests run on, pinned (go install of a fixed pseudo-version from the Go
+ * module proxy; MinIO publishes no Go module tags): a new MinIO is a deliberate change.
+ */
+export const MINIO_MODULE = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c';
+
 export const MINIO_ACCESS_KEY = 'tandem-test';
 export const MINIO_SECRET_KEY = 'tandem-test-secret';
 
 /** Starts a MinIO server on `dir`; returns the TANDEM_S3_* settings that point at it. */
 export async function startMinio({ dir, port, logFile }) {
   const bin = minioBinary();
-  if (!bin) throw new Error('MinIO is not installed; run `npm run setup -- --test` (go install github.com/minio/minio@latest)');
-  port ??= await freePort();
+  if (!bin) throw new Error(`MinIO is not installed; run \`npm run setup -- --test\` (go install ${MINIO_MODULE})`);
+  return onFreePort(port, (port) => startMinioOn(bin, { dir, port, logFile }));
+}
+
+async function startMinioOn(bin, { dir, port, logFile }) {
   const consolePort = await freePort();
   mkdirSync(dir, { recursive: true });
   const child = startProcess(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { cachedStep, hashInputs } from './cache.mjs';
 import { CACHE_DIR, LABEXTENSION_DIR, ROOT, TSC, VENV, venvPython } from './paths.mjs';
 import { log, run, which } from './proc.mjs';
-import { minioBinary, postgresBinDir } from './services.mjs';
+import { MINIO_MODULE, minioBinary, postgresBinDir } from './services.mjs';
 
 const NPM_ENV = { ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_fund: 'false', npm_config_audit: 'false' };
 
@@ -90,7 +90,15 @@ export async function ensureBuild() {
 }
 
 export async function ensureLabExtension() {
-  const hash = hashInputs(['package-lock.json', 'extension/src', 'extension/style', 'extension/schema', 'extension/package.json']);
+  // server/src/api: the extension bundles the shared API client.
+  const hash = hashInputs([
+    'package-lock.json',
+    'extension/src',
+    'extension/style',
+    'extension/schema',
+    'extension/package.json',
+    'server/src/api',
+  ]);
   await cachedStep('labextension', {
     hash,
     present: () => existsSync(path.join(LABEXTENSION_DIR, 'package.json')),
@@ -168,16 +176,14 @@ export function ensureTestTools() {
 }
 
 function buildMinio() {
-  if (!which('go')) return Promise.reject(new Error('Go 1.24+ is required to build MinIO (go install github.com/minio/minio@latest)'));
+  if (!which('go')) return Promise.reject(new Error(`Go 1.24+ is required to build MinIO (go install ${MINIO_MODULE})`));
   log('building MinIO with go install in the background (first run only; takes minutes)');
   return new Promise((resolve, reject) => {
-    const child = spawn('go', ['install', 'github.com/minio/minio@latest'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('go', ['install', MINIO_MODULE], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`go install github.com/minio/minio@latest exited with ${code}\n${stderr}`)),
-    );
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install ${MINIO_MODULE} exited with ${code}\n${stderr}`))));
   });
 }
 

@@ -1,5 +1,10 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { SERVER_ROOT } from './paths.js';
+
+// The only module that reads the environment: everything else is handed what is read here.
 
 /** Environment variables the server reads; README's configuration table mirrors this. */
 const envSchema = z.object({
@@ -32,6 +37,7 @@ const envSchema = z.object({
     .default(20 * 1024 * 1024 * 1024),
   TANDEM_SPARK_MASTER: z.string().default('local[*]'),
   TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  TANDEM_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -56,6 +62,8 @@ export interface Config {
   maxArtifactBytes: number;
   sparkMaster: string;
   logLevel: Env['TANDEM_LOG_LEVEL'];
+  /** When set, `/metrics` answers only to `Authorization: Bearer <it>` (what Prometheus scrapes with). */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -98,5 +106,63 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxArtifactBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
     sparkMaster: e.TANDEM_SPARK_MASTER,
     logLevel: e.TANDEM_LOG_LEVEL,
+    metricsToken: e.TANDEM_METRICS_TOKEN,
+  };
+}
+
+/**
+ * The Python interpreter Tandem starts (nbclient for dashboard refreshes, pyspark and torch for
+ * jobs): `configured` (TANDEM_PYTHON), else the repository's .venv that set-up makes, else
+ * python3 on PATH.
+ */
+export function findPython(configured: string | undefined): string {
+  if (configured) return configured;
+  const venv = path.join(path.dirname(SERVER_ROOT), '.venv', 'bin', 'python');
+  return existsSync(venv) ? venv : 'python3';
+}
+
+/** Programs of this machine that the server starts. */
+export interface MachineConfig {
+  /** TANDEM_PYTHON, else the repository's .venv (findPython). */
+  python: string;
+  /** Chromium for dashboard PDF export: TANDEM_CHROMIUM, else Debian's /usr/bin/chromium. */
+  chromium: string;
+  /** JUPYTER_PATH: Jupyter data folders that dashboard refreshes search after the repository's own. */
+  jupyterPath?: string;
+}
+
+export function loadMachineConfig(env: NodeJS.ProcessEnv = process.env): MachineConfig {
+  return { python: findPython(env.TANDEM_PYTHON), chromium: env.TANDEM_CHROMIUM ?? '/usr/bin/chromium', jupyterPath: env.JUPYTER_PATH };
+}
+
+/**
+ * The environment that the trusted programs this process starts inherit (nbclient, the worker's
+ * Spark warm-up), below their own variables. Jobs get only the sandbox's allow-list of it.
+ */
+export function inheritedEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+/** The worker agent's settings (`tandem worker`); its flags override them. */
+export interface WorkerConfig {
+  /** TANDEM_URL, else http://127.0.0.1:8787. */
+  serverUrl: string;
+  /** TANDEM_WORKER_TOKEN. */
+  token?: string;
+  /** Where the Spark driver class archive is kept: TANDEM_CACHE_DIR, else $XDG_CACHE_HOME/tandem or ~/.cache/tandem. */
+  cacheDir: string;
+  /** TANDEM_SPARK_MASTER, else local[*]. */
+  sparkMaster: string;
+  /** TANDEM_PYTHON, else the repository's .venv (findPython). */
+  python: string;
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return {
+    serverUrl: env.TANDEM_URL ?? 'http://127.0.0.1:8787',
+    token: env.TANDEM_WORKER_TOKEN,
+    cacheDir: env.TANDEM_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'tandem'),
+    sparkMaster: env.TANDEM_SPARK_MASTER ?? 'local[*]',
+    python: findPython(env.TANDEM_PYTHON),
   };
 }

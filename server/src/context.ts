@@ -22,6 +22,11 @@ export interface AppContext {
   metrics: Metrics;
   openapi: OpenApiRegistry;
   log: Logger;
+  /**
+   * The one instance of a service several features use (e.g. the model registry, which jobs
+   * register into): built by `factory` on first use, then the same for every caller.
+   */
+  shared<T>(factory: (ctx: AppContext) => T): T;
 }
 
 /** A feature folder's contribution to the server. */

@@ -1,14 +1,7 @@
-/** One error type for the whole server; `code` decides the HTTP status and is what clients switch on. */
-export type ErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'CONFLICT'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
+import type { ErrorCode } from './api/common.js';
+
+/** The codes of the API contract (api/common.ts): `code` decides the HTTP status and is what clients switch on. */
+export type { ErrorCode };
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,

@@ -39,6 +39,7 @@ export async function startServer({ config, features = FEATURES }: StartOptions)
     await db.close();
     throw error;
   });
+  const shared = new Map<(ctx: AppContext) => unknown, unknown>();
   const ctx: AppContext = {
     config,
     db,
@@ -49,8 +50,14 @@ export async function startServer({ config, features = FEATURES }: StartOptions)
     metrics: createMetrics(),
     openapi: new OpenApiRegistry(),
     log,
+    shared<T>(factory: (ctx: AppContext) => T): T {
+      if (!shared.has(factory)) shared.set(factory, factory(ctx));
+      return shared.get(factory) as T;
+    },
   };
   const adminToken = await ensureAdminToken(ctx);
+  // Revocations on other servers of this database reach this one's caches and sockets at once.
+  const stopWatchingAuth = await ctx.auth.watch();
   const mounted: Feature[] = [];
   for (const make of features) mounted.push(await make(ctx));
 
@@ -75,6 +82,7 @@ export async function startServer({ config, features = FEATURES }: StartOptions)
     close: () =>
       (closing ??= (async () => {
         for (const f of [...mounted].reverse()) await f.close?.();
+        await stopWatchingAuth();
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         await db.close();

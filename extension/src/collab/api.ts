@@ -1,35 +1,35 @@
+import type {
+  CreateNotebookRequest,
+  NotebookList,
+  NotebookVersion,
+  NotebookVersionList,
+  NotebookWithRole,
+  RenameNotebookRequest,
+  SaveVersionRequest,
+} from '@tandem/server/api';
 import type { TandemClient } from '../requests';
-import { grantsOf, type Grants, type Role } from '../sharing/grants';
+import { grantsOf, type Grants } from '../sharing/grants';
 
-export interface SharedNotebook {
-  id: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { NotebookVersion } from '@tandem/server/api';
 
-export interface NotebookVersion {
-  id: string;
-  name: string;
-  createdAt: string;
-}
+/** A shared notebook and the caller's role on it. */
+export type SharedNotebook = NotebookWithRole;
 
 /** The shared-notebook REST API of the Tandem server. */
 export class NotebooksApi {
   constructor(readonly client: TandemClient) {}
 
   async list(): Promise<SharedNotebook[]> {
-    return (await this.client.request<{ notebooks: SharedNotebook[] }>('notebooks')).notebooks;
+    return (await this.client.request<NotebookList>('notebooks')).notebooks;
   }
 
   /** `content` is an .ipynb to import; without it the server creates an empty notebook. */
   create(name: string, content?: unknown): Promise<SharedNotebook> {
-    return this.client.request('notebooks', { method: 'POST', json: { name, content } });
+    return this.client.request('notebooks', { method: 'POST', json: { name, content } satisfies CreateNotebookRequest });
   }
 
   rename(id: string, name: string): Promise<SharedNotebook> {
-    return this.client.request(`notebooks/${id}`, { method: 'PATCH', json: { name } });
+    return this.client.request(`notebooks/${id}`, { method: 'PATCH', json: { name } satisfies RenameNotebookRequest });
   }
 
   delete(id: string): Promise<void> {
@@ -45,11 +45,11 @@ export class NotebooksApi {
   }
 
   async versions(id: string): Promise<NotebookVersion[]> {
-    return (await this.client.request<{ versions: NotebookVersion[] }>(`notebooks/${id}/versions`)).versions;
+    return (await this.client.request<NotebookVersionList>(`notebooks/${id}/versions`)).versions;
   }
 
   saveVersion(id: string, name: string): Promise<NotebookVersion> {
-    return this.client.request(`notebooks/${id}/versions`, { method: 'POST', json: { name } });
+    return this.client.request(`notebooks/${id}/versions`, { method: 'POST', json: { name } satisfies SaveVersionRequest });
   }
 
   restoreVersion(id: string, versionId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { YNotebook } from '@jupyter/ydoc';
 import { ServerConnection, type Contents } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
+import type { ITandemDrive } from '../tokens';
 import type { NotebooksApi, SharedNotebook } from './api';
 import { CollabProvider } from './provider';
 
@@ -28,7 +29,7 @@ function notFound(path: string): Error {
  * `sharedModelFactory` is bound to the notebook's room, and get() waits for its first sync so that
  * JupyterLab never mistakes a not-yet-synced notebook for an empty one.
  */
-export class TandemDrive implements Contents.IDrive {
+export class TandemDrive implements Contents.IDrive, ITandemDrive {
   readonly name = DRIVE_NAME;
   readonly serverSettings = ServerConnection.makeSettings();
   readonly fileChanged = new Signal<this, Contents.IChangedArgs>(this);

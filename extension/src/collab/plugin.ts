@@ -3,16 +3,16 @@ import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyte
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, type Notebook, type NotebookPanel } from '@jupyterlab/notebook';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { addIcon, downloadIcon, fileUploadIcon, LabIcon, shareIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
-import { showShareDialog } from '../sharing/share-dialog';
 import type { TandemClient } from '../requests';
-import { ITandemClient, ITandemDrive } from '../tokens';
+import { showShareDialog } from '../sharing/share-dialog';
+import { ITandemClient, ITandemDrive, type ICollabProvider } from '../tokens';
 import { NotebooksApi } from './api';
 import { remoteCursors } from './cursors';
 import { DRIVE_NAME, TandemDrive } from './drive';
 import { CollaboratorsList, colorFor } from './presence';
-import type { CollabProvider } from './provider';
 
 const sharedIcon = new LabIcon({
   name: 'tandem:shared-notebooks',
@@ -21,20 +21,28 @@ const sharedIcon = new LabIcon({
 });
 
 /** The "Tandem" drive and its file browser: shared notebooks, create/import/share/download. */
-export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
+export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
   id: '@tandem/extension:drive',
   description: 'Shared notebooks on the Tandem server, as a drive in the file browser.',
   autoStart: true,
   requires: [ITandemClient, IFileBrowserFactory],
-  optional: [ICommandPalette],
+  optional: [ICommandPalette, ITranslator],
   provides: ITandemDrive,
-  activate: (app: JupyterFrontEnd, client: TandemClient, factory: IFileBrowserFactory, palette: ICommandPalette | null) => {
+  activate: (
+    app: JupyterFrontEnd,
+    // The feature APIs (./api.ts) still take the TandemClient class that ITandemClient describes.
+    client: TandemClient,
+    factory: IFileBrowserFactory,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+  ) => {
+    const trans = (translator ?? nullTranslator).load('tandem');
     const api = new NotebooksApi(client);
     const drive = new TandemDrive(api);
     app.serviceManager.contents.addDrive(drive);
     const browser = factory.createFileBrowser('tandem-shared-notebooks', { driveName: DRIVE_NAME, refreshInterval: 10_000 });
     browser.title.icon = sharedIcon;
-    browser.title.caption = 'Shared notebooks (Tandem)';
+    browser.title.caption = trans.__('Shared notebooks (Tandem)');
     browser.addClass('tandem-SharedBrowser');
     app.shell.add(browser, 'left', { rank: 102 });
 
@@ -45,7 +53,7 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
     const fail = (title: string) => (error: unknown) => void showErrorMessage(title, (error as Error).message ?? String(error));
 
     app.commands.addCommand(CommandIDs.newSharedNotebook, {
-      label: 'New Shared Notebook',
+      label: trans.__('New Shared Notebook'),
       icon: addIcon,
       execute: async () => {
         try {
@@ -53,12 +61,12 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
           await browser.model.refresh();
           await app.commands.execute('docmanager:open', { path: `${DRIVE_NAME}:${model.path}`, factory: 'Notebook' });
         } catch (error) {
-          fail('Cannot create a shared notebook')(error);
+          fail(trans.__('Cannot create a shared notebook'))(error);
         }
       },
     });
     app.commands.addCommand(CommandIDs.importSharedNotebook, {
-      label: 'Import .ipynb as Shared Notebook…',
+      label: trans.__('Import .ipynb as Shared Notebook…'),
       icon: fileUploadIcon,
       execute: () => {
         const input = document.createElement('input');
@@ -71,24 +79,24 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
             await drive.importNotebook(file.name, JSON.parse(await file.text()));
             await browser.model.refresh();
           } catch (error) {
-            fail(`Cannot import ${file.name}`)(error);
+            fail(trans.__('Cannot import %1', file.name))(error);
           }
         };
         input.click();
       },
     });
     app.commands.addCommand(CommandIDs.shareSharedNotebook, {
-      label: 'Share…',
+      label: trans.__('Share…'),
       icon: shareIcon,
       isEnabled: () => !!selected(),
       execute: async () => {
         const notebook = selected() && drive.notebookAt(selected()!.path);
         if (!notebook) return;
-        await showShareDialog(api.grants(notebook.id), notebook.name, notebook.role === 'owner');
+        await showShareDialog(api.grants(notebook.id), notebook.name, notebook.role === 'owner', trans);
       },
     });
     app.commands.addCommand(CommandIDs.downloadSharedNotebook, {
-      label: 'Download as .ipynb',
+      label: trans.__('Download as .ipynb'),
       icon: downloadIcon,
       isEnabled: () => !!selected(),
       execute: async () => {
@@ -111,7 +119,7 @@ export const drivePlugin: JupyterFrontEndPlugin<TandemDrive> = {
       browser.toolbar.addItem(`tandem-${name}`, new CommandToolbarButton({ commands: app.commands, id: command, label: '' }));
     }
     for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook])
-      palette?.addItem({ command, category: 'Tandem' });
+      palette?.addItem({ command, category: trans.__('Tandem') });
     return drive;
   },
 };
@@ -136,7 +144,7 @@ export const collabPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Collaborative shared models for Tandem notebooks (Yjs rooms).',
   autoStart: true,
   requires: [ITandemClient, ITandemDrive, INotebookTracker],
-  activate: (_app: JupyterFrontEnd, client: TandemClient, drive: TandemDrive, tracker: INotebookTracker) => {
+  activate: (_app: JupyterFrontEnd, client: ITandemClient, drive: ITandemDrive, tracker: INotebookTracker) => {
     const me = client.request<{ name: string; displayName: string }>('me');
     drive.providerAdded.connect(async (_, { provider }) => {
       try {
@@ -170,7 +178,14 @@ export const presencePlugin: JupyterFrontEndPlugin<void> = {
   description: 'Shows who else is in a shared notebook and where their cursors are.',
   autoStart: true,
   requires: [ITandemDrive, INotebookTracker, IEditorExtensionRegistry],
-  activate: (_app: JupyterFrontEnd, drive: TandemDrive, tracker: INotebookTracker, editors: IEditorExtensionRegistry) => {
+  optional: [ITranslator],
+  activate: (
+    _app: JupyterFrontEnd,
+    drive: ITandemDrive,
+    tracker: INotebookTracker,
+    editors: IEditorExtensionRegistry,
+    translator: ITranslator | null,
+  ) => {
     editors.addExtension({
       name: 'tandem:remote-cursors',
       factory: ({ model }) => {
@@ -182,7 +197,7 @@ export const presencePlugin: JupyterFrontEndPlugin<void> = {
       const path = tandemPath(panel);
       if (!path) return;
       whenProvider(drive, panel, path, (provider) => {
-        const list = new CollaboratorsList(provider);
+        const list = new CollaboratorsList(provider, translator ?? nullTranslator);
         panel.toolbar.insertItem(10, 'tandem-collaborators', list);
         panel.disposed.connect(() => list.dispose());
       });
@@ -191,10 +206,10 @@ export const presencePlugin: JupyterFrontEndPlugin<void> = {
 };
 
 /** Calls `fn` with the room connection of the panel's notebook once the drive has made it (unless the panel closed first). */
-function whenProvider(drive: TandemDrive, panel: NotebookPanel, path: string, fn: (provider: CollabProvider) => void): void {
+function whenProvider(drive: ITandemDrive, panel: NotebookPanel, path: string, fn: (provider: ICollabProvider) => void): void {
   const existing = drive.providerFor(path);
   if (existing) return fn(existing);
-  const onAdded = (_: unknown, added: { path: string; provider: CollabProvider }) => {
+  const onAdded = (_: unknown, added: { path: string; provider: ICollabProvider }) => {
     if (added.path !== path) return;
     drive.providerAdded.disconnect(onAdded);
     if (!panel.isDisposed) fn(added.provider);

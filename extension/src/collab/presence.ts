@@ -1,6 +1,9 @@
+import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { h, KeyedRows } from '../dom';
+import type { ICollabProvider } from '../tokens';
 import type { PresenceState } from './cursors';
-import type { CollabProvider, ConnectionStatus } from './provider';
+import type { ConnectionStatus } from './provider';
 
 /** Stable colours per user name, readable on light and dark themes. */
 const COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#008080', '#9a6324', '#800000', '#808000', '#000075'];
@@ -11,15 +14,32 @@ export function colorFor(name: string): string {
   return COLORS[Math.abs(hash) % COLORS.length];
 }
 
+/** A part of the list: one person's badge, the view-only notice, the connection status. */
+type Part =
+  | { key: string; kind: 'user'; user: NonNullable<PresenceState['user']> }
+  | { key: 'read-only'; kind: 'read-only'; reason: string }
+  | { key: 'status'; kind: 'status'; status: ConnectionStatus; reason?: string };
+
 /**
  * The notebook toolbar's collaborators list: one badge per person in the room (several tabs of
- * one user count once), plus the connection status when it is not "connected".
+ * one user count once), plus the connection status when it is not "connected". Awareness changes
+ * with every cursor move; only the badges whose person changed are rebuilt.
  */
 export class CollaboratorsList extends Widget {
   private status: { status: ConnectionStatus; reason?: string } = { status: 'connecting' };
+  private readonly trans: TranslationBundle;
+  private readonly parts = new KeyedRows<Part>(
+    this.node,
+    (part) => part.key,
+    (part) => this.build(part),
+  );
 
-  constructor(private readonly provider: CollabProvider) {
+  constructor(
+    private readonly provider: ICollabProvider,
+    translator: ITranslator = nullTranslator,
+  ) {
     super();
+    this.trans = translator.load('tandem');
     this.addClass('tandem-Collaborators');
     provider.sharedModel.awareness.on('change', this.render);
     provider.statusChanged.connect((_, status) => {
@@ -49,35 +69,39 @@ export class CollaboratorsList extends Widget {
   }
 
   private readonly render = (): void => {
-    const awareness = this.provider.sharedModel.awareness;
-    this.node.replaceChildren();
+    const parts: Part[] = [];
     const seen = new Set<string>();
-    for (const state of awareness.getStates().values()) {
+    for (const state of this.provider.sharedModel.awareness.getStates().values()) {
       const user = (state as PresenceState).user;
       if (!user || seen.has(user.name)) continue;
       seen.add(user.name);
-      const badge = document.createElement('span');
-      badge.className = 'tandem-Collaborators-badge';
-      badge.style.backgroundColor = user.color;
-      badge.textContent = initials(user.displayName || user.name);
-      badge.title = user.displayName || user.name;
-      badge.dataset.user = user.name;
-      this.node.appendChild(badge);
+      parts.push({ key: `user:${user.name}`, kind: 'user', user });
     }
-    if (this.provider.readOnlyReason !== undefined) {
-      const viewOnly = document.createElement('span');
-      viewOnly.className = 'tandem-Collaborators-readOnly';
-      viewOnly.textContent = 'View only';
-      viewOnly.title = this.provider.readOnlyReason;
-      this.node.appendChild(viewOnly);
-    }
-    if (this.status.status !== 'connected') {
-      const status = document.createElement('span');
-      status.className = 'tandem-Collaborators-status';
-      status.textContent = this.status.status === 'closed' ? `closed: ${this.status.reason ?? ''}` : `${this.status.status}…`;
-      this.node.appendChild(status);
-    }
+    const reason = this.provider.readOnlyReason;
+    if (reason !== undefined) parts.push({ key: 'read-only', kind: 'read-only', reason });
+    if (this.status.status !== 'connected') parts.push({ key: 'status', kind: 'status', ...this.status });
+    this.parts.update(parts);
   };
+
+  private build(part: Part): HTMLElement {
+    if (part.kind === 'user') {
+      const badge = h('span', { class: 'tandem-Collaborators-badge', title: part.user.displayName || part.user.name });
+      badge.style.backgroundColor = part.user.color;
+      badge.textContent = initials(part.user.displayName || part.user.name);
+      badge.dataset.user = part.user.name;
+      return badge;
+    }
+    if (part.kind === 'read-only') {
+      return h('span', { class: 'tandem-Collaborators-readOnly', title: part.reason }, this.trans.__('View only'));
+    }
+    const text =
+      part.status === 'closed'
+        ? this.trans.__('closed: %1', part.reason ?? '')
+        : part.status === 'disconnected'
+          ? this.trans.__('disconnected…')
+          : this.trans.__('connecting…');
+    return h('span', { class: 'tandem-Collaborators-status' }, text);
+  }
 }
 
 function initials(name: string): string {

@@ -1,30 +1,18 @@
+import type {
+  CreateDashboardRequest,
+  DashboardLink,
+  DashboardView,
+  LiveRequest,
+  Published,
+  PublishRequest,
+  ScheduleRequest,
+} from '@tandem/server/api';
 import type { TandemClient } from '../requests';
 
-/** What the server answers about a dashboard (server/src/dashboards/dashboards.store.ts). */
-export interface DashboardInfo {
-  slug: string;
-  title: string;
-  description: string;
-  currentVersion: number | null;
-  role: 'owner' | 'editor' | 'viewer';
-  url: string;
-  schedule: { cron: string; timezone: string; nextRunAt: string | null } | null;
-  lastRun: { at: string; status: 'running' | 'succeeded' | 'failed'; error: string | null } | null;
-  liveNotebookId: string | null;
-}
+export type { CellChoice, PublishRequest } from '@tandem/server/api';
 
-export interface CellChoice {
-  index: number;
-  code: boolean;
-  outputs: boolean;
-}
-
-export interface PublishRequest {
-  title: string;
-  description: string;
-  notebook: unknown;
-  selection: CellChoice[];
-}
+/** What the server answers about a dashboard: the dashboard, the caller's role and the page's path. */
+export type DashboardInfo = DashboardView;
 
 /** The dashboards REST API, through the shared TandemClient. */
 export class DashboardsApi {
@@ -34,27 +22,24 @@ export class DashboardsApi {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}`);
   }
 
-  create(body: PublishRequest & { notebookPath?: string }): Promise<{ dashboard: DashboardInfo; version: number }> {
+  create(body: CreateDashboardRequest): Promise<Published> {
     return this.client.request('dashboards', { method: 'POST', json: body });
   }
 
-  republish(slug: string, body: PublishRequest): Promise<{ dashboard: DashboardInfo; version: number }> {
+  republish(slug: string, body: PublishRequest): Promise<Published> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/versions`, { method: 'POST', json: body });
   }
 
-  createLink(slug: string): Promise<{ key: string; url: string }> {
+  createLink(slug: string): Promise<DashboardLink> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/link`, { method: 'POST' });
   }
 
-  setSchedule(
-    slug: string,
-    body: { cron: string | null; timezone?: string; notebook?: unknown; selection?: CellChoice[] },
-  ): Promise<DashboardInfo> {
+  setSchedule(slug: string, body: ScheduleRequest): Promise<DashboardInfo> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/schedule`, { method: 'PUT', json: body });
   }
 
   /** Follow a shared notebook's outputs (or stop, with null). */
-  setLive(slug: string, body: { notebookId: string | null; selection?: CellChoice[] }): Promise<DashboardInfo> {
+  setLive(slug: string, body: LiveRequest): Promise<DashboardInfo> {
     return this.client.request(`dashboards/${encodeURIComponent(slug)}/live`, { method: 'PUT', json: body });
   }
 

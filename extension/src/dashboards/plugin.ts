@@ -1,10 +1,11 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { ITranslator, nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
 import type { TandemClient } from '../requests';
-import { DRIVE_NAME, type TandemDrive } from '../collab/drive';
+import { DRIVE_NAME } from '../collab/drive';
 import { ITandemClient, ITandemDrive } from '../tokens';
 import { DashboardsApi } from './api';
 import { askPublishChoices, showPublished } from './publish-dialog';
@@ -23,27 +24,31 @@ interface DashboardMetadata {
 
 const metadataOf = (panel: NotebookPanel) => (panel.model?.getMetadata('tandem') ?? {}) as { dashboard?: DashboardMetadata };
 
-async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDrive | null): Promise<void> {
+async function publish(api: DashboardsApi, panel: NotebookPanel, drive: ITandemDrive | null, trans: TranslationBundle): Promise<void> {
   const model = panel.model;
   if (!model) return;
   const notebook = model.toJSON() as { cells: { cell_type: string; source: string | string[]; outputs?: unknown[] }[] };
   const tandem = metadataOf(panel);
   const shared = panel.context.path.startsWith(`${DRIVE_NAME}:`) ? drive?.notebookAt(panel.context.localPath) : undefined;
   const existing = tandem.dashboard ? await api.get(tandem.dashboard.slug).catch(() => undefined) : undefined;
-  const choices = await askPublishChoices(notebook.cells, {
-    title:
-      existing?.title ??
-      panel.context.path
-        .split('/')
-        .pop()!
-        .replace(/\.ipynb$/, ''),
-    description: existing?.description ?? '',
-    cron: existing?.schedule?.cron ?? '',
-    timezone: existing?.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-    republish: !!existing,
-    // Only shared notebooks (on the Tandem drive) can be followed live.
-    live: shared ? !!existing?.liveNotebookId : undefined,
-  });
+  const choices = await askPublishChoices(
+    notebook.cells,
+    {
+      title:
+        existing?.title ??
+        panel.context.path
+          .split('/')
+          .pop()!
+          .replace(/\.ipynb$/, ''),
+      description: existing?.description ?? '',
+      cron: existing?.schedule?.cron ?? '',
+      timezone: existing?.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+      republish: !!existing,
+      // Only shared notebooks (on the Tandem drive) can be followed live.
+      live: shared ? !!existing?.liveNotebookId : undefined,
+    },
+    trans,
+  );
   if (!choices) return;
   const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection };
   const { dashboard, version } = existing
@@ -59,12 +64,15 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: TandemDr
   if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
   else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
   const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
-  await showPublished({
-    title: dashboard.title,
-    version,
-    pageUrl: api.pageUrl(dashboard.slug),
-    shareUrl: share && `${api.client.url}${share.url}`,
-  });
+  await showPublished(
+    {
+      title: dashboard.title,
+      version,
+      pageUrl: api.pageUrl(dashboard.slug),
+      shareUrl: share && `${api.client.url}${share.url}`,
+    },
+    trans,
+  );
 }
 
 /** "Publish as dashboard": notebook toolbar button and command palette entry. */
@@ -73,37 +81,39 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Publish a notebook’s chosen outputs as a dashboard on the Tandem server.',
   autoStart: true,
   requires: [ITandemClient, INotebookTracker],
-  optional: [ICommandPalette, ITandemDrive],
+  optional: [ICommandPalette, ITandemDrive, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: TandemClient,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
-    drive: TandemDrive | null,
+    drive: ITandemDrive | null,
+    translator: ITranslator | null,
   ) => {
+    const trans = (translator ?? nullTranslator).load('tandem');
     const api = new DashboardsApi(client);
     app.commands.addCommand(CommandIDs.publishDashboard, {
-      label: 'Publish as Dashboard…',
-      caption: 'Publish chosen outputs of this notebook as a dashboard page (code hidden)',
+      label: trans.__('Publish as Dashboard…'),
+      caption: trans.__('Publish chosen outputs of this notebook as a dashboard page (code hidden)'),
       icon: dashboardIcon,
       isEnabled: () => !!tracker.currentWidget,
       execute: async () => {
         const panel = tracker.currentWidget;
         if (!panel) return;
         try {
-          await publish(api, panel, drive);
+          await publish(api, panel, drive, trans);
         } catch (error) {
-          await showErrorMessage('Publishing the dashboard failed', (error as Error).message);
+          await showErrorMessage(trans.__('Publishing the dashboard failed'), (error as Error).message);
         }
       },
     });
     app.docRegistry.addWidgetExtension('Notebook', {
       createNew: (panel: NotebookPanel) => {
-        const button = new CommandToolbarButton({ commands: app.commands, id: CommandIDs.publishDashboard, label: 'Publish' });
+        const button = new CommandToolbarButton({ commands: app.commands, id: CommandIDs.publishDashboard, label: trans.__('Publish') });
         panel.toolbar.insertAfter('cellType', 'tandem-publish', button);
         return button;
       },
     });
-    palette?.addItem({ command: CommandIDs.publishDashboard, category: 'Tandem' });
+    palette?.addItem({ command: CommandIDs.publishDashboard, category: trans.__('Tandem') });
   },
 };

@@ -1,4 +1,5 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { h } from '../dom';
 import type { CellChoice } from './api';
@@ -22,9 +23,9 @@ export interface PublishChoices {
   live: boolean;
 }
 
-const preview = (cell: NotebookCell) => {
+const preview = (cell: NotebookCell, trans: TranslationBundle) => {
   const text = (Array.isArray(cell.source) ? cell.source.join('') : cell.source).trim().split('\n')[0] ?? '';
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text || '(empty)';
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text || trans.__('(empty)');
 };
 
 /**
@@ -34,44 +35,50 @@ const preview = (cell: NotebookCell) => {
 export async function askPublishChoices(
   cells: NotebookCell[],
   defaults: { title: string; description: string; cron: string; timezone: string; republish: boolean; live?: boolean },
+  trans: TranslationBundle = nullTranslator.load('tandem'),
 ): Promise<PublishChoices | undefined> {
-  const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': 'Dashboard title' });
+  const title = h('input', { class: 'jp-mod-styled', value: defaults.title, 'aria-label': trans.__('Dashboard title') });
   const description = h('textarea', {
     class: 'jp-mod-styled',
     rows: 2,
-    placeholder: 'Description (markdown)',
-    'aria-label': 'Dashboard description',
+    placeholder: trans.__('Description (markdown)'),
+    'aria-label': trans.__('Dashboard description'),
   });
   description.value = defaults.description;
   const cron = h('input', {
     class: 'jp-mod-styled',
     value: defaults.cron,
-    placeholder: 'e.g. 0 6 * * 1-5 (06:00 on weekdays); empty: no refresh',
-    'aria-label': 'Refresh schedule',
+    placeholder: trans.__('e.g. 0 6 * * 1-5 (06:00 on weekdays); empty: no refresh'),
+    'aria-label': trans.__('Refresh schedule'),
   });
-  const timezone = h('input', { class: 'jp-mod-styled', value: defaults.timezone, list: 'tandem-time-zones', 'aria-label': 'Time zone' });
+  const timezone = h('input', {
+    class: 'jp-mod-styled',
+    value: defaults.timezone,
+    list: 'tandem-time-zones',
+    'aria-label': trans.__('Time zone'),
+  });
   const zones = h(
     'datalist',
     { id: 'tandem-time-zones' },
     ...Intl.supportedValuesOf('timeZone').map((zone) => h('option', { value: zone })),
   );
-  const shareLink = h('input', { type: 'checkbox', 'aria-label': 'Create a share link' });
-  const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': 'Follow live' });
+  const shareLink = h('input', { type: 'checkbox', 'aria-label': trans.__('Create a share link') });
+  const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': trans.__('Follow live') });
   const rows = cells.map((cell, index) => {
     const isCode = cell.cell_type === 'code';
     const show = h('input', {
       type: 'checkbox',
       checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0,
-      'aria-label': `Show cell ${index + 1}`,
+      'aria-label': trans.__('Show cell %1', index + 1),
     });
-    const code = h('input', { type: 'checkbox', disabled: !isCode, 'aria-label': `Show code of cell ${index + 1}` });
+    const code = h('input', { type: 'checkbox', disabled: !isCode, 'aria-label': trans.__('Show code of cell %1', index + 1) });
     const row = h(
       'tr',
       { class: 'tandem-publish-cell' },
       h('td', {}, show),
       h('td', {}, isCode ? code : ''),
       h('td', { class: 'tandem-publish-kind' }, isCode ? `[${index + 1}]` : 'md'),
-      h('td', { class: 'tandem-publish-preview' }, preview(cell)),
+      h('td', { class: 'tandem-publish-preview' }, preview(cell, trans)),
     );
     return { row, show, code, index };
   });
@@ -79,30 +86,39 @@ export async function askPublishChoices(
     node: h(
       'div',
       { class: 'tandem-publish' },
-      h('label', {}, 'Title', title),
-      h('label', {}, 'Description', description),
-      h('div', { class: 'tandem-publish-hint' }, 'Choose what viewers see. Code stays hidden unless you tick “code”.'),
+      h('label', {}, trans.__('Title'), title),
+      h('label', {}, trans.__('Description'), description),
+      h('div', { class: 'tandem-publish-hint' }, trans.__('Choose what viewers see. Code stays hidden unless you tick “code”.')),
       h(
         'div',
         { class: 'tandem-publish-cells' },
         h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, h('th', {}, 'show'), h('th', {}, 'code'), h('th', {}, ''), h('th', {}, 'cell'))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, h('th', {}, trans.__('show')), h('th', {}, trans.__('code')), h('th', {}, ''), h('th', {}, trans.__('cell'))),
+          ),
           h('tbody', {}, ...rows.map((r) => r.row)),
         ),
       ),
-      h('label', {}, 'Refresh schedule (cron) — re-runs this notebook headless', cron),
-      h('label', {}, 'Time zone of the schedule', timezone, zones),
-      h('label', { class: 'tandem-publish-inline' }, shareLink, 'Create a secret share link (anyone with it can view)'),
+      h('label', {}, trans.__('Refresh schedule (cron) — re-runs this notebook headless'), cron),
+      h('label', {}, trans.__('Time zone of the schedule'), timezone, zones),
+      h('label', { class: 'tandem-publish-inline' }, shareLink, trans.__('Create a secret share link (anyone with it can view)')),
       defaults.live !== undefined &&
-        h('label', { class: 'tandem-publish-inline' }, live, 'Live: follow this shared notebook’s outputs as collaborators run it'),
+        h(
+          'label',
+          { class: 'tandem-publish-inline' },
+          live,
+          trans.__('Live: follow this shared notebook’s outputs as collaborators run it'),
+        ),
     ),
   });
   const result = await showDialog({
-    title: defaults.republish ? 'Republish dashboard (new version)' : 'Publish as dashboard',
+    title: defaults.republish ? trans.__('Republish dashboard (new version)') : trans.__('Publish as dashboard'),
     body,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: defaults.republish ? 'Republish' : 'Publish' })],
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: defaults.republish ? trans.__('Republish') : trans.__('Publish') })],
     focusNodeSelector: 'input',
   });
   if (!result.button.accept) return undefined;
@@ -118,22 +134,25 @@ export async function askPublishChoices(
 }
 
 /** Tells where the dashboard lives, with the share link to copy when one was made. */
-export async function showPublished(info: { title: string; version: number; pageUrl: string; shareUrl?: string }): Promise<void> {
+export async function showPublished(
+  info: { title: string; version: number; pageUrl: string; shareUrl?: string },
+  trans: TranslationBundle = nullTranslator.load('tandem'),
+): Promise<void> {
   const link = info.shareUrl
-    ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': 'Share link' })
+    ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': trans.__('Share link') })
     : null;
   const result = await showDialog({
-    title: `Published “${info.title}”, version ${info.version}`,
+    title: trans.__('Published “%1”, version %2', info.title, info.version),
     body: new Widget({
       node: h(
         'div',
         { class: 'tandem-publish' },
         link
-          ? h('label', {}, 'Share link (copy it now: it is shown only once)', link)
-          : 'Viewers you share it with open it from the link below.',
+          ? h('label', {}, trans.__('Share link (copy it now: it is shown only once)'), link)
+          : trans.__('Viewers you share it with open it from the link below.'),
       ),
     }),
-    buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Open dashboard' })],
+    buttons: [Dialog.cancelButton({ label: trans.__('Close') }), Dialog.okButton({ label: trans.__('Open dashboard') })],
   });
   if (result.button.accept) window.open(info.pageUrl, '_blank', 'noopener');
 }

@@ -1,32 +1,10 @@
+import type { Job, JobEvents, JobList, JobStatus } from '@tandem/server/api';
 import type { TandemClient } from '../requests';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { Job, JobEvent, JobStatus } from '@tandem/server/api';
 export const FINAL: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export interface Job {
-  id: string;
-  kind: 'spark' | 'gpu';
-  name: string;
-  status: JobStatus;
-  attempt: number;
-  maxAttempts: number;
-  progress: number | null;
-  metrics: Record<string, number>;
-  error: string | null;
-  result: { model?: string; version?: number } | null;
-  cancelRequested: boolean;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface JobEvent {
-  id: number;
-  attempt: number;
-  at: string;
-  type: 'log' | 'metric' | 'progress' | 'state';
-  data: Record<string, unknown>;
-}
-
+/** The panel's controls (`GET /jobs` filters as the selects give them): empty values mean no filter. */
 export interface JobFilter {
   q?: string;
   status?: string;
@@ -37,7 +15,7 @@ export interface JobFilter {
 export class JobsApi {
   constructor(private readonly client: TandemClient) {}
 
-  list(filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
+  list(filter: JobFilter): Promise<JobList> {
     const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => Boolean(e[1])));
     return this.client.request(`jobs?${query}`);
   }
@@ -47,7 +25,7 @@ export class JobsApi {
   }
 
   /** Events after `after`; waits up to `waitMs` for new ones (long poll). */
-  events(id: string, after: number, waitMs: number, signal?: AbortSignal): Promise<{ events: JobEvent[]; job: Job }> {
+  events(id: string, after: number, waitMs: number, signal?: AbortSignal): Promise<JobEvents> {
     return this.client.request(`jobs/${id}/events?after=${after}&waitMs=${waitMs}`, { signal });
   }
 

@@ -1,6 +1,8 @@
+import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { formatNumber, h } from '../dom';
-import { FINAL, type Job, type JobEvent, type JobsApi } from './api';
+import { formatNumber, h, KeyedRows } from '../dom';
+import { FINAL, type Job, type JobsApi } from './api';
+import { JobModel } from './jobs-model';
 
 const MAX_LOG_LINES = 5000;
 
@@ -20,70 +22,64 @@ export function progressBar(job: Job): HTMLElement {
   );
 }
 
+/** A part of the view, rebuilt only when what it shows (`data`) changed. */
+interface Part {
+  key: string;
+  data: unknown;
+}
+
 /**
- * One job in detail: state, progress, metrics, the registered model, and its log following live
- * (long poll on the event cursor). Cancel and retry act on it.
+ * One job in detail: state, progress, metrics, the registered model, and its log following live.
+ * Cancel and retry act on it. The state is a JobModel; an update rebuilds only the parts that
+ * changed (so the Cancel button keeps focus while progress moves), and log lines are appended.
  */
 export class JobView extends Widget {
-  private cursor = 0;
-  private readonly stop = new AbortController();
-  private readonly header = h('div', { class: 'tandem-jobs-detail-header' });
-  private readonly summary = h('div', { class: 'tandem-jobs-detail-summary' });
+  readonly model: JobModel;
+  private readonly trans: TranslationBundle;
+  private readonly header = new KeyedRows<Part>(
+    h('div', { class: 'tandem-jobs-detail-header' }),
+    (part) => part.key,
+    (part) => this.headerPart(part.key),
+  );
+  private readonly summary = new KeyedRows<Part>(
+    h('div', { class: 'tandem-jobs-detail-summary' }),
+    (part) => part.key,
+    (part) => this.summaryPart(part.key),
+  );
   private readonly message = h('div', { class: 'tandem-jobs-detail-message' });
-  private readonly log = h('pre', { class: 'tandem-jobs-log', 'aria-label': 'job log' });
+  private readonly log: HTMLPreElement;
   private lines = 0;
 
   constructor(
-    private readonly api: JobsApi,
+    api: JobsApi,
     readonly jobId: string,
     private readonly back: () => void,
     private readonly openModel: (name: string) => void,
     private readonly opened: (id: string) => void,
+    translator: ITranslator = nullTranslator,
   ) {
     super({ node: h('div', { class: 'tandem-jobs-detail' }) });
+    const trans = (this.trans = translator.load('tandem'));
+    this.log = h('pre', { class: 'tandem-jobs-log', 'aria-label': trans.__('job log') });
     this.node.append(
-      h('button', { class: 'tandem-jobs-back', onclick: () => this.back() }, '← All jobs'),
-      this.header,
-      this.summary,
+      h('button', { class: 'tandem-jobs-back', onclick: () => this.back() }, trans.__('← All jobs')),
+      this.header.node,
+      this.summary.node,
       this.message,
-      h('details', { class: 'tandem-jobs-log-box', open: true }, h('summary', {}, 'Logs'), this.log),
+      h('details', { class: 'tandem-jobs-log-box', open: true }, h('summary', {}, trans.__('Logs')), this.log),
     );
-    void this.follow();
+    this.model = new JobModel(api, jobId);
+    this.model.stateChanged.connect(this.render, this);
+    this.model.logged.connect((_, lines) => this.append(lines));
   }
 
   override dispose(): void {
-    this.stop.abort();
+    this.model.dispose();
     super.dispose();
   }
 
-  private async follow(): Promise<void> {
-    let waitMs = 0;
-    while (!this.stop.signal.aborted) {
-      try {
-        const { events, job } = await this.api.events(this.jobId, this.cursor, waitMs, this.stop.signal);
-        this.absorb(events);
-        this.render(job);
-        if (FINAL.includes(job.status) && events.length === 0) return;
-        waitMs = events.length >= 1000 ? 0 : 10_000;
-      } catch (e) {
-        if (this.stop.signal.aborted) return;
-        this.message.textContent = (e as Error).message;
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
-  }
-
-  private absorb(events: JobEvent[]): void {
+  private append(text: string[]): void {
     const atBottom = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4;
-    const text: string[] = [];
-    for (const event of events) {
-      this.cursor = event.id;
-      if (event.type === 'log') text.push(String(event.data.line));
-      else if (event.type === 'state')
-        text.push(`── ${String(event.data.status)}${event.data.error ? `: ${String(event.data.error)}` : ''}`);
-      else if (event.type === 'progress' && event.data.message) this.message.textContent = String(event.data.message);
-    }
-    if (text.length === 0) return;
     this.lines += text.length;
     this.log.append(`${text.join('\n')}\n`);
     // Keep the DOM bounded for chatty jobs: drop the oldest text nodes.
@@ -94,53 +90,65 @@ export class JobView extends Widget {
     if (atBottom) this.log.scrollTop = this.log.scrollHeight;
   }
 
-  private render(job: Job): void {
-    const actions: HTMLElement[] = [];
-    if (!FINAL.includes(job.status)) {
-      actions.push(
-        h(
-          'button',
-          { class: 'tandem-jobs-cancel', disabled: job.cancelRequested, onclick: () => void this.act(() => this.api.cancel(job.id)) },
-          job.cancelRequested ? 'Cancelling…' : 'Cancel',
-        ),
-      );
-    } else {
-      actions.push(
-        h(
-          'button',
-          { class: 'tandem-jobs-retry', onclick: () => void this.act(async () => this.opened((await this.api.retry(job.id)).id)) },
-          'Retry',
-        ),
-      );
-    }
-    this.header.replaceChildren(
-      h('div', { class: 'tandem-jobs-detail-name' }, job.name),
-      h('span', { class: `tandem-jobs-chip tandem-jobs-${job.status}` }, job.status),
-      h('span', { class: 'tandem-jobs-meta' }, `${job.kind} · attempt ${job.attempt}/${job.maxAttempts}`),
-      progressBar(job),
-      ...actions,
-    );
-    const model = job.result?.model;
-    this.summary.replaceChildren(
-      ...(job.error ? [h('pre', { class: 'tandem-jobs-error' }, job.error)] : []),
-      ...Object.entries(job.metrics).map(([k, v]) => h('span', { class: 'tandem-jobs-metric' }, `${k} ${formatNumber(v)}`)),
-      ...(model
-        ? [
-            h(
-              'a',
-              { class: 'tandem-jobs-model', href: '#', onclick: (e) => (e.preventDefault(), this.openModel(model)) },
-              `Model ${model} v${job.result?.version}`,
-            ),
-          ]
-        : []),
-    );
+  private render(): void {
+    this.message.textContent = this.model.message;
+    const job = this.model.job;
+    if (!job) return;
+    this.header.update([
+      { key: 'name', data: job.name },
+      { key: 'status', data: job.status },
+      { key: 'meta', data: [job.kind, job.attempt, job.maxAttempts] },
+      { key: 'progress', data: [job.status, job.progress] },
+      { key: 'action', data: [FINAL.includes(job.status), job.cancelRequested] },
+    ]);
+    const parts: Part[] = job.error ? [{ key: 'error', data: job.error }] : [];
+    for (const [name, value] of Object.entries(job.metrics)) parts.push({ key: `metric:${name}`, data: value });
+    if (job.result?.model) parts.push({ key: 'model', data: [job.result.model, job.result.version] });
+    this.summary.update(parts);
   }
 
-  private async act(fn: () => Promise<unknown>): Promise<void> {
-    try {
-      await fn();
-    } catch (e) {
-      this.message.textContent = (e as Error).message;
+  private headerPart(key: string): HTMLElement {
+    const job = this.model.job!;
+    const trans = this.trans;
+    switch (key) {
+      case 'name':
+        return h('div', { class: 'tandem-jobs-detail-name' }, job.name);
+      case 'status':
+        return h('span', { class: `tandem-jobs-chip tandem-jobs-${job.status}` }, job.status);
+      case 'meta':
+        return h('span', { class: 'tandem-jobs-meta' }, trans.__('%1 · attempt %2/%3', job.kind, job.attempt, job.maxAttempts));
+      case 'progress':
+        return progressBar(job);
+      default:
+        return FINAL.includes(job.status)
+          ? h(
+              'button',
+              {
+                class: 'tandem-jobs-retry',
+                onclick: () => void this.model.retry().then((id) => id && this.opened(id)),
+              },
+              trans.__('Retry'),
+            )
+          : h(
+              'button',
+              { class: 'tandem-jobs-cancel', disabled: job.cancelRequested, onclick: () => void this.model.cancel() },
+              job.cancelRequested ? trans.__('Cancelling…') : trans.__('Cancel'),
+            );
     }
+  }
+
+  private summaryPart(key: string): HTMLElement {
+    const job = this.model.job!;
+    if (key === 'error') return h('pre', { class: 'tandem-jobs-error' }, job.error ?? '');
+    if (key.startsWith('metric:')) {
+      const name = key.slice('metric:'.length);
+      return h('span', { class: 'tandem-jobs-metric' }, `${name} ${formatNumber(job.metrics[name]!)}`);
+    }
+    const model = job.result!.model!;
+    return h(
+      'a',
+      { class: 'tandem-jobs-model', href: '#', onclick: (e) => (e.preventDefault(), this.openModel(model)) },
+      this.trans.__('Model %1 v%2', model, String(job.result?.version)),
+    );
   }
 }

@@ -1,7 +1,9 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
+import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
 import { JobsApi } from './api';
 import { JobsPanel } from './panel';
@@ -18,20 +20,23 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Jobs panel: Spark and GPU jobs with live state, logs, cancel and retry.',
   autoStart: true,
   requires: [ITandemClient],
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, client, palette: ICommandPalette | null) => {
-    const panel = new JobsPanel(new JobsApi(client), (name) => void app.commands.execute(CommandIDs.openModels, { name }));
+  optional: [ICommandPalette, ITranslator],
+  activate: (app: JupyterFrontEnd, client: TandemClient, palette: ICommandPalette | null, translator: ITranslator | null) => {
+    translator ??= nullTranslator;
+    const trans = translator.load('tandem');
+    const openModel = (name: string) => void app.commands.execute(CommandIDs.openModels, { name });
+    const panel = new JobsPanel(new JobsApi(client), openModel, translator);
     panel.title.icon = jobsIcon;
     app.shell.add(panel, 'left', { rank: 610 });
     app.commands.addCommand(CommandIDs.openJobs, {
-      label: 'Jobs',
-      caption: 'Show Tandem Spark and GPU jobs',
+      label: trans.__('Jobs'),
+      caption: trans.__('Show Tandem Spark and GPU jobs'),
       icon: jobsIcon,
       execute: (args) => {
         app.shell.activateById(panel.id);
         if (typeof args.id === 'string') panel.open(args.id);
       },
     });
-    palette?.addItem({ command: CommandIDs.openJobs, category: 'Tandem' });
+    palette?.addItem({ command: CommandIDs.openJobs, category: trans.__('Tandem') });
   },
 };

@@ -1,40 +1,20 @@
-import { grantsOf, type Grants, type Role } from '../sharing/grants';
+import type {
+  Model,
+  ModelEvent,
+  ModelPage,
+  ModelVersionPage,
+  ModelWithRole,
+  SetAliasRequest,
+  SetTagRequest,
+  UpdateModelRequest,
+} from '@tandem/server/api';
+import { grantsOf, type Grants } from '../sharing/grants';
 import type { TandemClient } from '../requests';
 
-export interface ModelSummary {
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  updatedAt: string;
-  latestVersion: number | null;
-  latestMetrics: Record<string, number>;
-  aliases: Record<string, number>;
-  role?: Role;
-}
+export type { ModelEvent, ModelVersion, Page } from '@tandem/server/api';
 
-export interface ModelVersion {
-  number: number;
-  description: string;
-  params: Record<string, unknown>;
-  metrics: Record<string, number>;
-  signature: { inputs: { name: string; type: string }[]; outputs: { name: string; type: string }[] } | null;
-  lineage: Record<string, string>;
-  files: { path: string; size: number; sha256: string }[];
-  aliases: string[];
-  createdAt: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  nextPageToken?: string;
-}
-
-export interface ModelEvent {
-  type: string;
-  name: string;
-  at: string;
-}
+/** A model as the panel shows it: with the caller's role when the answer has it (`GET /models/:name`). */
+export type ModelSummary = Model & Partial<Pick<ModelWithRole, 'role'>>;
 
 const m = (name: string) => `models/${encodeURIComponent(name)}`;
 
@@ -49,38 +29,41 @@ export class ModelsApi {
     alias?: string;
     orderBy?: string;
     pageToken?: string;
-  }): Promise<Page<ModelSummary>> {
+  }): Promise<ModelPage> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) for (const v of [value ?? []].flat()) if (v) params.append(key, v);
     return this.client.request(`models?${params}`);
   }
 
-  get(name: string): Promise<ModelSummary> {
+  get(name: string): Promise<ModelWithRole> {
     return this.client.request(m(name));
   }
 
-  versions(name: string): Promise<Page<ModelVersion>> {
+  versions(name: string): Promise<ModelVersionPage> {
     return this.client.request(`${m(name)}/versions?limit=200`);
   }
 
-  setAlias(name: string, alias: string, version: number): Promise<ModelSummary> {
-    return this.client.request(`${m(name)}/aliases/${encodeURIComponent(alias)}`, { method: 'PUT', json: { version } });
+  setAlias(name: string, alias: string, version: number): Promise<Model> {
+    return this.client.request(`${m(name)}/aliases/${encodeURIComponent(alias)}`, {
+      method: 'PUT',
+      json: { version } satisfies SetAliasRequest,
+    });
   }
 
-  deleteAlias(name: string, alias: string): Promise<ModelSummary> {
+  deleteAlias(name: string, alias: string): Promise<Model> {
     return this.client.request(`${m(name)}/aliases/${encodeURIComponent(alias)}`, { method: 'DELETE' });
   }
 
-  setTag(name: string, key: string, value: string): Promise<ModelSummary> {
-    return this.client.request(`${m(name)}/tags/${encodeURIComponent(key)}`, { method: 'PUT', json: { value } });
+  setTag(name: string, key: string, value: string): Promise<Model> {
+    return this.client.request(`${m(name)}/tags/${encodeURIComponent(key)}`, { method: 'PUT', json: { value } satisfies SetTagRequest });
   }
 
-  deleteTag(name: string, key: string): Promise<ModelSummary> {
+  deleteTag(name: string, key: string): Promise<Model> {
     return this.client.request(`${m(name)}/tags/${encodeURIComponent(key)}`, { method: 'DELETE' });
   }
 
-  setDescription(name: string, description: string): Promise<ModelSummary> {
-    return this.client.request(m(name), { method: 'PATCH', json: { description } });
+  setDescription(name: string, description: string): Promise<Model> {
+    return this.client.request(m(name), { method: 'PATCH', json: { description } satisfies UpdateModelRequest });
   }
 
   grants(name: string): Grants {

@@ -1,3 +1,4 @@
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { formatNumber, svg } from '../dom';
 import type { ModelVersion } from './api';
 
@@ -7,7 +8,7 @@ const PAD = { left: 44, right: 12, top: 10, bottom: 22 };
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
 /** One line per metric across versions (x = version number), so regressions stand out. */
-export function metricsChart(versions: ModelVersion[]): SVGElement | null {
+export function metricsChart(versions: ModelVersion[], trans: TranslationBundle = nullTranslator.load('tandem')): SVGElement | null {
   const sorted = [...versions].sort((a, b) => a.number - b.number);
   const names = [...new Set(sorted.flatMap((v) => Object.keys(v.metrics)))].slice(0, COLORS.length);
   if (names.length === 0 || sorted.length === 0) return null;
@@ -21,7 +22,7 @@ export function metricsChart(versions: ModelVersion[]): SVGElement | null {
     class: 'tandem-models-chart',
     viewBox: `0 0 ${W} ${H + 16 * names.length}`,
     role: 'img',
-    'aria-label': `metrics across ${sorted.length} versions`,
+    'aria-label': trans._n('metrics across %1 version', 'metrics across %1 versions', sorted.length),
   });
   chart.append(
     svg('line', { x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right, y2: H - PAD.bottom, class: 'axis' }),

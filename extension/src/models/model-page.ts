@@ -1,10 +1,12 @@
 import { Clipboard } from '@jupyterlab/apputils';
 import { MimeModel, type IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import type { ModelsApi, ModelSummary, ModelVersion } from './api';
-import { formatNumber, h } from '../dom';
-import { metricsChart } from './metrics-chart';
+import { formatNumber, h, KeyedRows } from '../dom';
 import { showShareDialog } from '../sharing/share-dialog';
+import type { ModelsApi, ModelSummary } from './api';
+import { metricsChart } from './metrics-chart';
+import { ModelPageModel } from './models-model';
 
 /** The code a cell needs to load this model; copied by the "Copy code" button. */
 export function loadSnippet(name: string, alias?: string): string {
@@ -12,120 +14,164 @@ export function loadSnippet(name: string, alias?: string): string {
   return `import { models } from '@tandem/kernel';\nconst model = await models.load('${name}', ${ref});\n// const scores = await model.score(table);`;
 }
 
-/** One model: card, tags, aliases, metrics chart, versions with downloads, sharing. */
+/** A part of the page, rebuilt only when what it shows (`data`) changed. */
+interface Part {
+  key: 'header' | 'toolbar' | 'error' | 'description' | 'tags' | 'aliases' | 'metrics' | 'versions';
+  data: unknown;
+}
+
+/**
+ * One model: card, tags, aliases, metrics chart, versions with downloads, sharing. The state is a
+ * ModelPageModel; a refresh rebuilds only the parts whose data changed, and the forms' inputs are
+ * kept, so a live refresh (someone registered a version) does not wipe what the user is typing.
+ */
 export class ModelPage extends Widget {
-  private model?: ModelSummary;
-  private versions: ModelVersion[] = [];
+  readonly model: ModelPageModel;
+  private readonly trans: TranslationBundle;
   private editing = false;
+  private readonly parts = new KeyedRows<Part>(
+    this.node,
+    (part) => part.key,
+    (part) => this.build(part),
+  );
   private readonly error = h('div', { class: 'tandem-models-error', role: 'alert' });
+  private readonly newTag: HTMLInputElement;
+  private readonly aliasName: HTMLInputElement;
+  private readonly aliasVersion: HTMLSelectElement;
 
   constructor(
-    private readonly api: ModelsApi,
+    api: ModelsApi,
     readonly name: string,
     private readonly onBack: () => void,
     private readonly rendermime?: IRenderMimeRegistry,
+    translator: ITranslator = nullTranslator,
   ) {
     super();
+    const trans = (this.trans = translator.load('tandem'));
     this.addClass('tandem-models-page');
+    this.newTag = h('input', { placeholder: 'key=value', 'aria-label': trans.__('new tag') });
+    this.aliasName = h('input', {
+      placeholder: trans.__('alias, e.g. production'),
+      'aria-label': trans.__('alias name'),
+      class: 'tandem-models-alias-name',
+    });
+    this.aliasVersion = h('select', { 'aria-label': trans.__('version'), class: 'tandem-models-alias-version' });
+    this.model = new ModelPageModel(api, name);
+    this.model.stateChanged.connect(this.render, this);
+    this.render();
     void this.refresh();
   }
 
-  async refresh(): Promise<void> {
-    try {
-      [this.model, this.versions] = await Promise.all([this.api.get(this.name), this.api.versions(this.name).then((p) => p.items)]);
-      this.error.textContent = '';
-    } catch (e) {
-      this.error.textContent = (e as Error).message;
-    }
-    this.render();
+  override dispose(): void {
+    this.model.dispose();
+    super.dispose();
   }
 
-  private get canEdit(): boolean {
-    return this.model?.role === 'owner' || this.model?.role === 'editor';
-  }
-
-  private async act(action: () => Promise<unknown>): Promise<void> {
-    try {
-      await action();
-      await this.refresh();
-    } catch (e) {
-      this.error.textContent = (e as Error).message;
-    }
+  refresh(): Promise<void> {
+    return this.model.refresh();
   }
 
   private render(): void {
-    const model = this.model;
-    const header = h(
+    const { model, versions } = this.model.value;
+    const canEdit = this.model.canEdit;
+    this.error.textContent = this.model.error ?? '';
+    const parts: Part[] = [{ key: 'header', data: model?.role }];
+    if (model) {
+      parts.push({ key: 'toolbar', data: [model.role, Object.keys(model.aliases)[0]] }, { key: 'error', data: null });
+      parts.push({ key: 'description', data: [model.description, canEdit, this.editing] });
+      parts.push({ key: 'tags', data: [model.tags, canEdit] });
+      parts.push({ key: 'aliases', data: [model.aliases, canEdit, versions.map((v) => v.number)] });
+      if (versions.some((v) => Object.keys(v.metrics).length > 0)) parts.push({ key: 'metrics', data: versions });
+      parts.push({ key: 'versions', data: versions });
+    } else parts.push({ key: 'error', data: null });
+    this.parts.update(parts);
+  }
+
+  private build(part: Part): HTMLElement {
+    const model = this.model.value.model!;
+    switch (part.key) {
+      case 'header':
+        return this.header();
+      case 'toolbar':
+        return this.toolbar(model);
+      case 'error':
+        return this.error;
+      case 'description':
+        return this.section(this.trans.__('Description'), this.description(model));
+      case 'tags':
+        return this.section(this.trans.__('Tags'), this.tags(model));
+      case 'aliases':
+        return this.section(this.trans.__('Aliases'), this.aliases(model));
+      case 'metrics':
+        return this.section(this.trans.__('Metrics'), metricsChart(this.model.value.versions, this.trans) ?? '');
+      case 'versions':
+        return this.section(this.trans.__('Versions (%1)', this.model.value.versions.length), this.versionsTable());
+    }
+  }
+
+  private header(): HTMLElement {
+    const role = this.model.value.model?.role;
+    return h(
       'div',
       { class: 'tandem-models-header' },
-      h('button', { class: 'jp-mod-styled', onclick: this.onBack, title: 'back to all models' }, '←'),
+      h('button', { class: 'jp-mod-styled', onclick: this.onBack, title: this.trans.__('back to all models') }, '←'),
       h('h2', {}, this.name),
-      model?.role ? h('span', { class: 'tandem-models-role' }, model.role) : null,
+      role ? h('span', { class: 'tandem-models-role' }, role) : null,
     );
-    if (!model) {
-      this.node.replaceChildren(header, this.error);
-      return;
-    }
-    const firstAlias = Object.keys(model.aliases)[0];
-    const toolbar = h(
+  }
+
+  private toolbar(model: ModelSummary): HTMLElement {
+    const snippet = loadSnippet(this.name, Object.keys(model.aliases)[0]);
+    return h(
       'div',
       { class: 'tandem-models-toolbar' },
       h(
         'button',
-        {
-          class: 'jp-mod-styled',
-          onclick: () => void Clipboard.copyToSystem(loadSnippet(this.name, firstAlias)),
-          title: loadSnippet(this.name, firstAlias),
-        },
-        'Copy code',
+        { class: 'jp-mod-styled', onclick: () => void Clipboard.copyToSystem(snippet), title: snippet },
+        this.trans.__('Copy code'),
       ),
       h(
         'button',
         {
           class: 'jp-mod-styled',
-          onclick: () => void showShareDialog(this.api.grants(this.name), this.name, model.role === 'owner').then(() => this.refresh()),
+          onclick: () =>
+            void showShareDialog(this.model.api.grants(this.name), this.name, model.role === 'owner', this.trans).then(() =>
+              this.refresh(),
+            ),
         },
-        'Share…',
+        this.trans.__('Share…'),
       ),
-    );
-    const chart = metricsChart(this.versions);
-    this.node.replaceChildren(
-      header,
-      toolbar,
-      this.error,
-      this.section('Description', this.description(model)),
-      this.section('Tags', this.tags(model)),
-      this.section('Aliases', this.aliases(model)),
-      ...(chart ? [this.section('Metrics', chart)] : []),
-      this.section(`Versions (${this.versions.length})`, this.versionsTable()),
     );
   }
 
-  private section(title: string, content: Node): HTMLElement {
+  private section(title: string, content: Node | string): HTMLElement {
     return h('section', { class: 'tandem-models-section' }, h('h3', {}, title), content);
   }
 
+  private setEditing(editing: boolean): void {
+    this.editing = editing;
+    this.render();
+  }
+
   private description(model: ModelSummary): HTMLElement {
+    const trans = this.trans;
     if (this.editing) {
-      const text = h('textarea', { class: 'tandem-models-description-editor', rows: 10, 'aria-label': 'model card (markdown)' });
+      const text = h('textarea', { class: 'tandem-models-description-editor', rows: 10, 'aria-label': trans.__('model card (markdown)') });
       text.value = model.description;
+      // The editor stays (with the error) when saving failed.
+      const save = async () => {
+        if (await this.model.act((api) => api.setDescription(this.name, text.value))) this.setEditing(false);
+      };
       return h(
         'div',
         {},
         text,
-        h(
-          'button',
-          {
-            class: 'jp-mod-styled jp-mod-accept',
-            onclick: () => ((this.editing = false), void this.act(() => this.api.setDescription(this.name, text.value))),
-          },
-          'Save',
-        ),
-        h('button', { class: 'jp-mod-styled', onclick: () => ((this.editing = false), this.render()) }, 'Cancel'),
+        h('button', { class: 'jp-mod-styled jp-mod-accept', onclick: () => void save() }, trans.__('Save')),
+        h('button', { class: 'jp-mod-styled', onclick: () => this.setEditing(false) }, trans.__('Cancel')),
       );
     }
     const shown = h('div', { class: 'tandem-models-description' });
-    if (!model.description) shown.textContent = 'No description yet.';
+    if (!model.description) shown.textContent = trans.__('No description yet.');
     else if (this.rendermime) {
       const renderer = this.rendermime.createRenderer('text/markdown');
       void renderer.renderModel(new MimeModel({ data: { 'text/markdown': model.description } }));
@@ -135,84 +181,86 @@ export class ModelPage extends Widget {
       'div',
       {},
       shown,
-      this.canEdit ? h('button', { class: 'jp-mod-styled', onclick: () => ((this.editing = true), this.render()) }, 'Edit') : null,
+      this.model.canEdit ? h('button', { class: 'jp-mod-styled', onclick: () => this.setEditing(true) }, trans.__('Edit')) : null,
     );
   }
 
-  private tags(model: ModelSummary): HTMLElement {
-    const chips = Object.entries(model.tags).map(([key, value]) =>
+  /** Chips of `entries`, each with a remove button for editors. */
+  private chips(entries: [string, string, string][], removeTitle: (key: string) => string, remove: (key: string) => Promise<unknown>) {
+    return entries.map(([key, text, dataAlias]) =>
       h(
         'span',
-        { class: 'tandem-models-chip' },
-        `${key}: ${value}`,
-        this.canEdit
+        { class: dataAlias ? 'tandem-models-chip tandem-models-alias' : 'tandem-models-chip', 'data-alias': dataAlias || undefined },
+        text,
+        this.model.canEdit
           ? h(
               'button',
-              {
-                class: 'tandem-models-chip-remove',
-                title: `remove tag ${key}`,
-                onclick: () => void this.act(() => this.api.deleteTag(this.name, key)),
-              },
+              { class: 'tandem-models-chip-remove', title: removeTitle(key), onclick: () => void this.model.act(() => remove(key)) },
               '×',
             )
           : null,
       ),
     );
-    const input = h('input', { placeholder: 'key=value', 'aria-label': 'new tag' });
+  }
+
+  private tags(model: ModelSummary): HTMLElement {
+    const api = this.model.api;
+    const chips = this.chips(
+      Object.entries(model.tags).map(([key, value]) => [key, `${key}: ${value}`, '']),
+      (key) => this.trans.__('remove tag %1', key),
+      (key) => api.deleteTag(this.name, key),
+    );
     const form = h(
       'form',
       {
         onsubmit: (e) => {
           e.preventDefault();
-          const [key, ...rest] = input.value.split('=');
-          void this.act(() => this.api.setTag(this.name, key!.trim(), rest.join('=').trim()));
+          const [key, ...rest] = this.newTag.value.split('=');
+          void this.submit(this.newTag, () => api.setTag(this.name, key!.trim(), rest.join('=').trim()));
         },
       },
-      input,
-      h('button', { type: 'submit', class: 'jp-mod-styled' }, 'Add'),
+      this.newTag,
+      h('button', { type: 'submit', class: 'jp-mod-styled' }, this.trans.__('Add')),
     );
-    return h('div', { class: 'tandem-models-chips' }, ...chips, this.canEdit ? form : null);
+    return h('div', { class: 'tandem-models-chips' }, ...chips, this.model.canEdit ? form : null);
   }
 
   private aliases(model: ModelSummary): HTMLElement {
-    const chips = Object.entries(model.aliases).map(([alias, version]) =>
-      h(
-        'span',
-        { class: 'tandem-models-chip tandem-models-alias', 'data-alias': alias },
-        `${alias} → v${version}`,
-        this.canEdit
-          ? h(
-              'button',
-              {
-                class: 'tandem-models-chip-remove',
-                title: `remove alias ${alias}`,
-                onclick: () => void this.act(() => this.api.deleteAlias(this.name, alias)),
-              },
-              '×',
-            )
-          : null,
-      ),
+    const api = this.model.api;
+    const versions = this.model.value.versions;
+    const chips = this.chips(
+      Object.entries(model.aliases).map(([alias, version]) => [alias, `${alias} → v${version}`, alias]),
+      (alias) => this.trans.__('remove alias %1', alias),
+      (alias) => api.deleteAlias(this.name, alias),
     );
-    const alias = h('input', { placeholder: 'alias, e.g. production', 'aria-label': 'alias name', class: 'tandem-models-alias-name' });
-    const version = h(
-      'select',
-      { 'aria-label': 'version', class: 'tandem-models-alias-version' },
-      ...this.versions.map((v) => h('option', { value: v.number }, `v${v.number}`)),
-    );
+    // The choice survives new versions arriving.
+    const chosen = this.aliasVersion.value;
+    this.aliasVersion.replaceChildren(...versions.map((v) => h('option', { value: v.number }, `v${v.number}`)));
+    if (versions.some((v) => String(v.number) === chosen)) this.aliasVersion.value = chosen;
     const form = h(
       'form',
       {
-        onsubmit: (e) => (e.preventDefault(), void this.act(() => this.api.setAlias(this.name, alias.value.trim(), Number(version.value)))),
+        onsubmit: (e) => {
+          e.preventDefault();
+          void this.submit(this.aliasName, () => api.setAlias(this.name, this.aliasName.value.trim(), Number(this.aliasVersion.value)));
+        },
       },
-      alias,
-      version,
-      h('button', { type: 'submit', class: 'jp-mod-styled tandem-models-alias-set' }, 'Set / move'),
+      this.aliasName,
+      this.aliasVersion,
+      h('button', { type: 'submit', class: 'jp-mod-styled tandem-models-alias-set' }, this.trans.__('Set / move')),
     );
-    return h('div', { class: 'tandem-models-chips' }, ...chips, this.canEdit && this.versions.length ? form : null);
+    return h('div', { class: 'tandem-models-chips' }, ...chips, this.model.canEdit && versions.length ? form : null);
+  }
+
+  /** Runs a form's edit; the input is emptied once it succeeded, kept (with the error shown) when it failed. */
+  private async submit(input: HTMLInputElement, action: () => Promise<unknown>): Promise<void> {
+    if (await this.model.act(action)) input.value = '';
   }
 
   private versionsTable(): HTMLElement {
-    const metricNames = [...new Set(this.versions.flatMap((v) => Object.keys(v.metrics)))];
+    const trans = this.trans;
+    const versions = this.model.value.versions;
+    const metricNames = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))];
     const table = h(
       'table',
       { class: 'tandem-models-versions' },
@@ -222,22 +270,25 @@ export class ModelPage extends Widget {
         h(
           'tr',
           {},
-          h('th', {}, 'Version'),
-          h('th', {}, 'Created'),
+          h('th', {}, trans.__('Version')),
+          h('th', {}, trans.__('Created')),
           ...metricNames.map((n) => h('th', {}, n)),
-          h('th', {}, 'Aliases'),
-          h('th', {}, 'Files'),
+          h('th', {}, trans.__('Aliases')),
+          h('th', {}, trans.__('Files')),
         ),
       ),
       h(
         'tbody',
         {},
-        ...this.versions.map((v) =>
+        ...versions.map((v) =>
           h(
             'tr',
             {
               'data-version': v.number,
-              title: [v.lineage.notebook && `notebook: ${v.lineage.notebook}`, v.lineage.jobId && `job: ${v.lineage.jobId}`]
+              title: [
+                v.lineage.notebook && trans.__('notebook: %1', v.lineage.notebook),
+                v.lineage.jobId && trans.__('job: %1', v.lineage.jobId),
+              ]
                 .filter(Boolean)
                 .join('\n'),
             },
@@ -252,7 +303,7 @@ export class ModelPage extends Widget {
                 h(
                   'a',
                   {
-                    href: this.api.downloadUrl(this.name, v.number, f.path),
+                    href: this.model.api.downloadUrl(this.name, v.number, f.path),
                     download: f.path.split('/').pop(),
                     title: `sha256 ${f.sha256}`,
                   },

@@ -1,32 +1,28 @@
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
+import { formatNumber, h, KeyedRows } from '../dom';
 import type { ModelEvent, ModelsApi, ModelSummary } from './api';
-import { formatNumber, h } from '../dom';
 import { ModelPage } from './model-page';
+import { ModelsListModel } from './models-model';
 
-/** Left-sidebar Models panel: search and filter the registry, open a model page; refreshes live. */
+/**
+ * Left-sidebar Models panel: search and filter the registry, open a model page; refreshes live.
+ * The list's state is a ModelsListModel; a refresh updates only the rows whose model changed.
+ */
 export class ModelsPanel extends Panel {
+  readonly model: ModelsListModel;
+  private readonly trans: TranslationBundle;
   private readonly list = new Widget({ node: h('div', { class: 'tandem-models-list' }) });
-  private readonly results = h('ul', { class: 'tandem-models-results' });
-  private readonly status = h('div', { class: 'tandem-models-status', role: 'status' });
-  private readonly query = h('input', {
-    type: 'search',
-    placeholder: 'Search models',
-    'aria-label': 'search models',
-    class: 'tandem-models-search',
-  });
-  private readonly filter = h('input', {
-    placeholder: 'metric.auc>0.9 tag:team=risk alias:production',
-    title: 'Space-separated filters: metric.<name><op><number>, tag:<key>[=<value>], alias:<name>',
-    'aria-label': 'filters',
-    class: 'tandem-models-filter',
-  });
-  private readonly order = h(
-    'select',
-    { 'aria-label': 'order by', class: 'tandem-models-order' },
-    h('option', { value: 'name' }, 'Name'),
-    h('option', { value: 'updated' }, 'Recently updated'),
+  private readonly rows = new KeyedRows<ModelSummary>(
+    h('ul', { class: 'tandem-models-results' }),
+    (m) => m.name,
+    (m) => this.item(m),
   );
+  private readonly status = h('div', { class: 'tandem-models-status', role: 'status' });
+  private readonly query: HTMLInputElement;
+  private readonly filter: HTMLInputElement;
+  private readonly order: HTMLSelectElement;
   private page?: ModelPage;
   private readonly stopEvents: () => void;
   private timer?: number;
@@ -34,11 +30,33 @@ export class ModelsPanel extends Panel {
   constructor(
     private readonly api: ModelsApi,
     private readonly rendermime?: IRenderMimeRegistry,
+    private readonly translator: ITranslator = nullTranslator,
   ) {
     super();
+    const trans = (this.trans = translator.load('tandem'));
     this.id = 'tandem-models';
-    this.title.caption = 'Models';
+    this.title.caption = trans.__('Models');
     this.addClass('tandem-models-panel');
+    this.query = h('input', {
+      type: 'search',
+      placeholder: trans.__('Search models'),
+      'aria-label': trans.__('search models'),
+      class: 'tandem-models-search',
+    });
+    this.filter = h('input', {
+      placeholder: 'metric.auc>0.9 tag:team=risk alias:production',
+      title: trans.__('Space-separated filters: metric.<name><op><number>, tag:<key>[=<value>], alias:<name>'),
+      'aria-label': trans.__('filters'),
+      class: 'tandem-models-filter',
+    });
+    this.order = h(
+      'select',
+      { 'aria-label': trans.__('order by'), class: 'tandem-models-order' },
+      h('option', { value: 'name' }, trans.__('Name')),
+      h('option', { value: 'updated' }, trans.__('Recently updated')),
+    );
+    this.model = new ModelsListModel(api);
+    this.model.stateChanged.connect(this.render, this);
     const search = () => {
       window.clearTimeout(this.timer);
       this.timer = window.setTimeout(() => void this.refresh(), 250);
@@ -46,35 +64,28 @@ export class ModelsPanel extends Panel {
     this.query.addEventListener('input', search);
     this.filter.addEventListener('input', search);
     this.order.addEventListener('change', search);
-    this.list.node.append(h('div', { class: 'tandem-models-controls' }, this.query, this.filter, this.order), this.status, this.results);
+    this.list.node.append(h('div', { class: 'tandem-models-controls' }, this.query, this.filter, this.order), this.status, this.rows.node);
     this.addWidget(this.list);
     this.stopEvents = api.events((event) => this.onEvent(event));
     void this.refresh();
   }
 
   override dispose(): void {
+    window.clearTimeout(this.timer);
     this.stopEvents();
+    this.model.dispose();
     super.dispose();
   }
 
-  async refresh(): Promise<void> {
-    try {
-      const page = await this.api.search({ q: this.query.value.trim(), ...parseFilters(this.filter.value), orderBy: this.order.value });
-      this.results.replaceChildren(...page.items.map((m) => this.item(m)));
-      this.status.textContent =
-        page.total === 0
-          ? 'No models yet. Register one from a cell with models.register().'
-          : `${page.total} model${page.total === 1 ? '' : 's'}`;
-      this.status.classList.remove('tandem-models-error');
-    } catch (e) {
-      this.status.textContent = (e as Error).message;
-      this.status.classList.add('tandem-models-error');
-    }
+  /** Searches with what the controls say now. */
+  refresh(): Promise<void> {
+    this.model.query = { q: this.query.value, filters: this.filter.value, orderBy: this.order.value };
+    return this.model.refresh();
   }
 
   open(name: string): void {
     this.page?.dispose();
-    this.page = new ModelPage(this.api, name, () => this.backToList(), this.rendermime);
+    this.page = new ModelPage(this.api, name, () => this.backToList(), this.rendermime, this.translator);
     this.list.hide();
     this.addWidget(this.page);
   }
@@ -91,6 +102,18 @@ export class ModelsPanel extends Panel {
       if (event.type === 'model.deleted') this.backToList();
       else void this.page.refresh();
     } else if (!this.page) void this.refresh();
+  }
+
+  private render(): void {
+    const { items, total } = this.model.value;
+    const error = this.model.error;
+    this.rows.update(items);
+    this.status.textContent =
+      error ??
+      (total === 0
+        ? this.trans.__('No models yet. Register one from a cell with models.register().')
+        : this.trans._n('%1 model', '%1 models', total));
+    this.status.classList.toggle('tandem-models-error', error !== undefined);
   }
 
   private item(model: ModelSummary): HTMLElement {
@@ -123,15 +146,4 @@ export class ModelsPanel extends Panel {
       ),
     );
   }
-}
-
-/** `metric.auc>0.9 tag:team=risk alias:production` → the search API's filter, tag and alias parameters. */
-export function parseFilters(text: string): { filter: string[]; tag: string[]; alias?: string } {
-  const out: { filter: string[]; tag: string[]; alias?: string } = { filter: [], tag: [] };
-  for (const token of text.split(/\s+/).filter(Boolean)) {
-    if (token.startsWith('tag:')) out.tag.push(token.slice(4).replace('=', ':'));
-    else if (token.startsWith('alias:')) out.alias = token.slice(6);
-    else out.filter.push(token);
-  }
-  return out;
 }

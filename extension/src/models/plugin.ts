@@ -1,8 +1,10 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
+import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
 import { ModelsApi } from './api';
 import { ModelsPanel } from './panel';
@@ -19,20 +21,28 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Model registry panel: search, versions, aliases, sharing.',
   autoStart: true,
   requires: [ITandemClient],
-  optional: [ICommandPalette, IRenderMimeRegistry],
-  activate: (app: JupyterFrontEnd, client, palette: ICommandPalette | null, rendermime: IRenderMimeRegistry | null) => {
-    const panel = new ModelsPanel(new ModelsApi(client), rendermime ?? undefined);
+  optional: [ICommandPalette, IRenderMimeRegistry, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    client: TandemClient,
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null,
+    translator: ITranslator | null,
+  ) => {
+    translator ??= nullTranslator;
+    const trans = translator.load('tandem');
+    const panel = new ModelsPanel(new ModelsApi(client), rendermime ?? undefined, translator);
     panel.title.icon = modelsIcon;
     app.shell.add(panel, 'left', { rank: 600 });
     app.commands.addCommand(CommandIDs.openModels, {
-      label: 'Models',
-      caption: 'Show the Tandem model registry',
+      label: trans.__('Models'),
+      caption: trans.__('Show the Tandem model registry'),
       icon: modelsIcon,
       execute: (args) => {
         app.shell.activateById(panel.id);
         if (typeof args.name === 'string') panel.open(args.name);
       },
     });
-    palette?.addItem({ command: CommandIDs.openModels, category: 'Tandem' });
+    palette?.addItem({ command: CommandIDs.openModels, category: trans.__('Tandem') });
   },
 };

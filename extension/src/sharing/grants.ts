@@ -1,18 +1,7 @@
+import type { Grant, Grantee, GrantList, Role, ShareRequest } from '@tandem/server/api';
 import type { TandemClient } from '../requests';
 
-export type Role = 'owner' | 'editor' | 'viewer';
-
-/** A user or team, by name. */
-export interface Grantee {
-  type: 'user' | 'team';
-  name: string;
-}
-
-export interface Grant {
-  principal: { type: 'user' | 'team'; id: string };
-  name: string;
-  role: Role;
-}
+export type { Grant, Grantee, Role } from '@tandem/server/api';
 
 /** Who has which role on one resource, and sharing it by name (owners only). */
 export interface Grants {
@@ -25,7 +14,8 @@ export interface Grants {
 export function grantsOf(client: TandemClient, path: string): Grants {
   const url = `${path}/grants`;
   return {
-    list: async () => (await client.request<{ grants: Grant[] }>(url)).grants,
-    share: async (to, role) => (await client.request<{ grants: Grant[] }>(url, { method: 'PUT', json: { ...to, role } })).grants,
+    list: async () => (await client.request<GrantList>(url)).grants,
+    share: async (to, role) =>
+      (await client.request<GrantList>(url, { method: 'PUT', json: { ...to, role } satisfies ShareRequest })).grants,
   };
 }

@@ -1,10 +1,16 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { h } from '../dom';
 import type { Grant, Grants, Role } from './grants';
 
 /** Lists who has access to `title` and lets owners grant, change or remove roles for users and teams. */
-export async function showShareDialog(grants: Grants, title: string, canEdit: boolean): Promise<void> {
+export async function showShareDialog(
+  grants: Grants,
+  title: string,
+  canEdit: boolean,
+  trans: TranslationBundle = nullTranslator.load('tandem'),
+): Promise<void> {
   const body = new Widget({ node: h('div', { class: 'tandem-share' }) });
   const error = h('div', { class: 'tandem-share-error' });
   const list = h('table', { class: 'tandem-share-grants' });
@@ -24,10 +30,10 @@ export async function showShareDialog(grants: Grants, title: string, canEdit: bo
                   'button',
                   {
                     class: 'jp-mod-styled',
-                    title: `remove ${g.name}`,
+                    title: trans.__('remove %1', g.name),
                     onclick: () => change(g.principal.type, g.name, null),
                   },
-                  'Remove',
+                  trans.__('Remove'),
                 )
               : '',
           ),
@@ -45,12 +51,16 @@ export async function showShareDialog(grants: Grants, title: string, canEdit: bo
   };
   const type = h(
     'select',
-    { 'aria-label': 'user or team' },
-    h('option', { value: 'user' }, 'user'),
-    h('option', { value: 'team' }, 'team'),
+    { 'aria-label': trans.__('user or team') },
+    h('option', { value: 'user' }, trans.__('user')),
+    h('option', { value: 'team' }, trans.__('team')),
   );
-  const who = h('input', { placeholder: 'name', 'aria-label': 'user or team name' });
-  const role = h('select', { 'aria-label': 'role' }, ...(['viewer', 'editor', 'owner'] as const).map((r) => h('option', { value: r }, r)));
+  const who = h('input', { placeholder: trans.__('name'), 'aria-label': trans.__('user or team name') });
+  const role = h(
+    'select',
+    { 'aria-label': trans.__('role') },
+    ...(['viewer', 'editor', 'owner'] as const).map((r) => h('option', { value: r }, r)),
+  );
   const form = h(
     'form',
     {
@@ -60,12 +70,12 @@ export async function showShareDialog(grants: Grants, title: string, canEdit: bo
     type,
     who,
     role,
-    h('button', { type: 'submit', class: 'jp-mod-styled jp-mod-accept' }, 'Share'),
+    h('button', { type: 'submit', class: 'jp-mod-styled jp-mod-accept' }, trans.__('Share')),
   );
-  body.node.append(list, canEdit ? form : h('p', {}, 'Only owners can change sharing.'), error);
+  body.node.append(list, canEdit ? form : h('p', {}, trans.__('Only owners can change sharing.')), error);
   grants.list().then(
     (current) => render(current),
     (e: Error) => (error.textContent = e.message),
   );
-  await showDialog({ title: `Share ${title}`, body, buttons: [Dialog.okButton({ label: 'Done' })] });
+  await showDialog({ title: trans.__('Share %1', title), body, buttons: [Dialog.okButton({ label: trans.__('Done') })] });
 }

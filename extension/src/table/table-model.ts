@@ -1,28 +1,17 @@
 // What the table renderer shows, without the DOM: the payload the Tandem kernel sends as
-// `application/vnd.tandem.table+json` (written by kernel/src/display/table.ts, which runs in Node
-// and cannot be imported here; parsePayload() checks it at the boundary), and the sorted, paged
+// `application/vnd.tandem.table+json` (written by kernel/src/display/table.ts; its type is the API
+// contract's, and parsePayload() checks it at the boundary), and the sorted, paged
 // view of its preview rows.
 
-export const TABLE_MIME = 'application/vnd.tandem.table+json';
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
+import type { ColumnSummary, TableMimeType, TablePayload } from '@tandem/server/api';
 
-export interface ColumnSummary {
-  name: string;
-  /** Apache Arrow type, e.g. `Int64`, `Utf8`, `Timestamp<MICROSECOND>`. */
-  type: string;
-  nulls: number;
-  min?: number | string;
-  max?: number | string;
-  mean?: number;
-}
+export const TABLE_MIME: TableMimeType = 'application/vnd.tandem.table+json';
 
-/** A bounded preview of a result: `rows` holds at most the first few thousand of `rowCount`. */
-export interface TablePayload {
-  version: 1;
-  rowCount: number;
-  columns: ColumnSummary[];
-  rows: unknown[][];
-  truncated: boolean;
-}
+const english = nullTranslator.load('tandem');
+
+/** The payload's shape is the API contract's (server/src/api/tables.ts), shared with the kernel. */
+export type { ColumnSummary, TablePayload } from '@tandem/server/api';
 
 export type SortDirection = 'ascending' | 'descending';
 
@@ -98,9 +87,13 @@ export function pageOf(rows: unknown[][], order: number[], index: number, size: 
 const count = (n: number) => n.toLocaleString('en-US');
 
 /** "1,000,000 rows × 3 columns · showing a preview of the first 1,000 rows". */
-export function describeTable(p: TablePayload): string {
-  const size = `${count(p.rowCount)} ${p.rowCount === 1 ? 'row' : 'rows'} × ${count(p.columns.length)} ${p.columns.length === 1 ? 'column' : 'columns'}`;
-  return p.rows.length < p.rowCount ? `${size} · showing a preview of the first ${count(p.rows.length)} rows` : size;
+export function describeTable(p: TablePayload, trans: TranslationBundle = english): string {
+  const size = trans.__(
+    '%1 × %2',
+    trans._n('%2 row', '%2 rows', p.rowCount, count(p.rowCount)),
+    trans._n('%2 column', '%2 columns', p.columns.length, count(p.columns.length)),
+  );
+  return p.rows.length < p.rowCount ? trans.__('%1 · showing a preview of the first %2 rows', size, count(p.rows.length)) : size;
 }
 
 /** A cell as text: floats to at most 6 decimals (the full value stays in the tooltip). */
@@ -114,11 +107,11 @@ export function formatCell(value: unknown, type: string): string {
 }
 
 /** One line per column summary: "12 nulls · min 0 · max 99 · mean 49.5". */
-export function describeColumn(c: ColumnSummary): string {
-  const parts = [`${count(c.nulls)} ${c.nulls === 1 ? 'null' : 'nulls'}`];
+export function describeColumn(c: ColumnSummary, trans: TranslationBundle = english): string {
+  const parts = [trans._n('%2 null', '%2 nulls', c.nulls, count(c.nulls))];
   const stat = (v: number | string) => (typeof v === 'number' ? formatCell(v, 'Float64') : v);
-  if (c.min !== undefined) parts.push(`min ${stat(c.min)}`);
-  if (c.max !== undefined) parts.push(`max ${stat(c.max)}`);
-  if (c.mean !== undefined) parts.push(`mean ${stat(c.mean)}`);
+  if (c.min !== undefined) parts.push(trans.__('min %1', stat(c.min)));
+  if (c.max !== undefined) parts.push(trans.__('max %1', stat(c.max)));
+  if (c.mean !== undefined) parts.push(trans.__('mean %1', stat(c.mean)));
   return parts.join(' · ');
 }

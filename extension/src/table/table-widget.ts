@@ -2,6 +2,7 @@
 // (so a million-row result costs no more than 25 rows of markup), sortable headers showing
 // column types, a pager, and a column summary panel.
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { h } from '../dom';
 import {
@@ -21,6 +22,7 @@ import {
 const PAGE_SIZES = [10, 25, 50, 100];
 
 export class TableWidget extends Widget implements IRenderMime.IRenderer {
+  private readonly trans: TranslationBundle;
   private payload: TablePayload | undefined;
   private sort: SortState | undefined;
   private order: number[] = [];
@@ -28,8 +30,9 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
   private pageSize = 25;
   private showSummary = false;
 
-  constructor() {
+  constructor(options: Partial<IRenderMime.IRendererOptions> = {}) {
     super();
+    this.trans = (options.translator ?? nullTranslator).load('tandem');
     this.addClass('tandem-table');
   }
 
@@ -74,13 +77,14 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   private header(p: TablePayload): HTMLElement {
+    const trans = this.trans;
     const sortedColumn = this.sort && p.columns[this.sort.column].name;
     return h(
       'div',
       { class: 'tandem-table-header' },
-      h('span', { class: 'tandem-table-size' }, describeTable(p)),
+      h('span', { class: 'tandem-table-size' }, describeTable(p, trans)),
       sortedColumn && p.rows.length < p.rowCount
-        ? h('span', { class: 'tandem-table-note' }, `sorted by ${sortedColumn} within the preview`)
+        ? h('span', { class: 'tandem-table-note' }, trans.__('sorted by %1 within the preview', sortedColumn))
         : '',
       h(
         'button',
@@ -92,18 +96,23 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
             this.draw();
           },
         },
-        this.showSummary ? 'Hide column summary' : 'Column summary',
+        this.showSummary ? trans.__('Hide column summary') : trans.__('Column summary'),
       ),
     );
   }
 
   /** Column statistics computed by the kernel over the whole result, not just the preview. */
   private summary(p: TablePayload): HTMLElement {
+    const trans = this.trans;
     return h(
       'table',
       { class: 'tandem-table-summary' },
-      h('thead', {}, h('tr', {}, ...['column', 'type', 'statistics (whole result)'].map((t) => h('th', {}, t)))),
-      h('tbody', {}, ...p.columns.map((c) => h('tr', {}, h('td', {}, c.name), h('td', {}, c.type), h('td', {}, describeColumn(c))))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...[trans.__('column'), trans.__('type'), trans.__('statistics (whole result)')].map((t) => h('th', {}, t))),
+      ),
+      h('tbody', {}, ...p.columns.map((c) => h('tr', {}, h('td', {}, c.name), h('td', {}, c.type), h('td', {}, describeColumn(c, trans))))),
     );
   }
 
@@ -115,7 +124,7 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
         {
           'aria-sort': direction ?? 'none',
           class: isNumericType(c.type) ? 'tandem-table-numeric' : undefined,
-          title: `${c.name}: ${c.type}\n${describeColumn(c)}`,
+          title: `${c.name}: ${c.type}\n${describeColumn(c, this.trans)}`,
         },
         h(
           'button',
@@ -156,6 +165,7 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   private pager(p: TablePayload, page: ReturnType<typeof pageOf>): HTMLElement {
+    const trans = this.trans;
     const button = (label: string, title: string, target: number, disabled: boolean) =>
       h(
         'button',
@@ -166,26 +176,25 @@ export class TableWidget extends Widget implements IRenderMime.IRenderer {
       'select',
       {
         class: 'tandem-table-page-size',
-        'aria-label': 'Rows per page',
+        'aria-label': trans.__('Rows per page'),
         onchange: (e) => {
           this.pageSize = Number((e.target as HTMLSelectElement).value);
           this.page = 0;
           this.draw();
         },
       },
-      ...PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === this.pageSize }, `${n} / page`)),
+      ...PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === this.pageSize }, trans.__('%1 / page', n))),
     );
-    const range = page.first
-      ? `rows ${page.first.toLocaleString('en-US')}–${page.last.toLocaleString('en-US')} of ${p.rows.length.toLocaleString('en-US')}`
-      : 'no rows';
+    const n = (x: number) => x.toLocaleString('en-US');
+    const range = page.first ? trans.__('rows %1–%2 of %3', n(page.first), n(page.last), n(p.rows.length)) : trans.__('no rows');
     return h(
       'div',
       { class: 'tandem-table-pager' },
-      button('«', 'First page', 0, page.index === 0),
-      button('‹', 'Previous page', page.index - 1, page.index === 0),
-      h('span', { class: 'tandem-table-range' }, `${range} · page ${page.index + 1} of ${page.count}`),
-      button('›', 'Next page', page.index + 1, page.index >= page.count - 1),
-      button('»', 'Last page', page.count - 1, page.index >= page.count - 1),
+      button('«', trans.__('First page'), 0, page.index === 0),
+      button('‹', trans.__('Previous page'), page.index - 1, page.index === 0),
+      h('span', { class: 'tandem-table-range' }, trans.__('%1 · page %2 of %3', range, page.index + 1, page.count)),
+      button('›', trans.__('Next page'), page.index + 1, page.index >= page.count - 1),
+      button('»', trans.__('Last page'), page.count - 1, page.index >= page.count - 1),
       size,
     );
   }

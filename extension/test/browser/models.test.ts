@@ -115,4 +115,23 @@ describe('Models panel in JupyterLab', () => {
     await screenshot(nb, 'models-from-cell');
     await nb.close();
   }, 120_000);
+
+  it('updates only the rows that changed when the list refreshes live, so focus stays where it was', async () => {
+    const list = await openLab(browser, stack.labUrl);
+    await list.locator('.jp-SideBar [data-id="tandem-models"]').click({ timeout: 60_000 });
+    const baseline = list.locator('[data-model="baseline"]');
+    await baseline.waitFor({ timeout: 15_000 });
+    await baseline.evaluate((row) => {
+      (row as HTMLElement & { kept?: boolean }).kept = true;
+      (row as HTMLElement).focus();
+    });
+    const changed = list.locator('[data-model="churn-browser"] .tandem-models-version');
+    const before = await changed.textContent();
+    expect((await registerOverHttp(stack.server, 'churn-browser', { 'model.onnx': 'weights 4' }, { metadata: {} })).status).toBe(201);
+    await expect.poll(() => changed.textContent(), { timeout: 15_000 }).not.toBe(before);
+    expect(
+      await baseline.evaluate((row) => (row as HTMLElement & { kept?: boolean }).kept === true && document.activeElement === row),
+    ).toBe(true);
+    await list.close();
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 // How a registered model version looks in a cell: a compact card (name, version, aliases, metrics,
 // what it was trained from, files) instead of the raw server answer.
-import type { ModelVersion } from '../models.js';
+import type { ModelVersion } from '@tandem/server/api';
 import type { MimeBundle } from '../kernel/channel.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,32 +1,18 @@
 // Arrow and arquero tables as `application/vnd.tandem.table+json`: a bounded preview, the schema,
 // the total row count and per-column summaries, so a 10M-row result never floods the browser.
 import * as arrow from 'apache-arrow';
+import type { ColumnSummary, TableMimeType, TablePayload } from '@tandem/server/api';
 import type { MimeBundle } from '../kernel/channel.js';
 import { addFormatter, toMimeBundle, type SelfDisplaying } from './mime-bundle.js';
 import { toArrow, type Queryable } from '../sql/sql.js';
 
-export const TABLE_MIME = 'application/vnd.tandem.table+json';
+export type { ColumnSummary, TablePayload } from '@tandem/server/api';
+
+export const TABLE_MIME: TableMimeType = 'application/vnd.tandem.table+json';
 
 export interface TableOptions {
   /** Rows sent to the browser (default 1,000). */
   previewRows?: number;
-}
-
-export interface ColumnSummary {
-  name: string;
-  type: string;
-  nulls: number;
-  min?: number | string;
-  max?: number | string;
-  mean?: number;
-}
-
-export interface TablePayload {
-  version: 1;
-  rowCount: number;
-  columns: ColumnSummary[];
-  rows: unknown[][];
-  truncated: boolean;
 }
 
 /** JSON-safe cell values: big integers as numbers when exact, dates as ISO strings. */

@@ -18,6 +18,9 @@ export function shareKernelModules(cwd: string, kernelModuleDirs: string[]): voi
 /**
  * tslab's compiler resolves imports from `<cwd>/node_modules` (it already fakes that folder to
  * reach tslab itself); lookups there that find nothing are retried in the kernel's folders.
+ * It also resolves the way Node 10 did, blind to package.json `exports`: the SDK's declarations
+ * import '@tandem/server/api' (the API contract), a subpath export, whose types would be `any` in
+ * cells. So a missing `<package>/<subpath>.d.ts` is answered with the `types` of that export.
  */
 function forwardCompilerLookups(local: string, kernelModuleDirs: string[]): void {
   // The TypeScript build tslab compiles cells with, not the project's own TypeScript.
@@ -30,7 +33,26 @@ function forwardCompilerLookups(local: string, kernelModuleDirs: string[]): void
     if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || exists(p)) return undefined;
     return kernelModuleDirs.map((dir) => path.join(dir, rel)).find(exists);
   };
+  const exportsOf = new Map<string, Record<string, unknown> | undefined>();
+  const exported = (p: string): string | undefined => {
+    const probe = SUBPATH_PROBE.exec(p);
+    if (!probe || original.fileExists(p)) return undefined;
+    const [, packageDir, subpath] = probe as unknown as [string, string, string];
+    if (!exportsOf.has(packageDir)) {
+      const manifest = path.join(packageDir, 'package.json');
+      try {
+        exportsOf.set(packageDir, original.fileExists(manifest) ? JSON.parse(original.readFile(manifest)).exports : undefined);
+      } catch {
+        exportsOf.set(packageDir, undefined);
+      }
+    }
+    const entry = exportsOf.get(packageDir)?.[`./${subpath.split(path.sep).join('/')}`] as { types?: unknown } | undefined;
+    return typeof entry?.types === 'string' ? path.join(packageDir, entry.types) : undefined;
+  };
   for (const name of PATH_LOOKUPS) {
-    sys[name] = (p: string, ...rest: unknown[]) => original[name](forwarded(p) ?? p, ...rest);
+    sys[name] = (p: string, ...rest: unknown[]) => original[name](forwarded(p) ?? exported(p) ?? p, ...rest);
   }
 }
+
+/** `…/node_modules/<package>/<subpath>.d.ts`, the package scoped or not. */
+const SUBPATH_PROBE = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/@][^\\/]*)[\\/](.+)\.d\.ts$/;

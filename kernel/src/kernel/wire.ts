@@ -1,5 +1,5 @@
 // The Jupyter wire protocol (messaging spec 5.3): framing, HMAC signing and ordered sends.
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
 const DELIM = Buffer.from('<IDS|MSG>');
 
@@ -26,11 +26,18 @@ function sign(key: string, parts: (string | Buffer)[]): string {
   return hmac.digest('hex');
 }
 
+/** Whether `signature` is the HMAC of `parts` (all present), compared in constant time. */
+function signedBy(key: string, signature: Buffer | undefined, parts: (Buffer | undefined)[]): boolean {
+  if (!signature || parts.some((p) => p === undefined)) return false;
+  const expected = Buffer.from(sign(key, parts as Buffer[]));
+  return signature.length === expected.length && timingSafeEqual(signature, expected);
+}
+
 export function parseMessage(key: string, frames: Buffer[]): Message {
   const at = frames.findIndex((f) => f.equals(DELIM));
   if (at < 0) throw new Error('message has no <IDS|MSG> delimiter');
   const [signature, header, parent, metadata, content] = frames.slice(at + 1);
-  if (key && signature.toString() !== sign(key, [header, parent, metadata, content])) {
+  if (key && !signedBy(key, signature, [header, parent, metadata, content])) {
     throw new Error('message signature does not match the connection key');
   }
   return {

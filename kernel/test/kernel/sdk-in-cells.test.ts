@@ -59,6 +59,10 @@ describe('a notebook outside the repository', () => {
           code: "import { sql } from '@tandem/kernel';\nimport type { Table } from 'apache-arrow';\nconst totals: Table = await sql`select region, sum(amount)::INT as total from 'sales.csv' group by region order by region`;\ntotals.toArray().map((r) => `${r.region}=${r.total}`).join(' ')",
         },
         { code: "import * as aq from 'arquero';\naq.table({ n: [1, 2, 3] }).rollup({ s: aq.op.sum('n') }).object()" },
+        // The SDK's types come from the API contract ('@tandem/server/api', a subpath export).
+        {
+          code: "import type { JobInfo, RegisteredModelVersion } from '@tandem/kernel';\nconst status: JobInfo['status'] = 'queued';\nconst version: RegisteredModelVersion['number'] = 'one';",
+        },
       ],
       'tandem',
       dir,
@@ -71,5 +75,10 @@ describe('a notebook outside the repository', () => {
     expect(results[0].reply.status).toBe('ok');
     expect(outputOf(results[0], 'execute_result')!.content.data['text/plain']).toBe("'north=8 south=4'");
     expect(outputOf(results[1], 'execute_result')!.content.data['text/plain']).toBe('{ s: 6 }');
+  });
+
+  it('type-checks cells against the API contract types the SDK exports, not against any', () => {
+    expect(results[2].reply).toMatchObject({ status: 'error', ename: 'TypeScriptError' });
+    expect(results[2].reply.evalue).toBe("cell line 3, column 7: Type 'string' is not assignable to type 'number'.");
   });
 });

@@ -1,16 +1,15 @@
 // Runs cells in a real kernel through jupyter_client (the venv's Python), as JupyterLab would.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { loadMachineConfig } from '../../../server/src/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
 
+/** The Python the server would use (TANDEM_PYTHON, else the repository's venv). */
 export function pythonBin(): string {
-  if (process.env.TANDEM_PYTHON) return process.env.TANDEM_PYTHON;
-  const local = path.join(repoRoot, '.venv/bin/python');
-  return existsSync(local) ? local : '/tmp/warm/venv/bin/python';
+  return loadMachineConfig().python;
 }
 
 export interface Step {

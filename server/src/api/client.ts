@@ -92,7 +92,7 @@ export async function errorOf(response: Response): Promise<TandemApiError> {
   }
   return new TandemApiError(
     error?.code ?? 'INTERNAL',
-    error?.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`,
+    error?.message ?? (text ? `HTTP ${response.status}: ${text.slice(0, 200)}` : `HTTP ${response.status}`),
     response.status,
     {
       details: error?.details,

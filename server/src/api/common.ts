@@ -28,3 +28,13 @@ export interface Page<T> {
 }
 
 export type Role = 'owner' | 'editor' | 'viewer';
+
+/** A JSON object of any shape (job specs, model params). */
+export type Json = Record<string, unknown>;
+
+/** Query of list routes: `?limit=&pageToken=` (or `offset=`). */
+export interface PageQuery {
+  limit?: number;
+  offset?: number;
+  pageToken?: string;
+}

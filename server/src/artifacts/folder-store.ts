@@ -8,9 +8,13 @@ import { assertValidKey, DigestStream, type ArtifactInfo, type ArtifactStore } f
 
 const TMP = '.uploads';
 
-/** Artifacts as files under one folder: the embedded default for `npm start`. */
+/**
+ * Artifacts as files under one folder: the embedded default for `npm start`, used by one server
+ * process. Uploads cut short by a crash are removed when it starts again.
+ */
 export async function createFolderStore(root: string): Promise<ArtifactStore> {
   const base = path.resolve(root);
+  await rm(path.join(base, TMP), { recursive: true, force: true });
   await mkdir(path.join(base, TMP), { recursive: true });
   const fileOf = (key: string) => {
     assertValidKey(key);

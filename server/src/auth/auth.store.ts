@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { Team, TokenInfo as ApiTokenInfo, User as ApiUser } from '../api/index.js';
 import { PgCode, pgErrorCode, type Db } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { Principal, TokenKind } from './principal.js';
 import { generateToken, hashToken } from './tokens.js';
 
-export interface User {
-  id: string;
-  name: string;
-  displayName: string;
-  isAdmin: boolean;
-  createdAt: Date;
-}
-
-export interface Team {
-  id: string;
-  name: string;
-}
+// The entities are the API contract's (../api), with the server's Dates.
+export type { Team } from '../api/index.js';
+export type User = ApiUser<Date>;
+export type TokenInfo = ApiTokenInfo<Date>;
 
 interface UserRow {
   id: string;
@@ -23,6 +16,7 @@ interface UserRow {
   display_name: string;
   is_admin: boolean;
   created_at: Date;
+  deactivated_at: Date | null;
 }
 
 const toUser = (r: UserRow): User => ({
@@ -30,8 +24,11 @@ const toUser = (r: UserRow): User => ({
   name: r.name,
   displayName: r.display_name,
   isAdmin: r.is_admin,
+  active: r.deactivated_at === null,
   createdAt: r.created_at,
 });
+
+const AUTH_CHANNEL = 'tandem_auth';
 
 /** Users, teams and API tokens. */
 export class AuthStore {
@@ -40,8 +37,37 @@ export class AuthStore {
    * membership changed), so caches of principals (http/authenticate.ts) drop what they hold.
    */
   revision = 0;
+  private readonly listeners = new Set<() => void>();
+  /** Tells this process's own notifications from other servers' (several may share the database). */
+  private readonly origin = randomUUID();
 
   constructor(private readonly db: Db) {}
+
+  /**
+   * Calls `listener` whenever tokens, users or memberships may have changed, here or on another
+   * server of the same database, so that open sockets re-check who they belong to.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Hears other servers' changes; answers the function that stops. */
+  watch(): Promise<() => Promise<void>> {
+    return this.db.listen(AUTH_CHANNEL, (origin) => {
+      if (origin !== this.origin) this.bump();
+    });
+  }
+
+  private changed(): void {
+    this.bump();
+    this.db.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, this.origin]).catch(() => undefined);
+  }
+
+  private bump(): void {
+    this.revision++;
+    for (const listener of this.listeners) listener();
+  }
 
   async createUser(input: { name: string; displayName?: string; isAdmin?: boolean }): Promise<User> {
     try {
@@ -94,7 +120,7 @@ export class AuthStore {
       }
       throw cause;
     }
-    this.revision++;
+    this.changed();
     return { id, name };
   }
 
@@ -110,7 +136,21 @@ export class AuthStore {
 
   async addMember(teamId: string, userId: string): Promise<void> {
     await this.db.query('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [teamId, userId]);
-    this.revision++;
+    this.changed();
+  }
+
+  /** The user as a principal acting for themselves (jobs, schedules); undefined when gone or deactivated. */
+  async principalOf(userId: string): Promise<Principal | undefined> {
+    const user = await this.getUser(userId);
+    if (!user?.active) return undefined;
+    return {
+      id: user.id,
+      name: user.name,
+      displayName: user.displayName,
+      isAdmin: user.isAdmin,
+      teamIds: await this.teamIdsOf(user.id),
+      tokenKind: 'user',
+    };
   }
 
   async teamIdsOf(userId: string): Promise<string[]> {
@@ -132,6 +172,27 @@ export class AuthStore {
     return { id, token };
   }
 
+  /**
+   * A token a job acts with as its submitter: it expires after `ttlMs` and is revoked when the
+   * job ends (`revokeJobTokens`). It cannot mint other tokens or use admin routes.
+   */
+  async createJobToken(userId: string, jobId: string, ttlMs: number): Promise<string> {
+    const token = generateToken();
+    await this.db.query(
+      `INSERT INTO api_tokens (id, user_id, name, kind, token_hash, job_id, expires_at)
+       VALUES ($1, $2, $3, 'job', $4, $5, now() + make_interval(secs => $6))`,
+      [randomUUID(), userId, `job ${jobId}`, hashToken(token), jobId, ttlMs / 1000],
+    );
+    return token;
+  }
+
+  async revokeJobTokens(jobId: string): Promise<void> {
+    const rows = await this.db.query(`UPDATE api_tokens SET revoked_at = now() WHERE job_id = $1 AND revoked_at IS NULL RETURNING id`, [
+      jobId,
+    ]);
+    if (rows.length > 0) this.changed();
+  }
+
   /** Registers a token whose value the caller already has (local mode keeps it in a file). */
   async adoptToken(userId: string, name: string, token: string): Promise<void> {
     await this.db.query(
@@ -141,20 +202,56 @@ export class AuthStore {
     );
   }
 
+  /** A user's tokens, newest first; the values themselves are never kept. */
+  async listTokens(userId: string): Promise<TokenInfo[]> {
+    return this.db.query<TokenInfo>(
+      `SELECT id, name, kind, created_at AS "createdAt", last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"
+       FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id`,
+      [userId],
+    );
+  }
+
   async revokeToken(userId: string, tokenId: string): Promise<void> {
     const rows = await this.db.query(
       'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
       [tokenId, userId],
     );
     if (rows.length === 0) throw new TandemError('NOT_FOUND', `token ${tokenId} not found`);
-    this.revision++;
+    this.changed();
   }
 
-  /** Resolves a presented token to its principal, or undefined when unknown or revoked. */
+  /** Deactivated users keep what they made, but none of their tokens works any more. */
+  async setActive(userId: string, active: boolean): Promise<User> {
+    const [row] = await this.db.query<UserRow>(
+      `UPDATE users SET deactivated_at = CASE WHEN $2 THEN NULL ELSE coalesce(deactivated_at, now()) END WHERE id = $1 RETURNING *`,
+      [userId, active],
+    );
+    if (!row) throw new TandemError('NOT_FOUND', `user ${userId} not found`);
+    this.changed();
+    return toUser(row);
+  }
+
+  async removeMember(teamId: string, userId: string): Promise<void> {
+    const rows = await this.db.query('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2 RETURNING user_id', [teamId, userId]);
+    if (rows.length === 0) throw new TandemError('NOT_FOUND', `user ${userId} is not a member of team ${teamId}`);
+    this.changed();
+  }
+
+  /** Deletes the team, its memberships and every grant made to it. */
+  async deleteTeam(teamId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM grants WHERE principal_type = 'team' AND principal_id = $1`, [teamId]);
+      const rows = await tx.query('DELETE FROM teams WHERE id = $1 RETURNING id', [teamId]);
+      if (rows.length === 0) throw new TandemError('NOT_FOUND', `team ${teamId} not found`);
+    });
+    this.changed();
+  }
+
+  /** Resolves a presented token to its principal, or undefined when unknown, revoked or its user deactivated. */
   async authenticate(token: string): Promise<Principal | undefined> {
     const [row] = await this.db.query<UserRow & { kind: TokenKind }>(
       `SELECT u.*, t.kind FROM api_tokens t JOIN users u ON u.id = t.user_id
-       WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
+       WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
       [hashToken(token)],
     );
     if (!row) return undefined;

@@ -12,6 +12,8 @@ export interface Grant {
   principal: PrincipalRef;
   role: Role;
 }
+/** A grant with the user's or team's name (its id when the principal is gone). */
+export type NamedGrant = Grant & { name: string };
 
 const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
 
@@ -34,14 +36,21 @@ export class Permissions {
 
   /**
    * Returns the caller's role or throws. Callers with no role at all get NOT_FOUND, so that
-   * resource names do not leak to people who cannot see them.
+   * resource names do not leak to people who cannot see them. Messages name the resource by
+   * `label` (default its id), e.g. a model's name.
    */
-  async require(who: Principal | undefined, type: ResourceType, id: string, needed: Role, q?: Queryable): Promise<Role> {
+  async require(
+    who: Principal | undefined,
+    type: ResourceType,
+    id: string,
+    needed: Role,
+    { q, label = id }: { q?: Queryable; label?: string } = {},
+  ): Promise<Role> {
     if (!who) throw new TandemError('UNAUTHENTICATED', 'an API token is required');
     const role = await this.roleOf(who, type, id, q);
-    if (!role) throw new TandemError('NOT_FOUND', `${type} ${id} not found`);
+    if (!role) throw new TandemError('NOT_FOUND', `${type} ${label} not found`);
     if (!atLeast(role, needed)) {
-      throw new TandemError('FORBIDDEN', `${needed} role required on ${type} ${id}; you are ${role}`);
+      throw new TandemError('FORBIDDEN', `${needed} role required on ${type} ${label}; you are ${role}`);
     }
     return role;
   }
@@ -71,6 +80,26 @@ export class Permissions {
     return rows.map((r) => ({ principal: { type: r.principal_type, id: r.principal_id }, role: r.role }));
   }
 
+  /** The grants with the names of their users and teams, in the order they were given. */
+  async listNamed(type: ResourceType, id: string): Promise<NamedGrant[]> {
+    const rows = await this.db.query<{ principal_type: 'user' | 'team'; principal_id: string; role: Role; name: string }>(
+      `SELECT g.principal_type, g.principal_id, g.role, COALESCE(u.name, t.name, g.principal_id) AS name FROM grants g
+         LEFT JOIN users u ON g.principal_type = 'user' AND u.id = g.principal_id
+         LEFT JOIN teams t ON g.principal_type = 'team' AND t.id = g.principal_id
+       WHERE g.resource_type = $1 AND g.resource_id = $2 ORDER BY g.created_at`,
+      [type, id],
+    );
+    return rows.map((r) => ({ principal: { type: r.principal_type, id: r.principal_id }, role: r.role, name: r.name }));
+  }
+
+  async ownerCount(type: ResourceType, id: string, q: Queryable = this.db): Promise<number> {
+    const [row] = await q.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM grants WHERE resource_type = $1 AND resource_id = $2 AND role = 'owner'`,
+      [type, id],
+    );
+    return row!.n;
+  }
+
   async removeAll(type: ResourceType, id: string, q: Queryable = this.db): Promise<void> {
     await q.query('DELETE FROM grants WHERE resource_type = $1 AND resource_id = $2', [type, id]);
   }
@@ -81,12 +110,29 @@ export class Permissions {
    */
   visibleSql(who: Principal, type: ResourceType, idColumn: string, firstParam: number): { sql: string; params: unknown[] } {
     if (who.isAdmin) return { sql: 'TRUE', params: [] };
-    const u = `$${firstParam}`;
-    const t = `$${firstParam + 1}`;
+    return { sql: `EXISTS (SELECT 1 FROM grants g WHERE ${callersGrants(type, idColumn, firstParam)})`, params: [who.id, who.teamIds] };
+  }
+
+  /**
+   * A join giving each row of `type` (id column `idColumn`) the caller's strongest role as
+   * `<alias>.role`; rows the caller cannot see drop out. It uses two parameters, numbered from
+   * `firstParam`. Use it in lists that show the caller's role, instead of one query per row.
+   */
+  roleJoin(who: Principal, type: ResourceType, idColumn: string, firstParam: number, alias = 'r'): { sql: string; params: unknown[] } {
+    if (who.isAdmin) return { sql: `CROSS JOIN (SELECT 'owner'::text AS role) ${alias}`, params: [] };
     return {
-      sql: `EXISTS (SELECT 1 FROM grants g WHERE g.resource_type = '${type}' AND g.resource_id = ${idColumn} AND
-              ((g.principal_type = 'user' AND g.principal_id = ${u}) OR (g.principal_type = 'team' AND g.principal_id = ANY(${t}::text[]))))`,
+      sql: `JOIN LATERAL (SELECT g.role FROM grants g WHERE ${callersGrants(type, idColumn, firstParam)}
+              ORDER BY CASE g.role WHEN 'owner' THEN 3 WHEN 'editor' THEN 2 ELSE 1 END DESC LIMIT 1) ${alias} ON TRUE`,
       params: [who.id, who.teamIds],
     };
   }
+}
+
+/**
+ * The condition on grants `g` on the row `idColumn` of `type` held by the caller, directly or
+ * through a team: their user id is parameter `firstParam`, their team ids the next.
+ */
+function callersGrants(type: ResourceType, idColumn: string, firstParam: number): string {
+  return `g.resource_type = '${type}' AND g.resource_id = ${idColumn} AND
+    ((g.principal_type = 'user' AND g.principal_id = $${firstParam}) OR (g.principal_type = 'team' AND g.principal_id = ANY($${firstParam + 1}::text[])))`;
 }

@@ -1,4 +1,6 @@
-export type TokenKind = 'user' | 'worker';
+import type { TokenKind } from '../api/index.js';
+
+export type { TokenKind } from '../api/index.js';
 
 /** Who is calling: resolved from the API token on every request. */
 export interface Principal {

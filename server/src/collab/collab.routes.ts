@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { grantRoutes } from '../auth/sharing.js';
+import { grantRoutes } from '../auth/grants.routes.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
 import { collabMetrics } from './collab.metrics.js';

@@ -1,12 +1,15 @@
 import type { INotebookContent } from '@jupyterlab/nbformat';
+import * as Y from 'yjs';
 import { audit } from '../audit.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Permissions, Role } from '../auth/permissions.js';
 import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
+import type { Db } from '../db/db.js';
 import { TandemError } from '../errors.js';
-import type { EventBus } from '../events.js';
-import type { CollabStore, Notebook, NotebookVersion } from './collab.store.js';
+import type { EventBus, TandemEvent } from '../events.js';
+import { audited, createOwned } from '../mutations.js';
+import { CollabStore, type Notebook, type NotebookVersion } from './collab.store.js';
 import { EMPTY_NOTEBOOK, ipynbFromState, restoreUpdate, stateFromIpynb, type Ipynb } from './ipynb.js';
 import type { Rooms } from './rooms.js';
 
@@ -29,25 +32,22 @@ export class CollabService {
   /** Creates a notebook (empty, or from .ipynb content) and writes its one and only seed state. */
   async create(who: Principal, name: string, content: Ipynb = EMPTY_NOTEBOOK): Promise<NotebookWithRole> {
     const state = stateFromIpynb(content);
-    const notebook = await this.store.transaction(async (tx) => {
-      const created = await this.store.create(tx, { name, createdBy: who.id, state });
-      await this.permissions.grant('notebook', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, {
-        actorId: who.id,
+    const notebook = await createOwned(
+      { db: this.store, permissions: this.permissions, events: this.events },
+      who,
+      {
+        type: 'notebook',
         action: 'notebook.create',
-        resourceType: 'notebook',
-        resourceId: created.id,
-        details: { name, cells: content.cells.length },
-      });
-      return created;
-    });
-    this.publish('notebook.created', notebook);
+        details: () => ({ name, cells: content.cells.length }),
+        event: (created: Notebook) => notebookEvent('notebook.created', created),
+      },
+      (tx) => this.store.create(tx, { name, createdBy: who.id, state }),
+    );
     return { ...notebook, role: 'owner' };
   }
 
-  async list(who: Principal): Promise<NotebookWithRole[]> {
-    const notebooks = await this.store.list(this.permissions.visibleSql(who, 'notebook', 'notebooks.id', 1));
-    return Promise.all(notebooks.map(async (n) => ({ ...n, role: (await this.permissions.roleOf(who, 'notebook', n.id))! })));
+  list(who: Principal): Promise<NotebookWithRole[]> {
+    return this.store.list(this.permissions.roleJoin(who, 'notebook', 'notebooks.id', 1));
   }
 
   async get(who: Principal, id: string): Promise<NotebookWithRole> {
@@ -58,11 +58,7 @@ export class CollabService {
   async rename(who: Principal, id: string, name: string): Promise<NotebookWithRole> {
     const role = await this.permissions.require(who, 'notebook', id, 'editor');
     await this.existing(id);
-    const notebook = await this.store.transaction(async (tx) => {
-      const renamed = await this.store.rename(tx, id, name);
-      await audit(tx, { actorId: who.id, action: 'notebook.rename', resourceType: 'notebook', resourceId: id, details: { name } });
-      return renamed;
-    });
+    const notebook = await audited(this.store, who, onNotebook(id, 'notebook.rename', { name }), (tx) => this.store.rename(tx, id, name));
     this.publish('notebook.renamed', notebook);
     return { ...notebook, role };
   }
@@ -70,16 +66,9 @@ export class CollabService {
   async delete(who: Principal, id: string): Promise<void> {
     await this.permissions.require(who, 'notebook', id, 'owner');
     const notebook = await this.existing(id);
-    await this.store.transaction(async (tx) => {
+    await audited(this.store, who, onNotebook(id, 'notebook.delete', { name: notebook.name }), async (tx) => {
       await this.store.delete(tx, id);
       await this.permissions.removeAll('notebook', id, tx);
-      await audit(tx, {
-        actorId: who.id,
-        action: 'notebook.delete',
-        resourceType: 'notebook',
-        resourceId: id,
-        details: { name: notebook.name },
-      });
     });
     await this.rooms.evict(id);
     this.publish('notebook.deleted', notebook);
@@ -94,7 +83,7 @@ export class CollabService {
   async share(who: Principal, id: string, to: Grantee, role: Role | null): Promise<void> {
     await this.permissions.require(who, 'notebook', id, 'owner');
     const notebook = await this.existing(id);
-    await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, (fn) => this.store.transaction(fn));
+    await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, this.store);
     await this.rooms.reauthorize(id);
     this.publish('notebook.shared', notebook);
   }
@@ -117,17 +106,12 @@ export class CollabService {
     await this.permissions.require(who, 'notebook', id, 'editor');
     await this.existing(id);
     const state = await this.rooms.use(id, (room) => room.state());
-    return this.store.transaction(async (tx) => {
-      const version = await this.store.createVersion(tx, { notebookId: id, name, createdBy: who.id, state });
-      await audit(tx, {
-        actorId: who.id,
-        action: 'notebook.version.create',
-        resourceType: 'notebook',
-        resourceId: id,
-        details: { version: version.id, name },
-      });
-      return version;
-    });
+    return audited(
+      this.store,
+      who,
+      (version: NotebookVersion) => onNotebook(id, 'notebook.version.create', { version: version.id, name }),
+      (tx) => this.store.createVersion(tx, { notebookId: id, name, createdBy: who.id, state }),
+    );
   }
 
   /**
@@ -143,13 +127,7 @@ export class CollabService {
       room.apply(restoreUpdate(room.state(), target));
       await room.flush();
     });
-    await audit(this.store.db, {
-      actorId: who.id,
-      action: 'notebook.version.restore',
-      resourceType: 'notebook',
-      resourceId: id,
-      details: { version: versionId },
-    });
+    await audit(this.store.db, { actorId: who.id, ...onNotebook(id, 'notebook.version.restore', { version: versionId }) });
     this.publish('notebook.restored', await this.existing(id));
   }
 
@@ -160,6 +138,41 @@ export class CollabService {
   }
 
   private publish(type: string, notebook: Notebook): void {
-    this.events.publish({ type, resourceType: 'notebook', resourceId: notebook.id, data: { name: notebook.name } });
+    this.events.publish(notebookEvent(type, notebook));
   }
+}
+
+/** The audit entry of a change to notebook `id`. */
+const onNotebook = (id: string, action: string, details: Record<string, unknown>) => ({
+  action,
+  resourceType: 'notebook',
+  resourceId: id,
+  details,
+});
+
+const notebookEvent = (type: string, notebook: Notebook): Omit<TandemEvent, 'at'> => ({
+  type,
+  resourceType: 'notebook',
+  resourceId: notebook.id,
+  data: { name: notebook.name },
+});
+
+/** Read access to shared notebooks for other features (live dashboards), without joining a room. */
+export interface NotebookReader {
+  /**
+   * The notebook as collaborators see it (every update is logged before it is broadcast, so this
+   * includes outputs), and the log position it reflects, which changes with every edit; undefined
+   * when the notebook is gone. Callers check the reader's permissions themselves.
+   */
+  read(id: string): Promise<{ notebook: INotebookContent; seq: number } | undefined>;
+}
+
+export function createNotebookReader(db: Db): NotebookReader {
+  const store = new CollabStore(db);
+  return {
+    async read(id) {
+      const stored = await store.load(id);
+      return stored && { notebook: ipynbFromState(Y.mergeUpdates([stored.snapshot, ...stored.updates])), seq: stored.lastSeq };
+    },
+  };
 }

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Role } from '../auth/permissions.js';
+import type { Notebook, NotebookVersion } from '../api/index.js';
 import type { Db, Queryable } from '../db/db.js';
 
-export interface Notebook {
-  id: string;
-  name: string;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface NotebookVersion {
-  id: string;
-  notebookId: string;
-  name: string;
-  createdBy: string | null;
-  createdAt: string;
-}
+// The entities are the API contract's (../api); timestamps are read as text.
+export type { Notebook, NotebookVersion } from '../api/index.js';
 
 /** What a room loads: the snapshot, then every logged update after it, in order. */
 export interface StoredDocument {
@@ -50,10 +39,11 @@ export class CollabStore {
     return row;
   }
 
-  async list(visible: { sql: string; params: unknown[] }): Promise<Notebook[]> {
-    return this.db.query<Notebook>(
-      `SELECT ${NOTEBOOK_COLUMNS} FROM notebooks WHERE ${visible.sql} ORDER BY lower(name), id`,
-      visible.params,
+  /** Notebooks with the caller's role, through `roles` (`Permissions.roleJoin`, alias r, on notebooks.id). */
+  async list(roles: { sql: string; params: unknown[] }): Promise<(Notebook & { role: Role })[]> {
+    return this.db.query<Notebook & { role: Role }>(
+      `SELECT ${NOTEBOOK_COLUMNS}, r.role FROM notebooks ${roles.sql} ORDER BY lower(name), id`,
+      roles.params,
     );
   }
 

@@ -33,6 +33,7 @@ export interface Peer {
 /** Close codes sent to clients; y-websocket does not reconnect after 4400–4499. */
 export const CloseCode = {
   malformed: 4400,
+  unauthenticated: 4401,
   forbidden: 4403,
   deleted: 4404,
   shutdown: 1001,

@@ -34,6 +34,9 @@ export class Rooms {
   private readonly wss: WebSocketServer;
   private readonly ping: NodeJS.Timeout;
   private readonly principals = new WeakMap<Peer, Principal>();
+  /** The token each socket connected with, to re-check it when tokens or users change. */
+  private readonly tokens = new WeakMap<Peer, string>();
+  private readonly stopWatchingAuth: () => void;
 
   constructor(
     private readonly store: CollabStore,
@@ -54,6 +57,30 @@ export class Rooms {
         }
       }
     }, PING_MS).unref();
+    this.stopWatchingAuth = auth.onChange(() => {
+      this.reauthenticate().catch((error: unknown) => log.warn('re-checking collaboration sockets failed', { error: String(error) }));
+    });
+  }
+
+  /**
+   * Re-checks every open socket's token after tokens, users or teams changed (here or on another
+   * server): revoked tokens and deactivated users are disconnected, and roles follow team changes.
+   */
+  private async reauthenticate(): Promise<void> {
+    for (const loading of this.open.values()) {
+      const room = await loading.catch(() => undefined);
+      if (!room) continue;
+      for (const peer of room.connectedPeers()) {
+        const token = this.tokens.get(peer);
+        const principal = token ? await this.auth.authenticate(token) : undefined;
+        if (!principal) {
+          peer.close(CloseCode.unauthenticated, 'your token was revoked or your account deactivated');
+          continue;
+        }
+        this.principals.set(peer, principal);
+      }
+      await this.reauthorize(room.id);
+    }
   }
 
   /** Loaded rooms and open sockets, for metrics. */
@@ -107,6 +134,7 @@ export class Rooms {
 
   async close(): Promise<void> {
     clearInterval(this.ping);
+    this.stopWatchingAuth();
     const rooms = await Promise.all([...this.open.values()].map((p) => p.catch(() => undefined)));
     this.open.clear();
     await Promise.all(rooms.map((room) => room?.close()));
@@ -124,13 +152,13 @@ export class Rooms {
     const room = await this.acquire(id);
     try {
       const ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
-      this.attach(room, ws, principal, atLeast(role, 'editor'));
+      this.attach(room, ws, principal, token!, atLeast(role, 'editor'));
     } finally {
       this.release(room);
     }
   }
 
-  private attach(room: Room, ws: WebSocket & { alive?: boolean }, principal: Principal, canWrite: boolean): void {
+  private attach(room: Room, ws: WebSocket & { alive?: boolean }, principal: Principal, token: string, canWrite: boolean): void {
     ws.binaryType = 'nodebuffer';
     ws.alive = true;
     const peer: Peer = {
@@ -149,6 +177,7 @@ export class Rooms {
       },
     };
     this.principals.set(peer, principal);
+    this.tokens.set(peer, token);
     ws.on('pong', () => {
       ws.alive = true;
     });

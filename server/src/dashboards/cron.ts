@@ -1,3 +1,4 @@
+import { Cron as Croner } from 'croner';
 import { TandemError } from '../errors.js';
 
 /** A parsed five-field cron expression (minute hour day-of-month month day-of-week) read in a time zone. */
@@ -9,69 +10,64 @@ export interface Cron {
 }
 
 const FIELDS = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 },
-  { name: 'day of week', min: 0, max: 7 },
+  { name: 'minute', range: '0-59' },
+  { name: 'hour', range: '0-23' },
+  { name: 'day of month', range: '1-31' },
+  { name: 'month', range: '1-12 or JAN-DEC' },
+  { name: 'day of week', range: '0-7 or SUN-SAT' },
 ] as const;
 
-const MACROS: Record<string, string> = {
-  '@hourly': '0 * * * *',
-  '@daily': '0 0 * * *',
-  '@weekly': '0 0 * * 0',
-  '@monthly': '0 0 1 * *',
-};
+/**
+ * Croner reads the pattern: classic five fields, day of month OR day of week when both are
+ * restricted, `5/15` as from 5 every 15. It runs on wall-clock dates (a Date whose UTC fields are
+ * the wall fields); the time zone is applied here, so that daylight-saving rules stay ours.
+ */
+const CRONER = { timezone: 'UTC', mode: '5-part', domAndDow: false, sloppyRanges: true } as const;
 
-function parseField(text: string, { name, min, max }: (typeof FIELDS)[number]): Set<number> {
-  const values = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
-    if (!m) throw new TandemError('INVALID_ARGUMENT', `cron: cannot read ${name} field "${text}"`);
-    const from = m[1] === '*' ? min : Number(m[2]);
-    const to = m[1] === '*' ? max : m[3] !== undefined ? Number(m[3]) : m[4] ? max : from;
-    const step = m[4] ? Number(m[4]) : 1;
-    if (from < min || to > max || from > to || step < 1)
-      throw new TandemError('INVALID_ARGUMENT', `cron: ${name} "${part}" is outside ${min}-${max}`);
-    for (let v = from; v <= to; v += step) values.add(v);
+function readPattern(source: string): Croner {
+  if (!source.startsWith('@')) {
+    const fields = source.split(/\s+/);
+    if (fields.length !== 5)
+      throw new TandemError(
+        'INVALID_ARGUMENT',
+        `cron: expected 5 fields (minute hour day month weekday), got ${fields.length} in "${source}"`,
+      );
+    // Each field alone first, so that the error names the field.
+    fields.forEach((text, i) => {
+      try {
+        new Croner(fields.map((_, j) => (j === i ? text : '*')).join(' '), CRONER);
+      } catch (error) {
+        const { name, range } = FIELDS[i]!;
+        throw error instanceof RangeError
+          ? new TandemError('INVALID_ARGUMENT', `cron: ${name} "${text}" is outside ${range}`, { cause: error })
+          : new TandemError('INVALID_ARGUMENT', `cron: cannot read ${name} field "${text}"`, { cause: error });
+      }
+    });
   }
-  return values;
+  try {
+    return new Croner(source, CRONER);
+  } catch (error) {
+    throw new TandemError('INVALID_ARGUMENT', `cron: cannot read "${source}" (${(error as Error).message.replace(/^CronPattern: /, '')})`, {
+      cause: error,
+    });
+  }
 }
 
 /**
- * Parses `m h dom mon dow` (with *, lists, ranges, steps, @hourly/@daily/@weekly/@monthly), read
- * on the wall clock of `timeZone`. Across daylight-saving changes a wall time that does not exist
- * (02:30 on a spring-forward night) is skipped, and one that happens twice runs once.
+ * Parses `m h dom mon dow` (with *, lists, ranges, steps, names such as MON-FRI and JAN, L, W
+ * and #, and @hourly/@daily/@weekly/@monthly/@yearly), read on the wall clock of `timeZone`.
+ * Across daylight-saving changes a wall time that does not exist (02:30 on a spring-forward
+ * night) is skipped, and one that happens twice runs once.
  */
 export function parseCron(expression: string, timeZone = 'UTC'): Cron {
   const source = expression.trim();
-  const fields = (MACROS[source] ?? source).split(/\s+/);
-  if (fields.length !== 5)
-    throw new TandemError(
-      'INVALID_ARGUMENT',
-      `cron: expected 5 fields (minute hour day month weekday), got ${fields.length} in "${source}"`,
-    );
-  const [minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, FIELDS[i]!)) as Set<number>[];
-  if (weekdays!.has(7)) weekdays!.add(0);
+  const pattern = readPattern(source);
   const zone = wallClock(timeZone);
-  // Classic cron: when both day fields are restricted, either one matching is enough.
-  const dayRestricted = fields[2] !== '*' && fields[4] !== '*';
-  const dayMatches = (d: Date) =>
-    dayRestricted ? days!.has(d.getUTCDate()) || weekdays!.has(d.getUTCDay()) : days!.has(d.getUTCDate()) && weekdays!.has(d.getUTCDay());
-  /** The first matching wall time at or after `t` (a Date whose UTC fields are wall-clock fields). */
+  /** The first matching wall time at or after `t` (whole minutes). */
   const nextWall = (t: Date): Date => {
-    // Skipping whole days/hours keeps this to a few hundred steps even for yearly schedules.
-    for (let guard = 0; guard < 50_000; guard++) {
-      if (!months!.has(t.getUTCMonth() + 1) || !dayMatches(t)) {
-        t.setUTCDate(t.getUTCDate() + 1);
-        t.setUTCHours(0, 0, 0, 0);
-      } else if (!hours!.has(t.getUTCHours())) {
-        t.setUTCHours(t.getUTCHours() + 1, 0, 0, 0);
-      } else if (!minutes!.has(t.getUTCMinutes())) {
-        t.setUTCMinutes(t.getUTCMinutes() + 1, 0, 0);
-      } else return t;
-    }
-    throw new TandemError('INVALID_ARGUMENT', `cron: "${source}" never matches a real date`);
+    const found = pattern.nextRun(new Date(t.getTime() - 1000));
+    if (!found) throw new TandemError('INVALID_ARGUMENT', `cron: "${source}" never matches a real date`);
+    return found;
   };
   return {
     source,
@@ -84,7 +80,7 @@ export function parseCron(expression: string, timeZone = 'UTC'): Cron {
         const candidate = nextWall(wall);
         const instant = zone.toInstant(candidate);
         if (instant > after && zone.toWall(instant).getTime() === candidate.getTime()) return instant;
-        wall.setUTCMinutes(wall.getUTCMinutes() + 1); // a wall time skipped by the clock change
+        wall.setTime(candidate.getTime() + 60_000); // a wall time skipped by the clock change
       }
     },
   };

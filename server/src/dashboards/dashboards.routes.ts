@@ -1,9 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { grantRoutes } from '../auth/sharing.js';
+import { grantRoutes } from '../auth/grants.routes.js';
 import type { AppContext, Feature } from '../context.js';
+import { pageQuery } from '../db/paging.js';
 import { route } from '../http/route.js';
 import { cellChoice, notebookSchema } from './content.js';
+import { createDashboardRefresh } from './dashboards.refresh.js';
 import { createDashboardsService } from './dashboards.service.js';
 import { dashboardPages } from './pages.js';
 import { PdfPrinter } from './pdf.js';
@@ -19,10 +21,6 @@ const publishBody = z.object({
   notebook: notebookSchema,
   selection,
 });
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
 
 /** How often due refresh schedules are looked for; cron has minute resolution. */
 const TICK_MS = 30_000;
@@ -30,6 +28,7 @@ const TICK_MS = 30_000;
 /** Published dashboards (API under /tandem/api/dashboards, pages under /tandem/d) and the notebook templates they start from. */
 export function dashboardsFeature(ctx: AppContext): Feature {
   const dashboards = createDashboardsService(ctx);
+  const refresh = createDashboardRefresh(ctx, dashboards);
   const printer = new PdfPrinter();
   const api = Router();
   const { openapi } = ctx;
@@ -43,7 +42,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       auth: 'user',
       summary: 'Dashboards the caller can see, recently updated first',
       tags,
-      query: pageQuery,
+      query: pageQuery(),
     },
     async ({ caller, query }) => ({
       items: await dashboards.list(caller, query),
@@ -206,7 +205,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
         selection,
       }),
     },
-    async ({ caller, params, body }) => dashboards.setSchedule(caller, params.slug, body),
+    async ({ caller, params, body }) => refresh.setSchedule(caller, params.slug, body),
   );
 
   route(
@@ -221,7 +220,7 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       params: slugParams,
       body: z.object({ notebookId: z.string().min(1).max(64).nullable(), selection }),
     },
-    async ({ caller, params, body }) => dashboards.setLive(caller, params.slug, body),
+    async ({ caller, params, body }) => refresh.setLive(caller, params.slug, body),
   );
 
   route(
@@ -236,22 +235,23 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       status: 202,
       params: slugParams,
     },
-    async ({ caller, params }) => dashboards.refreshNow(caller, params.slug),
+    async ({ caller, params }) => refresh.refreshNow(caller, params.slug),
   );
 
   templateRoutes(api, openapi);
 
+  refresh.start();
   const tick = setInterval(() => {
-    dashboards.runDue().catch((error: unknown) => ctx.log.warn('looking for due dashboard refreshes failed', { error: String(error) }));
+    refresh.runDue().catch((error: unknown) => ctx.log.warn('looking for due dashboard refreshes failed', { error: String(error) }));
   }, TICK_MS).unref();
 
   return {
     name: 'dashboards',
     api,
-    pages: dashboardPages(dashboards, ctx.auth, printer),
+    pages: dashboardPages(dashboards, refresh, ctx.auth, printer),
     async close() {
       clearInterval(tick);
-      await dashboards.close();
+      refresh.close();
       await printer.close();
     },
   };

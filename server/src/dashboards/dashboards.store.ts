@@ -1,51 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
-import type { Permissions } from '../auth/permissions.js';
+import type { Permissions, Role } from '../auth/permissions.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { CellChoice, DashboardContent } from './content.js';
+import type {
+  Dashboard as ApiDashboard,
+  DashboardRunStatus,
+  DashboardSchedule,
+  DashboardVersion as ApiDashboardVersion,
+  DashboardVersionOrigin,
+} from '../api/index.js';
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
-export type VersionOrigin = 'publish' | 'schedule';
-
-export interface Dashboard {
-  id: string;
-  slug: string;
-  title: string;
-  description: string;
-  notebookPath: string | null;
-  createdBy: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  currentVersion: number | null;
-  hasLink: boolean;
-  schedule: Schedule | null;
-  lastRun: { at: Date; status: RunStatus; error: string | null } | null;
-  /** Live mode: the shared notebook whose outputs the page follows. */
-  liveNotebookId: string | null;
-}
-
-/** A refresh schedule: cron fields on the wall clock of an IANA time zone. */
-export interface Schedule {
-  cron: string;
-  timezone: string;
-  nextRunAt: Date | null;
-}
+// The entities are the API contract's (../api), with the server's Dates.
+export type RunStatus = DashboardRunStatus;
+export type VersionOrigin = DashboardVersionOrigin;
+export type Dashboard = ApiDashboard<Date>;
+export type Schedule = DashboardSchedule<Date>;
 
 /** Internal fields never sent to clients. */
 export interface DashboardRow extends Dashboard {
   sourceKey: string | null;
   selection: CellChoice[] | null;
+  /** Who set the refresh schedule: refreshes run as them while they may still edit the dashboard. */
+  scheduleSetBy: string | null;
+  /** The notebook job of the latest refresh. */
+  lastRunJobId: string | null;
+  /** Who made the dashboard follow its live notebook: pages show it while they may read the notebook. */
+  liveSetBy: string | null;
 }
 
-export interface DashboardVersion {
-  number: number;
-  title: string;
-  description: string;
-  origin: VersionOrigin;
-  createdBy: string | null;
-  createdAt: Date;
-}
+export type DashboardVersion = ApiDashboardVersion<Date>;
 
 export interface DashboardVersionWithContent extends DashboardVersion {
   content: DashboardContent;
@@ -53,7 +38,7 @@ export interface DashboardVersionWithContent extends DashboardVersion {
 
 const COLUMNS = `id, slug, title, description, notebook_path, created_by, created_at, updated_at, current_version,
   link_key_hash IS NOT NULL AS has_link, schedule_cron, schedule_timezone, next_run_at, last_run_at, last_run_status, last_run_error,
-  source_key, selection, live_notebook_id`;
+  source_key, selection, live_notebook_id, schedule_set_by, last_run_job_id, live_set_by`;
 
 interface Row {
   id: string;
@@ -75,6 +60,9 @@ interface Row {
   source_key: string | null;
   selection: CellChoice[] | null;
   live_notebook_id: string | null;
+  schedule_set_by: string | null;
+  last_run_job_id: string | null;
+  live_set_by: string | null;
 }
 
 const toDashboard = (r: Row): DashboardRow => ({
@@ -91,10 +79,16 @@ const toDashboard = (r: Row): DashboardRow => ({
   schedule: r.schedule_cron
     ? { cron: r.schedule_cron, timezone: r.schedule_timezone, nextRunAt: r.next_run_at && new Date(r.next_run_at) }
     : null,
-  lastRun: r.last_run_at && r.last_run_status ? { at: new Date(r.last_run_at), status: r.last_run_status, error: r.last_run_error } : null,
+  lastRun:
+    r.last_run_at && r.last_run_status
+      ? { at: new Date(r.last_run_at), status: r.last_run_status, error: r.last_run_error, jobId: r.last_run_job_id }
+      : null,
   liveNotebookId: r.live_notebook_id,
   sourceKey: r.source_key,
   selection: r.selection,
+  scheduleSetBy: r.schedule_set_by,
+  lastRunJobId: r.last_run_job_id,
+  liveSetBy: r.live_set_by,
 });
 
 const VERSION_COLUMNS = 'number, title, description, origin, created_by AS "createdBy", created_at AS "createdAt"';
@@ -142,13 +136,14 @@ export class DashboardsStore {
     return row && toDashboard(row);
   }
 
-  async list(who: Principal, limit: number, offset: number): Promise<DashboardRow[]> {
-    const visible = this.permissions.visibleSql(who, 'dashboard', 'id', 3);
-    const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM dashboards WHERE ${visible.sql} ORDER BY updated_at DESC LIMIT $1 OFFSET $2`,
-      [limit, offset, ...visible.params],
+  /** A page of the dashboards the caller can see, each with the caller's role. */
+  async list(who: Principal, limit: number, offset: number): Promise<(DashboardRow & { role: Role })[]> {
+    const roles = this.permissions.roleJoin(who, 'dashboard', 'dashboards.id', 3);
+    const rows = await this.db.query<Row & { role: Role }>(
+      `SELECT ${COLUMNS}, r.role FROM dashboards ${roles.sql} ORDER BY updated_at DESC LIMIT $1 OFFSET $2`,
+      [limit, offset, ...roles.params],
     );
-    return rows.map(toDashboard);
+    return rows.map((row) => ({ ...toDashboard(row), role: row.role }));
   }
 
   /** Adds the next version and makes it current; the row lock orders concurrent publishes. */
@@ -198,21 +193,25 @@ export class DashboardsStore {
   }
 
   /** Follows a shared notebook (or stops, with null); `selection` picks the cells shown. */
-  async setLive(tx: Queryable, id: string, notebookId: string | null, selection: CellChoice[] | null): Promise<void> {
-    await tx.query('UPDATE dashboards SET live_notebook_id = $2, selection = COALESCE($3, selection), updated_at = now() WHERE id = $1', [
-      id,
-      notebookId,
-      selection ? JSON.stringify(selection) : null,
-    ]);
+  async setLive(
+    tx: Queryable,
+    id: string,
+    live: { notebookId: string | null; selection: CellChoice[] | null; setBy: string },
+  ): Promise<void> {
+    await tx.query(
+      'UPDATE dashboards SET live_notebook_id = $2, selection = COALESCE($3, selection), live_set_by = $4, updated_at = now() WHERE id = $1',
+      [id, live.notebookId, live.selection ? JSON.stringify(live.selection) : null, live.notebookId ? live.setBy : null],
+    );
   }
 
   async setSchedule(
     tx: Queryable,
     id: string,
-    schedule: (Schedule & { nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null }) | null,
+    schedule: (Schedule & { nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null; setBy: string }) | null,
   ): Promise<void> {
     await tx.query(
-      `UPDATE dashboards SET schedule_cron = $2, schedule_timezone = $3, next_run_at = $4, source_key = $5, selection = $6, updated_at = now()
+      `UPDATE dashboards SET schedule_cron = $2, schedule_timezone = $3, next_run_at = $4, source_key = $5, selection = $6,
+         schedule_set_by = $7, updated_at = now()
         WHERE id = $1`,
       [
         id,
@@ -221,6 +220,7 @@ export class DashboardsStore {
         schedule?.nextRunAt ?? null,
         schedule?.sourceKey ?? null,
         schedule?.selection ? JSON.stringify(schedule.selection) : null,
+        schedule?.setBy ?? null,
       ],
     );
   }
@@ -248,15 +248,52 @@ export class DashboardsStore {
     });
   }
 
-  async markRunning(id: string, at: Date): Promise<void> {
-    await this.db.query(`UPDATE dashboards SET last_run_at = $2, last_run_status = 'running', last_run_error = NULL WHERE id = $1`, [
-      id,
-      at,
-    ]);
+  /** Marks a refresh as started unless one is running already; answers whether it was marked. */
+  async markRunning(id: string, at: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE dashboards SET last_run_at = $2, last_run_status = 'running', last_run_error = NULL, last_run_job_id = NULL
+        WHERE id = $1 AND last_run_status IS DISTINCT FROM 'running' RETURNING id`,
+      [id, at],
+    );
+    return rows.length > 0;
   }
 
-  async finishRun(id: string, status: 'succeeded' | 'failed', error: string | null): Promise<void> {
-    await this.db.query('UPDATE dashboards SET last_run_status = $2, last_run_error = $3 WHERE id = $1', [id, status, error]);
+  /** The notebook job now running the dashboard's refresh. */
+  async setRunJob(id: string, jobId: string): Promise<void> {
+    await this.db.query(`UPDATE dashboards SET last_run_job_id = $2 WHERE id = $1 AND last_run_status = 'running'`, [id, jobId]);
+  }
+
+  /**
+   * Ends the running refresh (the one of `jobId`, when given). Answers false when it was not
+   * running (any more): another server finished it, so its version is not added twice.
+   */
+  async finishRun(
+    id: string,
+    outcome: { status: 'succeeded' | 'failed'; error: string | null; jobId?: string },
+    q: Queryable = this.db,
+  ): Promise<boolean> {
+    const rows = await q.query(
+      `UPDATE dashboards SET last_run_status = $2, last_run_error = $3
+        WHERE id = $1 AND last_run_status = 'running' AND ($4::text IS NULL OR last_run_job_id = $4) RETURNING id`,
+      [id, outcome.status, outcome.error, outcome.jobId ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /** The dashboard whose running refresh is this job, if any. */
+  async refreshOfJob(jobId: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ id: string }>(
+      `SELECT id FROM dashboards WHERE last_run_job_id = $1 AND last_run_status = 'running'`,
+      [jobId],
+    );
+    return row?.id;
+  }
+
+  /** Refreshes whose notebook job may have ended meanwhile (a restart, another server's job). */
+  async runningRefreshes(): Promise<{ id: string; jobId: string }[]> {
+    return this.db.query(
+      `SELECT id, last_run_job_id AS "jobId" FROM dashboards WHERE last_run_status = 'running' AND last_run_job_id IS NOT NULL`,
+    );
   }
 
   async delete(tx: Queryable, id: string): Promise<void> {

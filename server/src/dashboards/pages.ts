@@ -8,6 +8,7 @@ import { atLeast } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { callerFor } from '../http/route.js';
 import { TandemError } from '../errors.js';
+import type { DashboardRefresh } from './dashboards.refresh.js';
 import type { DashboardsService } from './dashboards.service.js';
 import type { DashboardRow } from './dashboards.store.js';
 import type { DashboardContent } from './content.js';
@@ -35,7 +36,7 @@ interface Resolved {
 }
 
 /** GET /tandem/d/:slug (page), /pdf (export) and /state (what live pages poll). */
-export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, printer: PdfPrinter): Router {
+export function dashboardPages(dashboards: DashboardsService, refresh: DashboardRefresh, auth: AuthStore, printer: PdfPrinter): Router {
   const pages = Router();
   // Versions are immutable, so a rendered page (sanitized, compressed) is reused until evicted.
   const cache = new Map<string, Promise<CachedPage>>();
@@ -54,7 +55,7 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
     if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_VERSION))
       throw new TandemError('INVALID_ARGUMENT', 'version: expected a version number');
     if (asked !== undefined && !atLeast(role, 'editor')) throw new TandemError('FORBIDDEN', 'only editors can open earlier versions');
-    const live = row.liveNotebookId && asked === undefined ? await dashboards.liveContent(row) : undefined;
+    const live = row.liveNotebookId && asked === undefined ? await refresh.liveContent(row) : undefined;
     return { row, version: asked ?? row.currentVersion ?? 0, linkQuery: key ? `?key=${encodeURIComponent(key)}` : '', live };
   }
 
@@ -89,7 +90,7 @@ export function dashboardPages(dashboards: DashboardsService, auth: AuthStore, p
 
   pages.get('/tandem/d/:slug', async (req, res) => {
     try {
-      if (typeof req.query.token === 'string' && req.principal) {
+      if (typeof req.query.token === 'string' && callerFor('public', req.principal)) {
         res.setHeader('Set-Cookie', `${COOKIE}=${encodeURIComponent(req.query.token)}; Path=/tandem/d; HttpOnly; SameSite=Lax`);
         const rest = new URLSearchParams(req.query as Record<string, string>);
         rest.delete('token');

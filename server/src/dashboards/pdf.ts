@@ -1,4 +1,5 @@
 import type { Browser } from 'playwright-core';
+import { loadMachineConfig } from '../config.js';
 import { TandemError } from '../errors.js';
 
 const CHROMIUM_ARGS = [
@@ -14,7 +15,7 @@ const CHROMIUM_ARGS = [
 export class PdfPrinter {
   private browser?: Promise<Browser>;
 
-  constructor(private readonly executablePath = process.env.TANDEM_CHROMIUM ?? '/usr/bin/chromium') {}
+  constructor(private readonly executablePath = loadMachineConfig().chromium) {}
 
   async print(html: string): Promise<Buffer> {
     const browser = await this.launch();

@@ -8,13 +8,22 @@ export interface PageRequest {
   offset: number;
 }
 
+export interface PageOptions {
+  defaultLimit?: number;
+  maxLimit?: number;
+  /** Largest `offset=` accepted (default 2^31 - 1). */
+  maxOffset?: number;
+}
+
 /**
- * `?limit=&pageToken=` (or `offset=`) for every list route, validated at the edge. The token is
- * opaque to clients; it carries the next offset.
+ * `?limit=&pageToken=` (or `offset=`) for every list route, validated at the edge, beside the
+ * route's own `filters` (passed through as they are). The token is opaque to clients; it carries
+ * the next offset.
  */
-export function pageQuery(options: { defaultLimit?: number; maxLimit?: number } = {}) {
+export function pageQuery<F extends z.ZodRawShape = Record<never, never>>(options: PageOptions = {}, filters: F = {} as F) {
   return z
     .object({
+      ...filters,
       limit: z.coerce
         .number()
         .int()
@@ -25,11 +34,15 @@ export function pageQuery(options: { defaultLimit?: number; maxLimit?: number } 
         .number()
         .int()
         .min(0)
-        .max(2 ** 31 - 1)
+        .max(options.maxOffset ?? 2 ** 31 - 1)
         .optional(),
       pageToken: z.string().max(200).optional(),
     })
-    .transform((q): PageRequest => ({ limit: q.limit, offset: q.pageToken ? decodePageToken(q.pageToken) : (q.offset ?? 0) }));
+    .transform((query): z.output<z.ZodObject<F>> & PageRequest => {
+      // zod cannot spell the output of a generic shape spread into another, so name the fields.
+      const { limit, offset, pageToken, ...filtered } = query as unknown as { limit: number; offset?: number; pageToken?: string };
+      return { ...(filtered as z.output<z.ZodObject<F>>), limit, offset: pageToken ? decodePageToken(pageToken) : (offset ?? 0) };
+    });
 }
 
 /** The SQL select-list item that counts every matching row beside the page's rows. */

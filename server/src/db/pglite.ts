@@ -18,6 +18,10 @@ export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob
     exec: async (sql) => {
       await pg.exec(sql);
     },
+    async listen(channel, onMessage) {
+      const stop = await pg.listen(channel, onMessage);
+      return async () => stop();
+    },
     close: () => pg.close(),
     /** A copy of the whole cluster; `loadDataDir` starts a new instance from it in a fraction of initdb's time. */
     dump: () => pg.dumpDataDir('none'),

@@ -37,6 +37,17 @@ export async function openPostgres(url: string, options: { max?: number; onIdleE
     exec: async (sql) => {
       await pool.query(sql);
     },
+    async listen(channel, onMessage) {
+      // A connection of its own: LISTEN holds for the session, and pooled ones are shared.
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', options.onIdleError ?? (() => undefined));
+      await client.connect();
+      client.on('notification', (n) => {
+        if (n.channel === channel) onMessage(n.payload ?? '');
+      });
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return () => client.end();
+    },
     close: () => pool.end(),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext, Feature } from '../context.js';
 import { pgErrorCode } from '../db/db.js';
@@ -23,7 +24,15 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     const ok = db === 'ok' && artifacts === 'ok';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', db, artifacts });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    const { metricsToken } = ctx.config;
+    if (metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
+      res
+        .status(401)
+        .set('www-authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHENTICATED', message: 'metrics need the metrics token' } });
+      return;
+    }
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 
@@ -91,4 +100,10 @@ function cors(allowed: string[] | '*') {
     }
     next();
   };
+}
+
+/** Compares secrets in constant time (hashed first, so lengths do not leak either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -40,10 +40,42 @@ const TEMPLATES = {
 } as const;
 
 /**
+ * A notebook job: the notebook (nbformat 4) run headless on its kernel, cell after cell, stopping
+ * at the first error; the executed notebook is the job's output `notebook.ipynb`.
+ */
+export const notebookSpec = z
+  .object({
+    notebook: z
+      .object({
+        cells: z.array(z.record(z.string(), z.unknown())).max(10_000),
+        metadata: z.record(z.string(), z.unknown()).default({}),
+        nbformat: z.literal(4).default(4),
+        nbformat_minor: z.number().int().min(0).max(100).default(5),
+      })
+      .refine((nb) => JSON.stringify(nb).length <= 16 * 1024 * 1024, 'at most 16 MB of notebook JSON'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600)
+      .default(600)
+      .describe('the longest one cell may run'),
+  })
+  .strict();
+
+/** The executed notebook a notebook job leaves among its outputs. */
+export const NOTEBOOK_OUTPUT = 'notebook.ipynb';
+
+/**
  * What a job runs: an inline Python `script`, a `file` on the worker, or a shipped `template`
  * with its `inputs`; plus argv, Spark conf (spark) or GPU count (gpu). Exactly one source.
  */
-export function jobSpec(kind: JobKind) {
+export function jobSpec(kind: JobKind): z.ZodType<Record<string, unknown>> {
+  if (kind === 'notebook') return notebookSpec;
+  return scriptSpec(kind);
+}
+
+function scriptSpec(kind: 'spark' | 'gpu') {
   const templates = TEMPLATES[kind];
   const names = Object.keys(templates) as [string, ...string[]];
   return z

@@ -2,17 +2,16 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext, Feature } from '../context.js';
+import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import { route } from '../http/route.js';
 import { MODEL_NAME } from '../models/models.search.js';
-import { createModelsService } from '../models/models.service.js';
 import { SHA256 } from './job-data.js';
 import { jobSpec } from './job-spec.js';
-import { JobsService } from './jobs.service.js';
-import { JobsStore } from './jobs.store.js';
+import { createJobsService } from './jobs.service.js';
 
 const tags = ['jobs'];
-const KIND = z.enum(['spark', 'gpu']);
+const KIND = z.enum(['spark', 'gpu', 'notebook']);
 const STATUS = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 const EVENT_TYPE = z.enum(['log', 'metric', 'progress', 'state']);
 const jobParams = z.object({ id: z.uuid() });
@@ -54,18 +53,7 @@ const workerEvent = z.discriminatedUnion('type', [
 
 /** The jobs API (users: submit, follow, cancel, retry) and the worker API (claim, heartbeat, events, outputs, outcome). */
 export function jobsFeature(ctx: AppContext): Feature {
-  const jobs = new JobsService(
-    new JobsStore(ctx.db, ctx.permissions),
-    ctx.artifacts,
-    ctx.permissions,
-    ctx.events,
-    ctx.auth,
-    createModelsService(ctx),
-    {
-      maxOutputBytes: ctx.config.maxArtifactBytes,
-      workerOnlineMs: 60_000,
-    },
-  );
+  const jobs = ctx.shared(createJobsService);
   const api = Router();
   const { openapi } = ctx;
   // A long poll ends early when the client goes away (the response closes; the request's own
@@ -79,7 +67,7 @@ export function jobsFeature(ctx: AppContext): Feature {
   route(
     api,
     openapi,
-    { method: 'post', path: '/jobs', auth: 'user', summary: 'Submit a Spark or GPU job', tags, status: 201, body: submitBody },
+    { method: 'post', path: '/jobs', auth: 'user', summary: 'Submit a Spark, GPU or notebook job', tags, status: 201, body: submitBody },
     async ({ caller, body }) => jobs.submit(caller, body),
   );
 
@@ -92,13 +80,7 @@ export function jobsFeature(ctx: AppContext): Feature {
       auth: 'user',
       summary: 'Jobs the caller can see, newest first',
       tags,
-      query: z.object({
-        status: STATUS.optional(),
-        kind: KIND.optional(),
-        q: z.string().max(200).optional(),
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        offset: z.coerce.number().int().min(0).default(0),
-      }),
+      query: pageQuery({}, { status: STATUS.optional(), kind: KIND.optional(), q: z.string().max(200).optional() }),
     },
     async ({ caller, query }) => jobs.list(caller, query),
   );
@@ -250,10 +232,11 @@ export function jobsFeature(ctx: AppContext): Feature {
       status: 201,
       body: z.object({
         name: z.string().min(1).max(200),
-        capabilities: z.array(KIND).min(1, 'a worker needs at least one capability (spark or gpu)'),
+        capabilities: z.array(KIND).min(1, 'a worker needs at least one capability (spark, gpu or notebook)'),
         gpus: z.array(z.record(z.string(), z.unknown())).max(64).default([]),
         concurrency: z.number().int().min(1).max(256).default(1),
         onlyOwner: z.boolean().default(false).describe('the worker cannot isolate jobs and runs only its owner’s'),
+        team: z.string().min(1).max(100).optional().describe('run only the jobs of this team’s members (a team of yours)'),
       }),
     },
     async ({ caller, body }) => jobs.registerWorker(caller, body),
@@ -272,8 +255,8 @@ export function jobsFeature(ctx: AppContext): Feature {
       body: z.object({ leaseMs: LEASE_MS, waitMs: z.number().int().min(0).max(30_000).default(0) }),
     },
     async ({ caller, res, params, body }) => {
-      const job = await jobs.claim(caller, params.workerId, body.leaseMs, body.waitMs, aborted(res));
-      return job ? { job } : undefined;
+      // With the job, the short-lived token it runs with as its submitter.
+      return jobs.claim(caller, params.workerId, body.leaseMs, body.waitMs, aborted(res));
     },
   );
 

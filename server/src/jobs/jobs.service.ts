@@ -3,10 +3,11 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
-import { audit } from '../audit.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
-import type { ModelsService } from '../models/models.service.js';
+import { audited, createOwned } from '../mutations.js';
+import type { AppContext } from '../context.js';
+import { createModelsService, type ModelsService } from '../models/models.service.js';
 import { dataKey, dataRefsOf, type DataRef } from './job-data.js';
 import { registerJobModel } from './job-registration.js';
 import {
@@ -17,7 +18,7 @@ import {
   type JobFilter,
   type JobKind,
   type JobOutput,
-  type JobsStore,
+  JobsStore,
   type Json,
   type Lease,
   type Worker,
@@ -41,6 +42,8 @@ export interface Outcome {
 
 export interface JobsLimits {
   maxOutputBytes: number;
+  /** The longest a job's token lives; it is revoked anyway when the attempt ends. */
+  jobTokenTtlMs: number;
   /** How long a worker that has not heartbeated still counts as online. */
   workerOnlineMs: number;
 }
@@ -69,29 +72,29 @@ export class JobsService {
 
   async submit(who: Principal, input: SubmitInput, { dataChecked = false } = {}): Promise<Job> {
     if (!dataChecked) await this.requireUploaded(who, dataRefsOf(input.spec));
-    const job = await this.store.transaction(async (tx) => {
-      const created = await this.store.create(tx, {
-        kind: input.kind,
-        name: input.name ?? defaultName(input),
-        spec: input.spec,
-        register: input.register,
-        notebook: input.notebook,
-        maxAttempts: input.maxAttempts ?? 3,
-        createdBy: who.id,
-      });
-      await this.store.addEvents(tx, created.id, 0, [{ type: 'state', data: { status: 'queued' } }]);
-      await this.permissions.grant('job', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, {
-        actorId: who.id,
+    return createOwned(
+      { db: this.store, permissions: this.permissions, events: this.events },
+      who,
+      {
+        type: 'job',
         action: 'job.submit',
-        resourceType: 'job',
-        resourceId: created.id,
-        details: { kind: input.kind, name: created.name },
-      });
-      return created;
-    });
-    this.publish('job.queued', job);
-    return job;
+        details: (job) => ({ kind: input.kind, name: job.name }),
+        event: (job) => jobEvent('job.queued', job),
+      },
+      async (tx) => {
+        const created = await this.store.create(tx, {
+          kind: input.kind,
+          name: input.name ?? defaultName(input),
+          spec: input.spec,
+          register: input.register,
+          notebook: input.notebook,
+          maxAttempts: input.maxAttempts ?? 3,
+          createdBy: who.id,
+        });
+        await this.store.addEvents(tx, created.id, 0, [{ type: 'state', data: { status: 'queued' } }]);
+        return created;
+      },
+    );
   }
 
   async get(who: Principal, id: string): Promise<Job> {
@@ -134,11 +137,9 @@ export class JobsService {
   /** Queued jobs are cancelled at once; running ones when their worker has stopped the process. */
   async cancel(who: Principal, id: string): Promise<Job> {
     await this.permissions.require(who, 'job', id, 'editor');
-    const job = await this.store.transaction(async (tx) => {
-      await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [id]);
-      const job = (await this.store.get(id, tx))!;
+    const job = await audited(this.store, who, { action: 'job.cancel', resourceType: 'job', resourceId: id }, async (tx) => {
+      const job = (await this.store.lock(tx, id))!;
       if (FINAL_STATUSES.includes(job.status)) throw new TandemError('CONFLICT', `job ${id} already ${job.status}`);
-      await audit(tx, { actorId: who.id, action: 'job.cancel', resourceType: 'job', resourceId: id });
       if (job.status === 'queued') return this.store.setStatus(tx, job, 'cancelled', { error: `cancelled by ${who.name}` });
       await this.store.requestCancel(tx, id);
       await this.store.addEvents(tx, id, job.attempt, [
@@ -206,6 +207,17 @@ export class JobsService {
       );
   }
 
+  /** A job as it is now, for the server's own follow-up work (dashboard refreshes); no permission check. */
+  find(id: string): Promise<Job | undefined> {
+    return this.store.get(id);
+  }
+
+  /** One output file of the job's latest attempt, or undefined when it left none by that name. */
+  async outputFile(job: Job, path: string): Promise<Readable | undefined> {
+    const output = (await this.store.outputs(job.id, job.attempt)).find((o) => o.path === path);
+    return output && this.artifacts.get(output.key);
+  }
+
   async outputsOf(who: Principal, id: string): Promise<JobOutput[]> {
     const job = await this.get(who, id);
     return this.store.outputs(id, job.attempt);
@@ -219,9 +231,14 @@ export class JobsService {
 
   async registerWorker(
     who: Principal,
-    input: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number; onlyOwner: boolean },
+    { team, ...input }: { name: string; capabilities: JobKind[]; gpus: Json[]; concurrency: number; onlyOwner: boolean; team?: string },
   ): Promise<Worker> {
-    return this.store.registerWorker({ ...input, ownerId: who.id });
+    const found = team === undefined ? undefined : await this.auth.findTeamByName(team);
+    // Only for a team of one's own: a team worker runs its members' jobs.
+    if (team !== undefined && (!found || (!who.isAdmin && !who.teamIds.includes(found.id)))) {
+      throw new TandemError('NOT_FOUND', `team ${team} not found`);
+    }
+    return this.store.registerWorker({ ...input, ownerId: who.id, teamId: found?.id ?? null });
   }
 
   async listWorkers(): Promise<Worker[]> {
@@ -230,10 +247,16 @@ export class JobsService {
 
   /**
    * The next job for this worker, or undefined after `waitMs` without one. Workers of admins run
-   * everyone's jobs (team workers) when they isolate jobs; anybody else's workers, and workers that
-   * cannot isolate jobs, only run their owner's jobs.
+   * everyone's jobs when they isolate jobs; anybody else's workers, and workers that cannot isolate
+   * jobs, only run their owner's jobs. A worker limited to a team runs only its members' jobs.
    */
-  async claim(who: Principal, workerId: string, leaseMs: number, waitMs: number, signal?: AbortSignal): Promise<Job | undefined> {
+  async claim(
+    who: Principal,
+    workerId: string,
+    leaseMs: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ job: Job; token: string } | undefined> {
     const worker = await this.worker(who, workerId);
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -242,15 +265,18 @@ export class JobsService {
       let job: Job | undefined;
       try {
         await this.reapExpired();
-        job = await this.store.claim(worker, who.isAdmin && !worker.onlyOwner ? undefined : who.id, leaseMs);
+        const everyone = !worker.onlyOwner && (who.isAdmin || worker.teamId !== null);
+        job = await this.store.claim(worker, everyone ? undefined : who.id, leaseMs);
       } catch (error) {
         queued.cancel();
         throw error;
       }
       if (job || deadline <= Date.now()) {
         queued.cancel();
-        if (job) this.publish('job.updated', job);
-        return job;
+        if (!job) return undefined;
+        this.publish('job.updated', job);
+        // The job acts as its submitter with this token, never with the worker's.
+        return { job, token: await this.auth.createJobToken(job.createdBy, job.id, this.limits.jobTokenTtlMs) };
       }
       await queued;
       if (signal?.aborted || this.closing.signal.aborted) return undefined;
@@ -333,6 +359,7 @@ export class JobsService {
         await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: Object.fromEntries(fresh) }]);
       return this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined });
     });
+    await this.auth.revokeJobTokens(done.id);
     this.publish('job.updated', done);
     return done;
   }
@@ -351,7 +378,11 @@ export class JobsService {
       }
       return out;
     });
-    for (const job of changed) this.publish(job.status === 'queued' ? 'job.queued' : 'job.updated', job);
+    for (const job of changed) {
+      // The lost attempt's token dies with it; a retry gets a new one when claimed.
+      await this.auth.revokeJobTokens(job.id);
+      this.publish(job.status === 'queued' ? 'job.queued' : 'job.updated', job);
+    }
     return changed;
   }
 
@@ -374,16 +405,9 @@ export class JobsService {
   }
 
   private async creatorOf(job: Job): Promise<Principal> {
-    const user = await this.auth.getUser(job.createdBy);
-    if (!user) throw new TandemError('NOT_FOUND', `the user who submitted job ${job.id} no longer exists`);
-    return {
-      id: user.id,
-      name: user.name,
-      displayName: user.displayName,
-      isAdmin: user.isAdmin,
-      teamIds: await this.auth.teamIdsOf(user.id),
-      tokenKind: 'user',
-    };
+    const creator = await this.auth.principalOf(job.createdBy);
+    if (!creator) throw new TandemError('NOT_FOUND', `the user who submitted job ${job.id} no longer exists or was deactivated`);
+    return creator;
   }
 
   /** Resolves on the first matching event, after `ms`, or on abort; `cancel()` resolves it now. */
@@ -409,14 +433,29 @@ export class JobsService {
   }
 
   private publish(type: string, job: Job): void {
-    this.events.publish({
-      type,
-      resourceType: 'job',
-      resourceId: job.id,
-      data: { status: job.status, progress: job.progress, name: job.name },
-    });
+    this.events.publish(jobEvent(type, job));
   }
 }
+
+/** The one JobsService of a server (`ctx.shared(createJobsService)`): the jobs API and dashboard refreshes use it. */
+export function createJobsService(ctx: AppContext): JobsService {
+  return new JobsService(
+    new JobsStore(ctx.db, ctx.permissions),
+    ctx.artifacts,
+    ctx.permissions,
+    ctx.events,
+    ctx.auth,
+    ctx.shared(createModelsService),
+    { maxOutputBytes: ctx.config.maxArtifactBytes, workerOnlineMs: 60_000, jobTokenTtlMs: 24 * 60 * 60_000 },
+  );
+}
+
+const jobEvent = (type: string, job: Job): Omit<TandemEvent, 'at'> => ({
+  type,
+  resourceType: 'job',
+  resourceId: job.id,
+  data: { status: job.status, progress: job.progress, name: job.name },
+});
 
 function defaultName(input: SubmitInput): string {
   const what = input.spec.template ?? (input.spec.file ? String(input.spec.file).split('/').at(-1) : 'script');

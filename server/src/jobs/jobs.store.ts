@@ -2,45 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { Permissions } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import type { Db, Queryable } from '../db/db.js';
+import type {
+  Job as ApiJob,
+  JobEvent as ApiJobEvent,
+  JobEventType,
+  JobKind,
+  JobOutputFile,
+  JobStatus,
+  Json,
+  Worker as ApiWorker,
+} from '../api/index.js';
 
-export type JobKind = 'spark' | 'gpu';
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type JobEventType = 'log' | 'metric' | 'progress' | 'state';
+// The entities are the API contract's (../api), with the server's Dates.
+export type { JobEventType, JobKind, JobStatus, Json } from '../api/index.js';
 export const FINAL_STATUSES: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export type Json = Record<string, unknown>;
-
-export interface Job {
-  id: string;
-  kind: JobKind;
-  name: string;
-  status: JobStatus;
-  spec: Json;
-  register: { model: string; description?: string } | null;
-  notebook: string | null;
-  attempt: number;
-  maxAttempts: number;
-  workerId: string | null;
-  leaseExpiresAt: Date | null;
-  cancelRequested: boolean;
-  progress: number | null;
-  metrics: Record<string, number>;
-  error: string | null;
-  result: Json | null;
-  createdBy: string;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  updatedAt: Date;
-}
-
-export interface JobEvent {
-  id: number;
-  attempt: number;
-  at: Date;
-  type: JobEventType;
-  data: Json;
-}
+export type Job = ApiJob<Date>;
+export type JobEvent = ApiJobEvent<Date>;
 
 export interface NewJob {
   kind: JobKind;
@@ -52,23 +30,11 @@ export interface NewJob {
   createdBy: string;
 }
 
-export interface Worker {
-  id: string;
-  name: string;
-  ownerId: string;
-  /** The worker cannot isolate jobs: it runs only its owner's. */
-  onlyOwner: boolean;
-  capabilities: JobKind[];
-  gpus: Json[];
-  concurrency: number;
-  lastSeenAt: Date;
-}
+export type Worker = ApiWorker<Date>;
 
-export interface JobOutput {
-  path: string;
+/** A stored output file: what clients see, plus its object-store key. */
+export interface JobOutput extends JobOutputFile {
   key: string;
-  size: number;
-  sha256: string;
 }
 
 export interface JobFilter {
@@ -91,7 +57,7 @@ const JOB_COLUMNS = `id, kind, name, status, spec, register, notebook, attempt, 
   progress, metrics, error, result, created_by AS "createdBy", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
 
-const WORKER_COLUMNS = `id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, only_owner AS "onlyOwner", last_seen_at AS "lastSeenAt"`;
+const WORKER_COLUMNS = `id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, only_owner AS "onlyOwner", team_id AS "teamId", last_seen_at AS "lastSeenAt"`;
 
 /** Prefixes each column of JOB_COLUMNS with a table alias. */
 const jobColumns = (alias: string) => JOB_COLUMNS.replace(/(^|,\s*)([a-z_]+)/g, `$1${alias}.$2`);
@@ -130,6 +96,12 @@ export class JobsStore {
     return row;
   }
 
+  /** The job read under a row lock, so that changes to it in `tx` are serialized. */
+  async lock(tx: Queryable, id: string): Promise<Job | undefined> {
+    const [row] = await tx.query<Job>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE`, [id]);
+    return row;
+  }
+
   async list(who: Principal, filter: JobFilter): Promise<{ jobs: Job[]; total: number }> {
     const visible = this.permissions.visibleSql(who, 'job', 'j.id', 1);
     const params: unknown[] = [...visible.params];
@@ -158,9 +130,10 @@ export class JobsStore {
            progress = NULL, error = NULL, updated_at = now()
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND kind = ANY($3::text[])
                        AND ($4::text IS NULL OR created_by = $4)
+                       AND ($5::text IS NULL OR created_by IN (SELECT user_id FROM team_members WHERE team_id = $5))
                      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING ${JOB_COLUMNS}`,
-        [worker.id, leaseMs, worker.capabilities, onlyCreatedBy ?? null],
+        [worker.id, leaseMs, worker.capabilities, onlyCreatedBy ?? null, worker.teamId],
       );
       if (row)
         await this.addEvents(tx, row.id, row.attempt, [
@@ -291,7 +264,7 @@ export class JobsStore {
 
   async registerWorker(input: Omit<Worker, 'id' | 'lastSeenAt'>): Promise<Worker> {
     const [row] = await this.db.query<Worker>(
-      `INSERT INTO workers (id, name, owner_id, capabilities, gpus, concurrency, only_owner) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO workers (id, name, owner_id, capabilities, gpus, concurrency, only_owner, team_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        RETURNING ${WORKER_COLUMNS}`,
       [
         randomUUID(),
@@ -301,6 +274,7 @@ export class JobsStore {
         JSON.stringify(input.gpus),
         input.concurrency,
         input.onlyOwner,
+        input.teamId,
       ],
     );
     return row!;

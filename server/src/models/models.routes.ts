@@ -2,15 +2,16 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { grantRoutes } from '../auth/sharing.js';
+import { grantRoutes } from '../auth/grants.routes.js';
 import type { AppContext, Feature } from '../context.js';
+import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { TandemEvent } from '../events.js';
 import { route } from '../http/route.js';
 import { ALIAS, MODEL_NAME, searchQuery, TAG_KEY } from './models.search.js';
 import { createModelsService, type ModelsService } from './models.service.js';
-import { decodePageToken, type ModelVersion } from './models.store.js';
-import { parseRange } from './range.js';
+import type { ModelVersion } from './models.store.js';
+import { requestedRange } from './range.js';
 
 const tags = ['models'];
 const SHORT = z.string().max(1000);
@@ -55,17 +56,9 @@ const newVersion = z.object({
   createModel: z.boolean().optional(),
 });
 
-const pageQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    offset: z.coerce.number().int().min(0).optional(),
-    pageToken: z.string().max(200).optional(),
-  })
-  .transform((q) => ({ limit: q.limit, offset: q.pageToken ? decodePageToken(q.pageToken) : (q.offset ?? 0) }));
-
 /** The model registry API: models, versions and their files, aliases, tags, sharing, live events. */
 export function modelsFeature(ctx: AppContext): Feature {
-  const models = createModelsService(ctx);
+  const models = ctx.shared(createModelsService);
   const api = Router();
   const { openapi } = ctx;
 
@@ -189,7 +182,7 @@ export function modelsFeature(ctx: AppContext): Feature {
       summary: 'Ready versions, newest first',
       tags,
       params: modelParams,
-      query: pageQuery,
+      query: pageQuery(),
     },
     async ({ caller, params, query }) => models.listVersions(caller, params.name, query),
   );
@@ -221,7 +214,7 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
     async ({ caller, req, res, params }) => {
       const { file } = await models.findFile(caller, params.name, { version: params.version }, params.path);
-      const range = parseRange(req.headers.range, file.size);
+      const range = requestedRange(req, file.size);
       const stream = await models.readFile(file, range);
       res.status(range ? 206 : 200);
       res.setHeader('Content-Type', 'application/octet-stream');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodePageToken } from './models.store.js';
+import { pageQuery, type PageRequest } from '../db/paging.js';
 
 export const MODEL_NAME = z
   .string()
@@ -10,15 +10,13 @@ const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$/;
 
 export type MetricOp = '>' | '>=' | '<' | '<=' | '=' | '!=';
 
-export interface ModelSearch {
+export interface ModelSearch extends PageRequest {
   q?: string;
   prefix?: string;
   tags: { key: string; value?: string }[];
   alias?: string;
   metrics: { name: string; op: MetricOp; value: number }[];
   order: { by: 'name' | 'updated'; desc: boolean } | { by: 'metric'; metric: string; desc: boolean };
-  limit: number;
-  offset: number;
 }
 
 const many = (item: z.ZodType<string>) =>
@@ -30,8 +28,9 @@ const many = (item: z.ZodType<string>) =>
 const METRIC_FILTER = /^(?:metric\.)?([A-Za-z_][A-Za-z0-9_.\-/]{0,127}?)\s*(>=|<=|!=|>|<|=)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)$/i;
 
 /** Query string of GET /models; `filter=metric.accuracy>0.9`, `tag=team:vision`, `orderBy=metric.accuracy`. */
-export const searchQuery = z
-  .object({
+export const searchQuery = pageQuery(
+  { maxOffset: 1_000_000 },
+  {
     q: z.string().max(200).optional(),
     prefix: z.string().max(128).optional(),
     tag: many(
@@ -47,30 +46,27 @@ export const searchQuery = z
       .regex(/^(name|updated|metric\.[A-Za-z_][A-Za-z0-9_.\-/]{0,127})$/, 'name, updated or metric.<name>')
       .default('name'),
     desc: z.enum(['true', 'false']).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
-    pageToken: z.string().max(200).optional(),
-  })
-  .transform((s): ModelSearch => {
-    const metricOrder = s.orderBy.startsWith('metric.') ? s.orderBy.slice('metric.'.length) : undefined;
-    const desc = s.desc === undefined ? s.orderBy !== 'name' : s.desc === 'true';
-    return {
-      q: s.q || undefined,
-      prefix: s.prefix || undefined,
-      tags: s.tag.map((t) => {
-        const at = t.indexOf(':');
-        return at < 0 ? { key: t } : { key: t.slice(0, at), value: t.slice(at + 1) };
-      }),
-      alias: s.alias,
-      metrics: s.filter.map((f) => {
-        const [, name, op, value] = METRIC_FILTER.exec(f)!;
-        return { name: name!, op: op as MetricOp, value: Number(value) };
-      }),
-      order:
-        metricOrder && METRIC_NAME.test(metricOrder)
-          ? { by: 'metric', metric: metricOrder, desc }
-          : { by: s.orderBy as 'name' | 'updated', desc },
-      limit: s.limit,
-      offset: s.pageToken ? decodePageToken(s.pageToken) : (s.offset ?? 0),
-    };
-  });
+  },
+).transform((s): ModelSearch => {
+  const metricOrder = s.orderBy.startsWith('metric.') ? s.orderBy.slice('metric.'.length) : undefined;
+  const desc = s.desc === undefined ? s.orderBy !== 'name' : s.desc === 'true';
+  return {
+    q: s.q || undefined,
+    prefix: s.prefix || undefined,
+    tags: s.tag.map((t) => {
+      const at = t.indexOf(':');
+      return at < 0 ? { key: t } : { key: t.slice(0, at), value: t.slice(at + 1) };
+    }),
+    alias: s.alias,
+    metrics: s.filter.map((f) => {
+      const [, name, op, value] = METRIC_FILTER.exec(f)!;
+      return { name: name!, op: op as MetricOp, value: Number(value) };
+    }),
+    order:
+      metricOrder && METRIC_NAME.test(metricOrder)
+        ? { by: 'metric', metric: metricOrder, desc }
+        : { by: s.orderBy as 'name' | 'updated', desc },
+    limit: s.limit,
+    offset: s.offset,
+  };
+});

@@ -1,14 +1,15 @@
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
-import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
+import type { Permissions, Role } from '../auth/permissions.js';
 import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
-import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { PgCode, pgErrorCode } from '../db/db.js';
+import type { PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
+import { audited, createOwned } from '../mutations.js';
 import type { ModelSearch } from './models.search.js';
 import { ModelsStore, type Model, type ModelFile, type ModelVersion, type NewVersion, type Page } from './models.store.js';
 
@@ -79,10 +80,8 @@ export class ModelsService {
   async access(who: Principal | undefined, name: string, needed: Role): Promise<{ model: Model; role: Role }> {
     if (!who) throw new TandemError('UNAUTHENTICATED', 'an API token is required');
     const model = await this.store.findModel(name);
-    const role = model && (await this.permissions.roleOf(who, 'model', model.id));
-    if (!model || !role) throw new TandemError('NOT_FOUND', `model ${name} not found`);
-    if (!atLeast(role, needed)) throw new TandemError('FORBIDDEN', `${needed} role required on model ${name}; you are ${role}`);
-    return { model, role };
+    if (!model) throw new TandemError('NOT_FOUND', `model ${name} not found`);
+    return { model, role: await this.permissions.require(who, 'model', model.id, needed, { label: name }) };
   }
 
   async canSee(who: Principal, modelId: string): Promise<boolean> {
@@ -92,20 +91,17 @@ export class ModelsService {
   // ---- models
 
   async createModel(who: Principal, input: { name: string; description?: string; tags?: Record<string, string> }): Promise<Model> {
-    const model = await this.store.transaction(async (tx) => {
-      const created = await this.store.createModel(tx, { ...input, createdBy: who.id });
-      await this.permissions.grant('model', created.id, { type: 'user', id: who.id }, 'owner', tx);
-      await audit(tx, {
-        actorId: who.id,
+    return createOwned(
+      { db: this.store, permissions: this.permissions, events: this.events },
+      who,
+      {
+        type: 'model',
         action: 'model.create',
-        resourceType: 'model',
-        resourceId: created.id,
-        details: { name: input.name },
-      });
-      return created;
-    });
-    this.publish('model.created', model);
-    return model;
+        details: () => ({ name: input.name }),
+        event: (model) => modelEvent('model.created', model),
+      },
+      (tx) => this.store.createModel(tx, { ...input, createdBy: who.id }),
+    );
   }
 
   async getModel(who: Principal, name: string): Promise<Model & { role: Role }> {
@@ -119,31 +115,23 @@ export class ModelsService {
 
   async updateModel(who: Principal, name: string, change: { description?: string; tags?: Record<string, string> }): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
-    await this.store.transaction(async (tx) => {
-      await this.store.updateModel(tx, model.id, change);
-      await audit(tx, {
-        actorId: who.id,
-        action: 'model.update',
-        resourceType: 'model',
-        resourceId: model.id,
-        details: { fields: Object.keys(change) },
-      });
-    });
+    await audited(this.store, who, onModel(model, 'model.update', { fields: Object.keys(change) }), (tx) =>
+      this.store.updateModel(tx, model.id, change),
+    );
     return this.changed('model.updated', name);
   }
 
   async setTag(who: Principal, name: string, key: string, value: string | undefined): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
-    await this.store.transaction(async (tx) => {
-      if (!(await this.store.setTag(tx, model.id, key, value))) throw new TandemError('NOT_FOUND', `tag ${key} not found on model ${name}`);
-      await audit(tx, {
-        actorId: who.id,
-        action: value === undefined ? 'model.tag.delete' : 'model.tag.set',
-        resourceType: 'model',
-        resourceId: model.id,
-        details: { key, value },
-      });
-    });
+    await audited(
+      this.store,
+      who,
+      onModel(model, value === undefined ? 'model.tag.delete' : 'model.tag.set', { key, value }),
+      async (tx) => {
+        if (!(await this.store.setTag(tx, model.id, key, value)))
+          throw new TandemError('NOT_FOUND', `tag ${key} not found on model ${name}`);
+      },
+    );
     return this.changed('model.updated', name);
   }
 
@@ -152,10 +140,9 @@ export class ModelsService {
     const keys = await this.store.fileKeysOfModel(model.id);
     // Event listeners check visibility after the grants are gone, so the event names its audience.
     const audience = (await this.permissions.list('model', model.id)).map((g) => g.principal);
-    await this.store.transaction(async (tx) => {
+    await audited(this.store, who, onModel(model, 'model.delete', { name }), async (tx) => {
       await this.store.deleteModel(tx, model.id);
       await this.permissions.removeAll('model', model.id, tx);
-      await audit(tx, { actorId: who.id, action: 'model.delete', resourceType: 'model', resourceId: model.id, details: { name } });
     });
     // Metadata is gone first, so a failing object delete can only leave unreachable bytes.
     await this.deleteObjects(keys);
@@ -164,7 +151,7 @@ export class ModelsService {
 
   // ---- versions
 
-  async listVersions(who: Principal, name: string, page: { limit: number; offset: number }): Promise<Page<ModelVersion>> {
+  async listVersions(who: Principal, name: string, page: PageRequest): Promise<Page<ModelVersion>> {
     const { model } = await this.access(who, name, 'viewer');
     return this.store.listVersions(model.id, page);
   }
@@ -220,17 +207,12 @@ export class ModelsService {
       if (info?.size !== file.size)
         throw new TandemError('CONFLICT', `file ${file.path} of upload ${uploadId} is missing from the object store: upload it again`);
     }
-    const number = await this.store.transaction(async (tx) => {
-      const n = await this.store.commitVersion(tx, version);
-      await audit(tx, {
-        actorId: who.id,
-        action: 'model.version.create',
-        resourceType: 'model',
-        resourceId: model.id,
-        details: { version: n, files: version.files.length },
-      });
-      return n;
-    });
+    const number = await audited(
+      this.store,
+      who,
+      (n: number) => onModel(model, 'model.version.create', { version: n, files: version.files.length }),
+      (tx) => this.store.commitVersion(tx, version),
+    );
     this.publish('model.version.created', model, { version: number });
     return (await this.store.findVersionById(version.id))!;
   }
@@ -285,25 +267,17 @@ export class ModelsService {
   async setAlias(who: Principal, name: string, alias: string, version: number): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
     const target = await this.requireVersion(model, { version });
-    await this.store.transaction(async (tx) => {
-      await this.store.setAlias(tx, model.id, alias, target.id, who.id);
-      await audit(tx, {
-        actorId: who.id,
-        action: 'model.alias.set',
-        resourceType: 'model',
-        resourceId: model.id,
-        details: { alias, version },
-      });
-    });
+    await audited(this.store, who, onModel(model, 'model.alias.set', { alias, version }), (tx) =>
+      this.store.setAlias(tx, model.id, alias, target.id, who.id),
+    );
     return this.changed('model.alias.set', name, { alias, version });
   }
 
   async deleteAlias(who: Principal, name: string, alias: string): Promise<Model> {
     const { model } = await this.access(who, name, 'editor');
-    await this.store.transaction(async (tx) => {
+    await audited(this.store, who, onModel(model, 'model.alias.delete', { alias }), async (tx) => {
       if (!(await this.store.deleteAlias(tx, model.id, alias)))
         throw new TandemError('NOT_FOUND', `alias ${alias} not found on model ${name}`);
-      await audit(tx, { actorId: who.id, action: 'model.alias.delete', resourceType: 'model', resourceId: model.id, details: { alias } });
     });
     return this.changed('model.alias.deleted', name, { alias });
   }
@@ -317,7 +291,7 @@ export class ModelsService {
 
   async share(who: Principal, name: string, to: Grantee, role: Role | null): Promise<void> {
     const { model } = await this.access(who, name, 'owner');
-    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, (fn) => this.store.transaction(fn));
+    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, this.store);
     this.publish('model.shared', model);
   }
 
@@ -377,9 +351,24 @@ export class ModelsService {
   }
 
   private publish(type: string, model: Model, data: Record<string, unknown> = {}): void {
-    this.events.publish({ type, resourceType: 'model', resourceId: model.id, data: { name: model.name, ...data } });
+    this.events.publish(modelEvent(type, model, data));
   }
 }
+
+/** The audit entry of a change to `model`. */
+const onModel = (model: Model, action: string, details: Record<string, unknown>) => ({
+  action,
+  resourceType: 'model',
+  resourceId: model.id,
+  details,
+});
+
+const modelEvent = (type: string, model: Model, data: Record<string, unknown> = {}): Omit<TandemEvent, 'at'> => ({
+  type,
+  resourceType: 'model',
+  resourceId: model.id,
+  data: { name: model.name, ...data },
+});
 
 /** The registry service wired to the server's shared stores; jobs use this to register versions. */
 export function createModelsService(ctx: AppContext): ModelsService {

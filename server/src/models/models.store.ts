@@ -2,61 +2,32 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { Permissions } from '../auth/permissions.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
+import { TOTAL_COLUMN, toPage, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { ModelSearch } from './models.search.js';
+import type {
+  Model as ApiModel,
+  ModelFile as ApiModelFile,
+  ModelVersion as ApiModelVersion,
+  NewModelVersion,
+  Page,
+  PendingModelVersion,
+} from '../api/index.js';
 
-export type Json = Record<string, unknown>;
+// The entities are the API contract's (../api), with the server's Dates.
+export type { Json, Page } from '../api/index.js';
 
-export interface Model {
-  id: string;
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  createdBy: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  latestVersion: number | null;
-  latestMetrics: Record<string, number>;
-  aliases: Record<string, number>;
-}
+export type Model = ApiModel<Date>;
 
-export interface ModelFile {
-  path: string;
-  size: number;
-  sha256: string;
+/** A stored file: what clients see, plus its object-store key. */
+export interface ModelFile extends ApiModelFile {
   key: string;
 }
 
-export interface ModelVersion {
-  id: string;
-  modelId: string;
-  number: number | null;
-  status: 'pending' | 'ready';
-  description: string;
-  params: Json;
-  metrics: Record<string, number>;
-  signature: Json | null;
-  lineage: Json;
-  createdBy: string | null;
-  createdAt: Date;
-  readyAt: Date | null;
-  files: ModelFile[];
-  aliases: string[];
-}
+/** A ready version or a pending upload, with the stored files. */
+export type ModelVersion = ApiModelVersion<Date, ModelFile> | PendingModelVersion<Date, ModelFile>;
 
-export interface NewVersion {
-  description?: string;
-  params?: Json;
-  metrics?: Record<string, number>;
-  signature?: Json | null;
-  lineage?: Json;
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  nextPageToken?: string;
-}
+export type NewVersion = NewModelVersion;
 
 // Columns are aliased to the API's field names, so rows need no mapping.
 const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_by AS "createdBy", m.created_at AS "createdAt",
@@ -161,15 +132,13 @@ export class ModelsStore {
     // The page is chosen on ids first, so that aliases are aggregated for its rows only.
     const rows = await this.db.query<Model & { total: number }>(
       `WITH page AS (
-         SELECT m.id, count(*) OVER ()::int AS total FROM models m WHERE ${where.join(' AND ')}
+         SELECT m.id, ${TOTAL_COLUMN} FROM models m WHERE ${where.join(' AND ')}
          ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}
        )
        SELECT ${MODEL_COLUMNS}, page.total FROM page JOIN models m ON m.id = page.id ORDER BY ${orderBy}`,
       params,
     );
-    const total = rows[0]?.total ?? 0;
-    const next = search.offset + rows.length;
-    return { items: rows.map(withoutTotal), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+    return toPage(rows, search);
   }
 
   // ---- versions
@@ -213,15 +182,13 @@ export class ModelsStore {
     return row;
   }
 
-  async listVersions(modelId: string, page: { limit: number; offset: number }): Promise<Page<ModelVersion>> {
+  async listVersions(modelId: string, page: PageRequest): Promise<Page<ModelVersion>> {
     const rows = await this.db.query<ModelVersion & { total: number }>(
-      `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::int AS total FROM model_versions v
+      `SELECT ${VERSION_COLUMNS}, ${TOTAL_COLUMN} FROM model_versions v
        WHERE v.model_id = $1 AND v.status = 'ready' ORDER BY v.number DESC LIMIT $2 OFFSET $3`,
       [modelId, page.limit, page.offset],
     );
-    const total = rows[0]?.total ?? 0;
-    const next = page.offset + rows.length;
-    return { items: rows.map(withoutTotal), total, nextPageToken: next < total ? encodePageToken(next) : undefined };
+    return toPage(rows, page);
   }
 
   async recordFile(versionId: string, file: ModelFile): Promise<void> {
@@ -288,22 +255,4 @@ export class ModelsStore {
     await tx.query('UPDATE models SET updated_at = now() WHERE id = $1', [modelId]);
     return rows.length > 0;
   }
-}
-
-function withoutTotal<T>({ total: _total, ...row }: T & { total: number }): T {
-  return row as T;
-}
-
-export function encodePageToken(offset: number): string {
-  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
-}
-
-export function decodePageToken(token: string): number {
-  try {
-    const { offset } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset: unknown };
-    if (Number.isInteger(offset) && (offset as number) >= 0) return offset as number;
-  } catch (cause) {
-    throw new TandemError('INVALID_ARGUMENT', 'query.pageToken: not a page token from this API', { cause });
-  }
-  throw new TandemError('INVALID_ARGUMENT', 'query.pageToken: not a page token from this API');
 }

@@ -1,21 +1,20 @@
+import type { Request } from 'express';
 import { TandemError } from '../errors.js';
 
 /**
- * Parses a single-range `Range: bytes=…` header against an object of `size` bytes. Returns
- * undefined for no (or a multi-range) header, so the whole object is sent; throws for ranges that
- * lie outside the object (HTTP 416 semantics, answered as INVALID_ARGUMENT with the size).
+ * The single byte range a request asks for (`Range: bytes=…`, read by Express's `req.range()`)
+ * of an object of `size` bytes. Undefined for no, an unreadable or a multi-range header, so the
+ * whole object is sent; throws for a range that lies outside the object (HTTP 416 semantics,
+ * answered as INVALID_ARGUMENT with the size).
  */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  const match = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return undefined;
-  const [, from, to] = match;
-  if (from === '' && to === '') return undefined;
-  const range =
-    from === ''
-      ? { start: Math.max(0, size - Number(to)), end: size - 1 }
-      : { start: Number(from), end: to === '' ? size - 1 : Math.min(Number(to), size - 1) };
-  if (range.start > range.end || range.start >= size) {
-    throw new TandemError('INVALID_ARGUMENT', `range ${header} is outside the file of ${size} bytes`);
+export function requestedRange(req: Pick<Request, 'range' | 'headers'>, size: number): { start: number; end: number } | undefined {
+  const ranges = req.range(size);
+  if (ranges === undefined || ranges === -2) return undefined;
+  if (ranges === -1) {
+    // A suffix longer than the object asks for all of it (RFC 9110, 14.1.1); range-parser refuses it.
+    if (size > 0 && /^bytes=\s*-\s*0*[1-9]\d*\s*$/.test(req.headers.range ?? '')) return { start: 0, end: size - 1 };
+    throw new TandemError('INVALID_ARGUMENT', `range ${req.headers.range} is outside the file of ${size} bytes`);
   }
-  return range;
+  if (ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
+  return { start: ranges[0]!.start, end: ranges[0]!.end };
 }

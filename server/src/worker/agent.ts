@@ -3,15 +3,17 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TandemApiError, type JobKind } from '../api/index.js';
+import { loadWorkerConfig } from '../config.js';
 import { detectGpus, GpuPool, type Gpu } from './gpus.js';
 import { jobCommand, type Runtime } from './job-command.js';
 import { fetchJobInputs } from './job-inputs.js';
 import { runSupervised, type JobProcess } from './job-process.js';
-import { pythonInstallPaths, venvPython } from './python.js';
+import { pythonInstallPaths } from './python.js';
 import { createSandbox } from './sandbox.js';
-import { defaultCacheDir, prepareSparkClassArchive } from './spark-class-archive.js';
+import { prepareSparkClassArchive } from './spark-class-archive.js';
 import { followSparkProgress } from './spark-progress.js';
-import { WorkerApiError, WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
+import { WorkerClient, type ClaimedJob, type WorkerEvent } from './worker.client.js';
 
 export interface WorkerOptions {
   serverUrl: string;
@@ -19,10 +21,15 @@ export interface WorkerOptions {
   name?: string;
   spark: boolean;
   gpu: boolean;
+  /** Run notebook jobs (dashboard refreshes) with nbclient on the notebook's kernel. */
+  notebook?: boolean;
+  /** Run only the jobs of this team's members (a team the worker token's owner belongs to). */
+  team?: string;
   /** Run GPU jobs on the CPU when this machine has no NVIDIA GPU. */
   allowCpu?: boolean;
   concurrency?: number;
   leaseMs?: number;
+  /** Default: the worker configuration's (`loadWorkerConfig()`), as for `sparkMaster` and `cacheDir`. */
   python?: string;
   sparkMaster?: string;
   /** GPUs to use instead of asking nvidia-smi. */
@@ -67,18 +74,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   if (options.gpu && gpus.length === 0 && !options.allowCpu) {
     throw new Error('no NVIDIA GPU found (nvidia-smi): pass --allow-cpu to run GPU jobs on the CPU');
   }
-  const capabilities = [...(options.spark ? ['spark'] : []), ...(options.gpu ? ['gpu'] : [])];
-  if (capabilities.length === 0) throw new Error('give --spark and/or --gpu: the kinds of jobs this worker runs');
+  const capabilities = (['spark', 'gpu', 'notebook'] as const).filter((kind) => options[kind]) as JobKind[];
+  if (capabilities.length === 0) throw new Error('give --spark, --gpu and/or --notebook: the kinds of jobs this worker runs');
 
   const sandbox = createSandbox({ disabled: options.noSandbox });
   const onlyOwner = !sandbox.isolated && !options.trustAllSubmitters;
   const client = new WorkerClient(options.serverUrl.replace(/\/$/, ''), options.token);
   const name = options.name ?? `${os.hostname()}-${process.pid}`;
-  const id = await client.register({ name, capabilities, gpus: gpus.map((g) => ({ ...g })), concurrency, onlyOwner });
-  const python = options.python ?? venvPython();
+  const id = await client.register({ name, capabilities, gpus: gpus.map((g) => ({ ...g })), concurrency, onlyOwner, team: options.team });
+  const defaults = loadWorkerConfig();
+  const python = options.python ?? defaults.python;
   const runtime: Runtime = {
     python,
-    sparkMaster: options.sparkMaster ?? process.env.TANDEM_SPARK_MASTER ?? 'local[*]',
+    serverUrl: options.serverUrl.replace(/\/$/, ''),
+    sparkMaster: options.sparkMaster ?? defaults.sparkMaster,
     sandbox,
     pythonPaths: pythonInstallPaths(python),
     sharedDirs: (options.shareDirs ?? []).map((dir) => path.resolve(dir)),
@@ -92,7 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const classArchive = options.spark
     ? prepareSparkClassArchive({
         python: runtime.python,
-        cacheDir: options.cacheDir ?? defaultCacheDir(),
+        cacheDir: options.cacheDir ?? defaults.cacheDir,
         log,
         signal: stopping.signal,
       }).then((file) => {
@@ -126,7 +135,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     running.set(job.id, entry);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-job-'));
     const events = eventSender(client, job, (error) => {
-      if (error instanceof WorkerApiError && error.code === 'CONFLICT') stopJob(entry, 'lost');
+      if (error instanceof TandemApiError && error.code === 'CONFLICT') stopJob(entry, 'lost');
       else log(`job ${job.id}: sending events failed: ${(error as Error).message}`);
     });
     let devices: number[] = [];
@@ -157,7 +166,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
         return await finish(entry, events, {
           status: 'failed',
-          error: `${path.basename(command.command)} ${how}${result.errorTail ? `:\n${result.errorTail}` : ''}`,
+          error: `${path.basename(command.inner[0]!)} ${how}${result.errorTail ? `:\n${result.errorTail}` : ''}`,
         });
       }
       await uploadOutputs(client, job, outputDir, events);

@@ -2,6 +2,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
+import { NOTEBOOK_OUTPUT } from '../jobs/job-spec.js';
+import { SERVER_ROOT } from '../paths.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
 import { jobEnvironment, type Sandbox } from './sandbox.js';
 import { classArchiveJavaOptions, DRIVER_JAVA_OPTIONS } from './spark-class-archive.js';
@@ -9,6 +11,8 @@ import { JOB_PROPERTY } from './spark-progress.js';
 
 export interface Runtime {
   python: string;
+  /** The Tandem server as the worker reaches it: jobs call it back as their submitter. */
+  serverUrl: string;
   sparkMaster: string;
   /** Spark drivers start from this class-data-sharing archive once it is ready. */
   sparkClassArchive?: string;
@@ -63,10 +67,34 @@ async function scriptOf(job: ClaimedJob, dir: string): Promise<{ file: string; a
   return { file: String(spec.file), args };
 }
 
+const REPO_ROOT = path.dirname(SERVER_ROOT);
+
 /**
- * The command line for a job: `spark-submit` against the configured master for Spark jobs,
- * the venv's Python for GPU jobs. Both see TANDEM_OUTPUT_DIR (files there are uploaded when the
- * job succeeds) and can `import tandem_job` for metrics and progress.
+ * What a notebook's Tandem kernel runs from, read-only: its code and packages, the server's
+ * built API client it imports, and the kernel spec. Not the repository as a whole: `.tandem`
+ * holds the server's tokens and database.
+ */
+const KERNEL_PATHS = ['kernel', 'node_modules', 'server/dist', 'server/package.json', 'package.json', 'jupyter-config/data'].map((p) =>
+  path.join(REPO_ROOT, p),
+);
+
+/** Writes a notebook job's notebook into its folder; the runner writes the executed one among its outputs. */
+async function notebookOf(job: ClaimedJob, dir: string, outputDir: string): Promise<{ file: string; args: string[] }> {
+  const spec = job.spec as { notebook: unknown; timeoutSeconds?: number };
+  const source = path.join(dir, 'notebook.ipynb');
+  await writeFile(source, JSON.stringify(spec.notebook));
+  return {
+    file: path.join(PYTHON_DIR, 'run_notebook.py'),
+    args: [source, path.join(outputDir, NOTEBOOK_OUTPUT), String(spec.timeoutSeconds ?? 600)],
+  };
+}
+
+/**
+ * The command line for a job: `spark-submit` against the configured master for Spark jobs, the
+ * venv's Python for GPU jobs, nbclient on the notebook's kernel for notebook jobs. All see
+ * TANDEM_OUTPUT_DIR (files there are uploaded when the job succeeds), can `import tandem_job` for
+ * metrics and progress, and reach the server as their submitter (TANDEM_URL, TANDEM_TOKEN: the
+ * job's own short-lived token, which is also what a notebook's cell SDK uses).
  */
 export async function jobCommand(
   job: ClaimedJob,
@@ -75,12 +103,14 @@ export async function jobCommand(
   runtime: Runtime,
   cudaDevices: number[],
 ): Promise<JobCommand> {
-  const { file, args } = await scriptOf(job, dir);
+  const { file, args } = job.kind === 'notebook' ? await notebookOf(job, dir, outputDir) : await scriptOf(job, dir);
   if (runtime.sandbox.isolated) requireShared(job, [dir, ...runtime.sharedDirs]);
   const env = jobEnvironment(dir, {
     TANDEM_OUTPUT_DIR: outputDir,
     TANDEM_JOB_ID: job.id,
     TANDEM_JOB_ATTEMPT: String(job.attempt),
+    TANDEM_URL: runtime.serverUrl,
+    TANDEM_TOKEN: job.token,
     PYTHONPATH: PYTHON_DIR,
     PYTHONUNBUFFERED: '1',
     // `tandem_job.data(name)` reads the local paths of the job's downloaded data from here.
@@ -96,6 +126,14 @@ export async function jobCommand(
     ...runtime.sandbox.wrap(command, argv, { jobDir: dir, readOnly, devices }),
     inner: [command, ...argv],
   });
+  if (job.kind === 'notebook') {
+    return {
+      ...runtime.sandbox.wrap(runtime.python, [file, ...args], { jobDir: dir, readOnly: [...readOnly, ...KERNEL_PATHS] }),
+      inner: [runtime.python, file, ...args],
+      // The kernel spec `tandem` (and any the notebook names) from the repository's Jupyter data.
+      env: { ...env, JUPYTER_PATH: path.join(REPO_ROOT, 'jupyter-config/data'), JUPYTER_PLATFORM_DIRS: '1' },
+    };
+  }
   if (job.kind === 'gpu') {
     return {
       ...sandboxed(runtime.python, [file, ...args], await gpuDevices(cudaDevices)),

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnGroup } from '../processes.js';
 import { PYTHON_DIR } from './python.js';
 import type { WorkerEvent } from './worker.client.js';
 
@@ -54,12 +54,8 @@ export function runJobProcess(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; emit: (event: WorkerEvent) => void },
 ): JobProcess {
-  const child: ChildProcess = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const group = spawnGroup(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child } = group;
   const tail: string[] = [];
   const metrics: Record<string, number> = {};
   const follow = (stream: 'stdout' | 'stderr') =>
@@ -95,20 +91,10 @@ export function runJobProcess(
     const [[code, signal]] = await Promise.all([exited, follow('stdout'), follow('stderr')]);
     return { code, signal, errorTail: errorSummary(tail), metrics };
   })();
-  let killTimer: NodeJS.Timeout | undefined;
-  void done.then(() => clearTimeout(killTimer));
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
   return {
     done,
     stop(graceMs = 5_000) {
-      signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+      group.stop({ graceMs });
     },
   };
 }

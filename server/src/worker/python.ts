@@ -1,16 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadWorkerConfig } from '../config.js';
 import { SERVER_ROOT } from '../paths.js';
 
 /** Shipped job templates and the `tandem_job` helper module that scripts may import. */
 export const PYTHON_DIR = path.join(SERVER_ROOT, 'python');
 
-/** The Python with pyspark (and torch, when installed): $TANDEM_PYTHON, the repo's .venv, or the warm CI venv. */
-export function venvPython(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TANDEM_PYTHON) return env.TANDEM_PYTHON;
-  const candidates = [path.join(SERVER_ROOT, '..', '.venv', 'bin', 'python'), '/tmp/warm/venv/bin/python'];
-  return candidates.find((p) => existsSync(p)) ?? 'python3';
+/** The Python with pyspark (and torch, when installed) that the worker runs jobs with: its configured one. */
+export function venvPython(): string {
+  return loadWorkerConfig().python;
 }
 
 /** pyspark's launcher next to that Python. */

@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { chown, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { inheritedEnvironment } from '../config.js';
 
 /** The user jobs run as when the agent is root: `nobody`. */
 export const JOB_UID = 65534;
@@ -37,7 +38,7 @@ const INHERITED = [
 export function jobEnvironment(
   jobDir: string,
   own: Record<string, string>,
-  agentEnv: NodeJS.ProcessEnv = process.env,
+  agentEnv: NodeJS.ProcessEnv = inheritedEnvironment(),
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of INHERITED) if (agentEnv[name] !== undefined) env[name] = agentEnv[name]!;

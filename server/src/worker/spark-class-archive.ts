@@ -5,6 +5,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { inheritedEnvironment, loadWorkerConfig } from '../config.js';
 import { runSupervised } from './job-process.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
 
@@ -22,9 +23,9 @@ const QUIET = '-Xlog:cds=off -Xlog:cds+dynamic=off';
 /** The Spark conf for driver JVM options that come before the user's `spark.driver.extraJavaOptions`. */
 export const DRIVER_JAVA_OPTIONS = 'spark.driver.defaultJavaOptions';
 
-/** Where workers keep the archive unless told otherwise. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TANDEM_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'tandem');
+/** Where workers keep the archive unless told otherwise: the worker configuration's `cacheDir`. */
+export function defaultCacheDir(): string {
+  return loadWorkerConfig().cacheDir;
 }
 
 /** JVM options that start a driver from `archive`. */
@@ -60,7 +61,7 @@ async function sparkHome(python: string, env: NodeJS.ProcessEnv): Promise<string
 export async function sparkClassArchiveFile(
   python: string,
   cacheDir: string,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = inheritedEnvironment(),
 ): Promise<string | undefined> {
   const java = sparkJava(env);
   const home = await sparkHome(python, env);
@@ -164,7 +165,7 @@ export async function prepareSparkClassArchive(options: PrepareOptions): Promise
 }
 
 async function findOrBuild(
-  { python, cacheDir, env = process.env, signal }: PrepareOptions,
+  { python, cacheDir, env = inheritedEnvironment(), signal }: PrepareOptions,
   log: (message: string) => void,
 ): Promise<string | undefined> {
   const file = await sparkClassArchiveFile(python, cacheDir, env);

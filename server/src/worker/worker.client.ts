@@ -1,60 +1,53 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import {
+  apiFetch,
+  apiRequest,
+  type ApiRequestInit,
+  type ApiSettings,
+  type Claimed,
+  type ClaimRequest,
+  type HeartbeatAnswer,
+  type HeartbeatRequest,
+  type Job,
+  type JobOutcome,
+  type RegisterWorkerRequest,
+  type Worker,
+  type WorkerEvent,
+} from '../api/index.js';
 
-export interface ClaimedJob {
-  id: string;
-  kind: 'spark' | 'gpu';
-  name: string;
-  spec: Record<string, unknown>;
-  attempt: number;
-  maxAttempts: number;
-}
+export type { WorkerEvent } from '../api/index.js';
 
-export interface WorkerEvent {
-  type: 'log' | 'metric' | 'progress';
-  data: Record<string, unknown>;
-}
+/** What the agent needs of a claimed job (the server answers the whole job), and the token the job runs with. */
+export type ClaimedJob = Pick<Job, 'id' | 'kind' | 'name' | 'spec' | 'attempt' | 'maxAttempts'> & { token: string };
 
-export class WorkerApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WorkerApiError';
-  }
-}
-
-/** The worker side of `/tandem/api/workers/*`, authenticated with a worker token. */
+/**
+ * The worker side of `/tandem/api/workers/*`, authenticated with a worker token. Failures are
+ * TandemApiErrors (from the shared client), NETWORK when the server cannot be reached.
+ */
 export class WorkerClient {
   workerId = '';
+  private readonly settings: ApiSettings;
 
-  constructor(
-    private readonly serverUrl: string,
-    private readonly token: string,
-  ) {}
+  constructor(serverUrl: string, token: string) {
+    this.settings = { url: serverUrl, token };
+  }
 
-  async register(input: {
-    name: string;
-    capabilities: string[];
-    gpus: Record<string, unknown>[];
-    concurrency: number;
-    /** The worker cannot isolate jobs, so it takes only its owner's. */
-    onlyOwner?: boolean;
-  }): Promise<string> {
-    const worker = await this.call<{ id: string }>('POST', 'workers', input);
+  async register(input: RegisterWorkerRequest): Promise<string> {
+    const worker = await this.call<Worker>('POST', 'workers', input);
     this.workerId = worker.id;
     return worker.id;
   }
 
   async claim(leaseMs: number, waitMs: number, signal?: AbortSignal): Promise<ClaimedJob | undefined> {
-    const answer = await this.call<{ job: ClaimedJob } | undefined>('POST', `workers/${this.workerId}/claim`, { leaseMs, waitMs }, signal);
-    return answer?.job;
+    const body: ClaimRequest = { leaseMs, waitMs };
+    const answer = await this.call<Claimed | undefined>('POST', `workers/${this.workerId}/claim`, body, signal);
+    return answer && { ...answer.job, token: answer.token };
   }
 
-  heartbeat(leaseMs: number, leases: { jobId: string; attempt: number }[]): Promise<{ cancel: string[]; lost: string[] }> {
-    return this.call('POST', `workers/${this.workerId}/heartbeat`, { leaseMs, leases });
+  heartbeat(leaseMs: number, leases: HeartbeatRequest['leases']): Promise<HeartbeatAnswer> {
+    const body: HeartbeatRequest = { leaseMs, leases };
+    return this.call('POST', `workers/${this.workerId}/heartbeat`, body);
   }
 
   async events(job: ClaimedJob, events: WorkerEvent[]): Promise<void> {
@@ -63,20 +56,20 @@ export class WorkerClient {
 
   /** Streams a file to the server; never reads it whole into memory. */
   async upload(job: ClaimedJob, path: string, body: Readable): Promise<void> {
-    await this.call('PUT', `${this.leasePath(job)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`, body);
+    await apiRequest(this.settings, `${this.leasePath(job)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: body as unknown as ApiRequestInit['body'],
+    });
   }
 
   /** Streams data the job names (uploaded by its submitter) from the server. */
   async data(job: ClaimedJob, sha256: string): Promise<Readable> {
-    const response = await this.fetch('GET', `${this.leasePath(job)}/data/${sha256}`);
-    if (!response.ok) throw await this.failure('GET', `data/${sha256}`, response);
+    const response = await apiFetch(this.settings, `${this.leasePath(job)}/data/${sha256}`);
     return Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>);
   }
 
-  async complete(
-    job: ClaimedJob,
-    outcome: { status: 'succeeded' | 'failed' | 'cancelled'; error?: string; metrics?: Record<string, number> },
-  ): Promise<void> {
+  async complete(job: ClaimedJob, outcome: JobOutcome): Promise<void> {
     await this.call('POST', `${this.leasePath(job)}/complete`, outcome);
   }
 
@@ -84,37 +77,7 @@ export class WorkerClient {
     return `workers/${this.workerId}/jobs/${job.id}/${job.attempt}`;
   }
 
-  private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    const response = await this.fetch(method, path, body, signal);
-    if (response.status === 204) return undefined as T;
-    if (!response.ok) throw await this.failure(method, path, response);
-    return (await response.json()) as T;
-  }
-
-  private fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-    const stream = body !== null && typeof body === 'object' && 'pipe' in body;
-    return fetch(`${this.serverUrl}/tandem/api/${path}`, {
-      method,
-      signal,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': stream ? 'application/octet-stream' : 'application/json' },
-      body: body === undefined ? undefined : stream ? (body as Readable) : JSON.stringify(body),
-      ...(stream ? { duplex: 'half' } : {}),
-    } as RequestInit).catch((cause: unknown) => {
-      if (signal?.aborted) throw cause;
-      throw new Error(`cannot reach the Tandem server at ${this.serverUrl}: ${(cause as Error).cause ?? (cause as Error).message}`, {
-        cause,
-      });
-    });
-  }
-
-  private async failure(method: string, path: string, response: Response): Promise<WorkerApiError> {
-    const text = await response.text();
-    let error: { code?: string; message?: string } = {};
-    try {
-      error = JSON.parse(text).error ?? {};
-    } catch {
-      // not JSON: a proxy's error page
-    }
-    return new WorkerApiError(response.status, error.code ?? 'INTERNAL', `${method} ${path}: ${error.message ?? text.slice(0, 200)}`);
+  private call<T>(method: string, path: string, json: unknown, signal?: AbortSignal): Promise<T> {
+    return apiRequest<T>(this.settings, path, { method, json, signal });
   }
 }

@@ -44,6 +44,32 @@ describe('parseCron()', () => {
     expect(daily.next(first).getTime() - first.getTime()).toBeGreaterThan(20 * 3600_000);
   });
 
+  it('reads month and weekday names in either case', () => {
+    expect(next('30 6 * * MON-FRI', '2026-11-21T12:00:00Z')).toBe('2026-11-23T06:30:00.000Z'); // Saturday → Monday
+    expect(next('0 0 1 JAN *', '2026-11-23T00:00:00Z')).toBe('2027-01-01T00:00:00.000Z');
+    expect(next('0 12 * jun-aug sat,sun', '2026-01-01T00:00:00Z')).toBe('2026-06-06T12:00:00.000Z');
+    expect(() => parseCron('0 0 * * FUNDAY')).toThrow(/cannot read day of week field "FUNDAY"/);
+  });
+
+  it('keeps its daylight-saving rules in other zones and for hourly schedules', () => {
+    // New York springs forward at 02:00 on 2026-03-08 and falls back at 02:00 on 2026-11-01.
+    expect(next('30 2 * * *', '2026-03-07T12:00:00Z', 'America/New_York')).toBe('2026-03-09T06:30:00.000Z');
+    const hourly = parseCron('0 * * * *', 'Europe/Berlin');
+    const runs = [new Date('2026-03-28T23:30:00Z')];
+    for (let i = 0; i < 4; i++) runs.push(hourly.next(runs.at(-1)!));
+    // Wall clock 01:00, 03:00 (02:00 does not exist), 04:00, 05:00: one hour apart in real time.
+    expect(runs.slice(1).map((d) => d.toISOString())).toEqual([
+      '2026-03-29T00:00:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-29T02:00:00.000Z',
+      '2026-03-29T03:00:00.000Z',
+    ]);
+    const fallBack = parseCron('30 1 * * *', 'America/New_York');
+    const first = fallBack.next(new Date('2026-10-31T12:00:00Z'));
+    expect(first.toISOString()).toBe('2026-11-01T05:30:00.000Z'); // the first 01:30 (EDT)
+    expect(fallBack.next(first).toISOString()).toBe('2026-11-02T06:30:00.000Z'); // not the second one (EST) an hour later
+  });
+
   it('rejects an unknown time zone, naming it', () => {
     expect(() => parseCron('0 7 * * *', 'Mars/Olympus')).toThrow(/timezone: unknown time zone "Mars\/Olympus"/);
   });

@@ -38,6 +38,7 @@ describeEachDb('DashboardsStore', (backend) => {
         nextRunAt: new Date('2026-11-23T06:00:00Z'),
         sourceKey: 'k',
         selection: null,
+        setBy: 'u1',
       }),
     );
     const asked: unknown[] = [];

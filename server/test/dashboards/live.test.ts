@@ -87,4 +87,32 @@ describe('live dashboards follow a shared notebook', () => {
     expect(html).not.toContain('revenue');
     expect(html).toContain('Live sales');
   });
+
+  it('stops showing the notebook as soon as whoever made the page live can no longer read it', async () => {
+    const alice = await server.user('alice');
+    const lena = await server.user('lena');
+    const id = (await server.api('POST', 'notebooks', { token: alice.token, body: { name: 'alices.ipynb', content: notebook(777) } })).body
+      .id;
+    await server.api('POST', 'dashboards', {
+      token: alice.token,
+      body: { slug: 'alices-live', title: 'Alice live', notebook: { cells: [] } },
+    });
+    await server.api('PUT', 'dashboards/alices-live/grants', {
+      token: alice.token,
+      body: { type: 'user', name: 'manager', role: 'viewer' },
+    });
+    await server.api('PUT', 'dashboards/alices-live/grants', { token: alice.token, body: { type: 'user', name: 'lena', role: 'editor' } });
+    await server.api('PUT', `notebooks/${id}/grants`, { token: alice.token, body: { type: 'user', name: 'lena', role: 'viewer' } });
+    // Lena may read the notebook, so she may make the page follow it.
+    expect((await server.api('PUT', 'dashboards/alices-live/live', { token: lena.token, body: { notebookId: id } })).status).toBe(200);
+    const shown = () => fetch(`${server.url}/tandem/d/alices-live`, { headers: { authorization: `Bearer ${viewer}` } });
+    expect(await (await shown()).text()).toContain('revenue 777');
+
+    await server.api('PUT', `notebooks/${id}/grants`, { token: alice.token, body: { type: 'user', name: 'lena', role: null } });
+    const after = await shown();
+    expect(after.status).toBe(403);
+    const text = await after.text();
+    expect(text).not.toContain('revenue 777');
+    expect(text).toMatch(/can no longer read/);
+  });
 });

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardsService, type DashboardsService } from '../../src/dashboards/dashboards.service.js';
+import { createDashboardRefresh, type DashboardRefresh } from '../../src/dashboards/dashboards.refresh.js';
+import type { RunningWorker } from '../../src/worker/agent.js';
+import { startNotebookWorker } from '../jobs/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-// Real headless runs: nbclient from the venv executes these with the Tandem kernel.
+// Real headless runs: a worker agent's notebook jobs execute these with nbclient on the Tandem kernel.
 const notebook = (line: string) => ({
   nbformat: 4,
   nbformat_minor: 5,
@@ -23,14 +25,18 @@ const MINUTE = 60_000;
  */
 describe('scheduled refresh: the runDue() tick', () => {
   let server: TestServer;
-  let ticker: DashboardsService;
+  let ticker: DashboardRefresh;
+
+  let worker: RunningWorker;
 
   beforeAll(async () => {
     server = await startTestServer({ db: 'postgres' });
-    ticker = createDashboardsService(server.ctx);
+    ticker = createDashboardRefresh(server.ctx);
+    worker = await startNotebookWorker(server);
   });
   afterAll(async () => {
-    await ticker.close();
+    ticker.close();
+    await worker?.stop();
     await server.stop();
   });
 
@@ -105,7 +111,7 @@ describe('scheduled refresh: the runDue() tick', () => {
 
   it('two servers ticking at the same instant start the refresh once between them', async () => {
     const due = await scheduled('contended', '0 6 1 1 *', 'only once');
-    const other = createDashboardsService(server.ctx);
+    const other = createDashboardRefresh(server.ctx);
     try {
       const started = await Promise.all([ticker.runDue(due), other.runDue(due), ticker.runDue(due), other.runDue(due)]);
       expect(started.reduce((a, b) => a + b, 0)).toBe(1);

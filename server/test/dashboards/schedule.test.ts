@@ -1,13 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRunning } from '../support/processes.js';
+import type { RunningWorker } from '../../src/worker/agent.js';
+import { startNotebookWorker, waitForJob } from '../jobs/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-// Real headless runs: nbclient from the venv executes these with the Tandem kernel.
+// Real headless runs: a worker agent's notebook jobs execute these with nbclient on the Tandem kernel.
 const cell = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
 const notebook = (...sources: string[]) => ({
   nbformat: 4,
@@ -42,10 +38,16 @@ describe('scheduled refresh with the Tandem kernel', () => {
     expect(res.body.dashboard.currentVersion).toBe(1);
   };
 
+  let worker: RunningWorker;
+
   beforeAll(async () => {
     server = await startTestServer();
+    worker = await startNotebookWorker(server);
   });
-  afterAll(() => server.stop());
+  afterAll(async () => {
+    await worker?.stop();
+    await server.stop();
+  });
 
   it('re-runs the notebook headless and publishes the fresh outputs as a new version', async () => {
     await create('nightly');
@@ -96,45 +98,22 @@ describe('scheduled refresh with the Tandem kernel', () => {
     expect((await server.api('POST', 'dashboards/cleared/refresh')).status).toBe(409);
   });
 
-  it('shutting the server down stops a refresh in flight instead of waiting for it', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-refresh-marker-'));
-    const marker = path.join(dir, 'kernel.pid');
-    try {
-      await create('slow');
-      await server.api('PUT', 'dashboards/slow/schedule', {
-        body: {
-          cron: '@daily',
-          notebook: notebook(
-            `import { writeFileSync } from 'fs';\nwriteFileSync(${JSON.stringify(marker)}, String(process.pid));`,
-            'await new Promise((r) => setTimeout(r, 120_000));',
-          ),
-        },
-      });
-      expect((await server.api('POST', 'dashboards/slow/refresh')).status).toBe(202);
-      // The kernel is running the notebook's cells: the first one has written its pid.
-      await expect.poll(() => existsSync(marker) && readFileSync(marker, 'utf8') !== '', { timeout: 90_000, interval: 250 }).toBe(true);
-      const kernel = Number(readFileSync(marker, 'utf8'));
-      expect(isRunning(kernel)).toBe(true);
-
-      const databaseUrl = server.ctx.config.databaseUrl!;
-      const started = Date.now();
-      await server.close();
-      // Far below the 120 s the cell would take: close() did not wait for the notebook to finish.
-      expect(Date.now() - started).toBeLessThan(30_000);
-      await expect.poll(() => isRunning(kernel), { timeout: 15_000 }).toBe(false);
-      // The run in flight ended as a failed run that says why (written before the database closed).
-      const db = new pg.Client({ connectionString: databaseUrl });
-      await db.connect();
-      try {
-        const { rows } = await db.query(`SELECT last_run_status, last_run_error FROM dashboards WHERE slug = 'slow'`);
-        expect(rows).toEqual([
-          { last_run_status: 'failed', last_run_error: expect.stringMatching(/stopped: the server is shutting down/) },
-        ]);
-      } finally {
-        await db.end();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('a refresh is a notebook job: cancelling it ends the run as failed, and the last good version stays', async () => {
+    await create('slow', 'last good numbers');
+    await server.api('PUT', 'dashboards/slow/schedule', {
+      body: { cron: '@daily', notebook: notebook('console.log("started")', 'await new Promise((r) => setTimeout(r, 120_000));') },
+    });
+    const started = await server.api('POST', 'dashboards/slow/refresh');
+    expect(started.status).toBe(202);
+    const jobId = started.body.lastRun.jobId as string;
+    expect(jobId).toEqual(expect.any(String));
+    // The job is the server's record of the run: kind notebook, run as the person who asked.
+    const job = await waitForJob(server, jobId, (j) => j.status === 'running' && j.progress > 0, 90_000);
+    expect(job).toMatchObject({ kind: 'notebook', name: 'refresh dashboard slow' });
+    expect((await server.api('POST', `jobs/${jobId}/cancel`)).status).toBe(200);
+    const done = await settle('slow', 60_000);
+    expect(done.lastRun).toMatchObject({ status: 'failed', error: expect.stringMatching(/cancelled/), jobId });
+    expect(done.currentVersion).toBe(1);
+    expect(await page('slow')).toContain('last good numbers');
   }, 150_000);
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkerApiError } from '../../src/worker/worker.client.js';
+import { TandemApiError } from '../../src/api/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { registeredWorker, workerToken } from './support.js';
 
@@ -107,7 +107,7 @@ describe('data uploaded for jobs', () => {
     await expect(worker.data(job, sha256(other))).rejects.toMatchObject({ status: 404 });
 
     const intruder = await registeredWorker(server, ['gpu']);
-    await expect(intruder.data(job, sha256(CSV))).rejects.toBeInstanceOf(WorkerApiError);
+    await expect(intruder.data(job, sha256(CSV))).rejects.toBeInstanceOf(TandemApiError);
     await expect(intruder.data(job, sha256(CSV))).rejects.toMatchObject({ status: 409 });
     await worker.complete(job, { status: 'succeeded' });
     await expect(worker.data(job, sha256(CSV))).rejects.toMatchObject({ status: 409 });

@@ -13,7 +13,7 @@ export async function workerToken(server: TestServer, token?: string): Promise<s
 /** A registered worker driven by hand through the real worker client. */
 export async function registeredWorker(
   server: TestServer,
-  capabilities: ('spark' | 'gpu')[] = ['gpu'],
+  capabilities: ('spark' | 'gpu' | 'notebook')[] = ['gpu'],
   token?: string,
 ): Promise<WorkerClient> {
   const client = new WorkerClient(server.url, token ?? (await workerToken(server)));
@@ -65,4 +65,9 @@ export function startCpuWorker(server: TestServer, token: string, options: Parti
     log: () => undefined,
     ...options,
   });
+}
+
+/** A worker agent in this process that runs notebook jobs (dashboard refreshes), owned by the admin. */
+export async function startNotebookWorker(server: TestServer, options: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+  return startCpuWorker(server, await workerToken(server), { gpu: false, notebook: true, ...options });
 }

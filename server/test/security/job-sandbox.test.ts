@@ -25,6 +25,7 @@ def probe(path):
 for name, path in targets.items():
     print(f"{name}: {probe(path)}", flush=True)
 print("env: " + " ".join(sorted(k for k in os.environ if "TOKEN" in k or "SECRET" in k or "DATABASE" in k or k.startswith("TANDEM_TEST"))), flush=True)
+print("job token: " + os.environ.get("TANDEM_TOKEN", ""), flush=True)
 print(f"uid: {os.getuid()}", flush=True)
 try:
     open("/usr/tandem-sandbox-probe", "w").write("x")
@@ -90,8 +91,13 @@ describe.skipIf(!sandboxed)('jobs cannot read the agent, the server or other job
 
   const said = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
 
-  it('sees none of the agent’s tokens or credentials in its environment', () => {
-    expect(said('env')).toBe('');
+  it('sees none of the agent’s tokens or credentials in its environment, only a token of its own', async () => {
+    expect(said('env')).toBe('TANDEM_TOKEN');
+    const own = said('job token')!;
+    expect(own).not.toBe(server.adminToken);
+    expect(own).not.toBe(process.env.TANDEM_WORKER_TOKEN);
+    // It acted as mallory while the job ran, and died with the job.
+    expect((await server.api('GET', 'me', { token: own })).status).toBe(401);
   });
 
   it('cannot read the server’s admin token, the agent’s files or the home folder', () => {

@@ -98,7 +98,8 @@ describe('Spark driver class archive', () => {
     const stopped = Date.now();
     abort.abort();
     expect(await building).toBeUndefined();
-    expect(Date.now() - stopped).toBeLessThan(5_000);
+    // What matters is that the build was cut short: a whole one takes a minute or more here.
+    expect(Date.now() - stopped).toBeLessThan(30_000);
     expect(await readdir(cacheDir)).toEqual([]);
     expect(await commandLinesContaining(cacheDir)).toEqual([]);
   });
@@ -129,10 +130,12 @@ describe('Spark driver class archive', () => {
         attempt: 1,
         maxAttempts: 1,
         spec: { script: MAPPED_SCRIPT, args: [sparkClassArchive] },
+        token: 'no-server-here',
       };
       const python = venvPython();
       const runtime = {
         python,
+        serverUrl: 'http://127.0.0.1:9',
         sparkMaster: 'local[1]',
         sparkClassArchive,
         sandbox,

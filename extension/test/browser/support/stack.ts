@@ -9,7 +9,7 @@ import { startTestServer, type TestServer, type TestServerOptions } from '../../
 // @ts-expect-error plain ESM helpers shared with the root scripts
 import { startJupyterLab } from '../../../../scripts/lib/jupyter.mjs';
 // @ts-expect-error plain ESM helpers shared with the root scripts
-import { freePort, stopProcess } from '../../../../scripts/lib/proc.mjs';
+import { stopProcess } from '../../../../scripts/lib/proc.mjs';
 // @ts-expect-error plain ESM helpers shared with the root scripts
 import { ensureLabExtension } from '../../../../scripts/lib/setup-steps.mjs';
 
@@ -43,7 +43,7 @@ export interface StackOptions {
 }
 
 /**
- * Starts a Tandem server and one JupyterLab bound to it, on free ports. The server runs on a fresh
+ * Starts a Tandem server and one JupyterLab bound to it, on ports the OS chose. The server runs on a fresh
  * database of the run's real PostgreSQL (the global set-up provides it), as deployments do.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -54,7 +54,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'tandem-lab-'));
     const rootDir = path.join(home, 'notebooks');
     const { url, child } = await startJupyterLab({
-      port: await freePort(),
       home,
       rootDir,
       tandemUrl: server.url,

@@ -1,5 +1,6 @@
-// The collaboration client against a real Tandem server (its rooms, permissions and close codes),
-// with a TCP relay in between that can cut the connection and reads the frames the client sends.
+// The collaboration client (y-websocket's WebsocketProvider, wrapped by CollabProvider) against a
+// real Tandem server (its rooms, permissions and close codes), with a TCP relay in between that can
+// cut the connection and reads the frames the client sends.
 import { YNotebook, type YCodeCell } from '@jupyter/ydoc';
 import * as decoding from 'lib0/decoding';
 import net from 'node:net';
@@ -252,6 +253,20 @@ describe('the collaboration client (CollabProvider) against a real Tandem server
     relay.refuse = false;
     await until(() => tab.statuses.at(-1)?.status === 'connected', 'the reconnect', 30_000);
     await until(() => tab.source() === 'changed by the other tab', 'the missed edit');
+  });
+
+  it('lets two tabs of one room meet only in the room, not through a BroadcastChannel shortcut', async () => {
+    const id = await createNotebook('apart.ipynb');
+    const [tab, twin] = [open(id, alice.token), open(id, alice.token)];
+    await Promise.all([tab.provider.ready, twin.provider.ready]);
+    relay.refuse = true;
+    relay.drop();
+    await until(() => [tab, twin].every((t) => t.statuses.at(-1)?.status !== 'connected'), 'both tabs to be offline');
+    tab.notebook.cells[0]!.setSource('typed in one tab');
+    await sleep(300);
+    expect(twin.source()).toBe('');
+    relay.refuse = false;
+    await until(() => twin.source() === 'typed in one tab', 'the edit to arrive through the room', 30_000);
   });
 
   it('stops for good when the notebook is deleted (close code 4404) and says why', async () => {

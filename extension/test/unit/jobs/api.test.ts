@@ -68,7 +68,7 @@ describe('JobsApi against a real Tandem server', { timeout: 60_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     stop.abort();
     const outcome = await polling;
-    expect(outcome).toMatchObject({ name: 'TandemRequestError', code: 'NETWORK' });
+    expect(outcome).toMatchObject({ name: 'TandemApiError', code: 'NETWORK' });
     expect(stop.signal.aborted).toBe(true);
   });
 

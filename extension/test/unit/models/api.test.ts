@@ -1,11 +1,12 @@
 // The data behind the Models panel (ModelsApi) against a real Tandem server: the query the panel's
 // search box and filters turn into, and the page's edits. The panel widgets themselves need a DOM
 // and are covered by the browser suite (test/browser/models.test.ts).
+import { TandemApiError } from '@tandem/server/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOverHttp } from '../../../../server/test/models/support.js';
 import { startTestServer, type TestServer } from '../../../../server/test/support/server.js';
 import { ModelsApi } from '../../../src/models/api';
-import { TandemClient, TandemRequestError } from '../../../src/requests';
+import { TandemClient } from '../../../src/requests';
 
 describe('ModelsApi against a real Tandem server', { timeout: 60_000 }, () => {
   let server: TestServer;
@@ -80,7 +81,7 @@ describe('ModelsApi against a real Tandem server', { timeout: 60_000 }, () => {
     await expect(api.get('no-such-model')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
     await expect(api.setAlias('churn-gbt', 'production', 9)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const bad = await api.setAlias('churn-gbt', 'not valid!', 1).catch((e: unknown) => e);
-    expect(bad).toBeInstanceOf(TandemRequestError);
+    expect(bad).toBeInstanceOf(TandemApiError);
     expect(bad).toMatchObject({ code: 'INVALID_ARGUMENT', status: 400 });
   });
 

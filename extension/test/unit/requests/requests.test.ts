@@ -1,76 +1,50 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TandemClient, TandemRequestError } from '../../../src/requests';
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+import { TandemApiError } from '@tandem/server/api';
+import { failure as failed, json, startScriptedServer, type ScriptedServer } from '../../../../server/test/support/scripted-server';
+import { TandemClient } from '../../../src/requests';
 
 /** A real HTTP server on a free port; each test says how it answers. */
 describe('TandemClient.request() against a real HTTP server', () => {
-  let server: Server;
+  let fake: ScriptedServer;
   let url: string;
-  let answer: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
-  const seen: Seen[] = [];
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-        answer(req, res);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    fake = await startScriptedServer();
+    url = fake.url;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => fake.close());
+
+  const failure = (promise: Promise<unknown>) => failed(promise, expect.fail);
 
   const client = () => new TandemClient({ url, token: 'tok-123' });
-  const json = (status: number, body: unknown) => (_req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const failure = (promise: Promise<unknown>) =>
-    promise.then(
-      () => expect.fail('the request should have failed'),
-      (error: unknown) => error as TandemRequestError,
-    );
 
   it('sends the token and JSON body to /tandem/api/<path> and returns the parsed answer', async () => {
-    seen.length = 0;
-    answer = json(201, { name: 'churn', latestVersion: 1 });
+    fake.seen.length = 0;
+    fake.answer = json(201, { name: 'churn', latestVersion: 1 });
     const result = await client().request<{ name: string }>('/models/churn/aliases/prod', { method: 'PUT', json: { version: 1 } });
     expect(result).toEqual({ name: 'churn', latestVersion: 1 });
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/tandem/api/models/churn/aliases/prod', body: '{"version":1}' });
-    expect(seen[0]!.headers).toMatchObject({ authorization: 'Bearer tok-123', 'content-type': 'application/json' });
+    expect(fake.seen).toHaveLength(1);
+    expect(fake.seen[0]).toMatchObject({ method: 'PUT', url: '/tandem/api/models/churn/aliases/prod', body: '{"version":1}' });
+    expect(fake.seen[0]!.headers).toMatchObject({ authorization: 'Bearer tok-123', 'content-type': 'application/json' });
   });
 
   it('sends a raw body as given and sets no JSON content type for it', async () => {
-    seen.length = 0;
-    answer = json(200, { ok: true });
+    fake.seen.length = 0;
+    fake.answer = json(200, { ok: true });
     await client().request('upload', { method: 'POST', body: 'raw bytes', headers: { 'content-type': 'text/plain' } });
-    expect(seen[0]).toMatchObject({ body: 'raw bytes' });
-    expect(seen[0]!.headers['content-type']).toBe('text/plain');
+    expect(fake.seen[0]).toMatchObject({ body: 'raw bytes' });
+    expect(fake.seen[0]!.headers['content-type']).toBe('text/plain');
   });
 
-  it("turns the server's { error: { code, message } } into a TandemRequestError with that code, message and status", async () => {
-    answer = json(404, { error: { code: 'NOT_FOUND', message: 'model churn not found' } });
+  it("turns the server's { error: { code, message } } into a TandemApiError with that code, message and status", async () => {
+    fake.answer = json(404, { error: { code: 'NOT_FOUND', message: 'model churn not found' } });
     const error = await failure(client().request('models/churn'));
-    expect(error).toBeInstanceOf(TandemRequestError);
-    expect(error).toMatchObject({ name: 'TandemRequestError', code: 'NOT_FOUND', message: 'model churn not found', status: 404 });
+    expect(error).toBeInstanceOf(TandemApiError);
+    expect(error).toMatchObject({ name: 'TandemApiError', code: 'NOT_FOUND', message: 'model churn not found', status: 404 });
 
-    answer = json(403, { error: { code: 'FORBIDDEN', message: 'viewers cannot set aliases' } });
+    fake.answer = json(403, { error: { code: 'FORBIDDEN', message: 'viewers cannot set aliases' } });
     expect(await failure(client().request('models/churn/aliases/p', { method: 'PUT', json: {} }))).toMatchObject({
       code: 'FORBIDDEN',
       status: 403,
@@ -78,16 +52,24 @@ describe('TandemClient.request() against a real HTTP server', () => {
   });
 
   it('maps an error answer that is not JSON (a proxy page) or has no error field to INTERNAL with the HTTP status', async () => {
-    answer = (_req, res) => {
+    fake.answer = (_req, res) => {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html><body>Bad Gateway</body></html>');
     };
-    expect(await failure(client().request('models'))).toMatchObject({ code: 'INTERNAL', message: 'HTTP 502', status: 502 });
+    expect(await failure(client().request('models'))).toMatchObject({
+      code: 'INTERNAL',
+      message: 'HTTP 502: <html><body>Bad Gateway</body></html>',
+      status: 502,
+    });
 
-    answer = json(500, { message: 'no error envelope' });
-    expect(await failure(client().request('models'))).toMatchObject({ code: 'INTERNAL', message: 'HTTP 500', status: 500 });
+    fake.answer = json(500, { message: 'no error envelope' });
+    expect(await failure(client().request('models'))).toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/^HTTP 500/),
+      status: 500,
+    });
 
-    answer = (_req, res) => {
+    fake.answer = (_req, res) => {
       res.writeHead(503);
       res.end();
     };
@@ -95,12 +77,12 @@ describe('TandemClient.request() against a real HTTP server', () => {
   });
 
   it('resolves 204 No Content (and an empty 200) to undefined', async () => {
-    answer = (_req, res) => {
+    fake.answer = (_req, res) => {
       res.writeHead(204);
       res.end();
     };
     await expect(client().request('notebooks/n1', { method: 'DELETE' })).resolves.toBeUndefined();
-    answer = (_req, res) => {
+    fake.answer = (_req, res) => {
       res.writeHead(200);
       res.end();
     };
@@ -113,42 +95,43 @@ describe('TandemClient.request() against a real HTTP server', () => {
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise((resolve) => closed.close(resolve));
     const error = await failure(new TandemClient({ url: deadUrl, token: 't' }).request('models'));
-    expect(error).toBeInstanceOf(TandemRequestError);
-    expect(error).toMatchObject({ code: 'NETWORK', status: 0, message: `cannot reach the Tandem server at ${deadUrl}` });
+    expect(error).toBeInstanceOf(TandemApiError);
+    expect(error).toMatchObject({ code: 'NETWORK', status: 0 });
+    expect(error.message).toMatch(`cannot reach the Tandem server at ${deadUrl}: `);
     expect(error.cause).toBeInstanceOf(Error);
   });
 
   it('reports a connection that drops before the answer arrives as NETWORK', async () => {
-    answer = (req) => req.socket.destroy();
+    fake.answer = (req) => req.socket.destroy();
     expect(await failure(client().request('models'))).toMatchObject({ code: 'NETWORK', status: 0 });
   });
 
   it('reports a connection that drops in the middle of the answer as NETWORK, not as a bare fetch error', async () => {
-    answer = (req, res) => {
+    fake.answer = (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
       res.write('{"items": [');
       setTimeout(() => req.socket.destroy(), 50);
     };
     const error = await failure(client().request('models'));
-    expect(error).toBeInstanceOf(TandemRequestError);
+    expect(error).toBeInstanceOf(TandemApiError);
     expect(error).toMatchObject({ code: 'NETWORK', status: 200 });
   });
 
   it('says UNAVAILABLE without calling anyone while no server URL is configured', async () => {
-    seen.length = 0;
+    fake.seen.length = 0;
     const error = await failure(new TandemClient({ url: '', token: 't' }).request('models'));
     expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 0 });
     expect(error.message).toMatch(/not configured/);
-    expect(seen).toHaveLength(0);
+    expect(fake.seen).toHaveLength(0);
   });
 
   it('uses the settings given by update() for the next request', async () => {
-    seen.length = 0;
-    answer = json(200, {});
+    fake.seen.length = 0;
+    fake.answer = json(200, {});
     const c = new TandemClient({ url: '', token: 'old' });
     c.update({ url, token: 'new' });
     await c.request('models');
-    expect(seen[0]!.headers.authorization).toBe('Bearer new');
+    expect(fake.seen[0]!.headers.authorization).toBe('Bearer new');
     expect(c.url).toBe(url);
   });
 });

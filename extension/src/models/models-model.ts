@@ -1,0 +1,73 @@
+// The state behind the Models panel, without the DOM: the list the search controls ask for, and
+// one model's page. The views (panel.ts, model-page.ts) render them and update on `stateChanged`.
+import { RemoteState } from '../remote-state';
+import type { ModelsApi, ModelSummary, ModelVersion, Page } from './api';
+
+/** What the panel's controls say: the search box, the filter box and the order. */
+export interface ModelsQuery {
+  q: string;
+  filters: string;
+  orderBy: string;
+}
+
+/** `metric.auc>0.9 tag:team=risk alias:production` → the search API's filter, tag and alias parameters. */
+export function parseFilters(text: string): { filter: string[]; tag: string[]; alias?: string } {
+  const out: { filter: string[]; tag: string[]; alias?: string } = { filter: [], tag: [] };
+  for (const token of text.split(/\s+/).filter(Boolean)) {
+    if (token.startsWith('tag:')) out.tag.push(token.slice(4).replace('=', ':'));
+    else if (token.startsWith('alias:')) out.alias = token.slice(6);
+    else out.filter.push(token);
+  }
+  return out;
+}
+
+/** The registry's models matching `query`; refresh() after changing it. */
+export class ModelsListModel extends RemoteState<Page<ModelSummary>> {
+  query: ModelsQuery = { q: '', filters: '', orderBy: 'name' };
+
+  constructor(private readonly api: Pick<ModelsApi, 'search'>) {
+    super({ items: [], total: 0 });
+  }
+
+  protected fetch(): Promise<Page<ModelSummary>> {
+    return this.api.search({ q: this.query.q.trim(), ...parseFilters(this.query.filters), orderBy: this.query.orderBy });
+  }
+}
+
+export interface ModelPageState {
+  /** Undefined until the model has loaded. */
+  model?: ModelSummary;
+  versions: ModelVersion[];
+}
+
+/** One model and its versions, and the edits its page makes (each followed by a refresh). */
+export class ModelPageModel extends RemoteState<ModelPageState> {
+  constructor(
+    readonly api: ModelsApi,
+    readonly name: string,
+  ) {
+    super({ versions: [] });
+  }
+
+  get canEdit(): boolean {
+    const role = this.value.model?.role;
+    return role === 'owner' || role === 'editor';
+  }
+
+  /** Runs an edit, then refreshes; a failure shows in `error` (and is emitted) instead of being thrown. Answers whether it succeeded. */
+  async act(action: (api: ModelsApi) => Promise<unknown>): Promise<boolean> {
+    try {
+      await action(this.api);
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    await this.refresh();
+    return true;
+  }
+
+  protected async fetch(): Promise<ModelPageState> {
+    const [model, versions] = await Promise.all([this.api.get(this.name), this.api.versions(this.name)]);
+    return { model, versions: versions.items };
+  }
+}

@@ -1,0 +1,127 @@
+import type { Role } from './common.js';
+
+/** `GET /me`: the calling user. */
+export interface Me {
+  id: string;
+  name: string;
+  displayName: string;
+  isAdmin: boolean;
+  teamIds: string[];
+}
+
+/** A user account; the server holds `Date`s, the wire ISO strings. */
+export interface User<Time = string> {
+  id: string;
+  name: string;
+  displayName: string;
+  isAdmin: boolean;
+  /** False once an admin deactivated the user: none of their tokens works. */
+  active: boolean;
+  createdAt: Time;
+}
+
+/** `GET /users?q=` answers `{ users }` with these (for sharing by name). */
+export type UserSummary = Pick<User, 'id' | 'name' | 'displayName'>;
+
+export interface UserList {
+  users: UserSummary[];
+}
+
+/** `POST /users` (admins). */
+export interface CreateUserRequest {
+  name: string;
+  displayName?: string;
+  isAdmin?: boolean;
+}
+
+/** What `POST /users` answers: the user and their first API token. */
+export interface CreatedUser<Time = string> {
+  user: User<Time>;
+  token: string;
+  tokenId: string;
+}
+
+/** `PATCH /users/:userId` (admins). */
+export interface UpdateUserRequest {
+  active: boolean;
+}
+
+export interface Team {
+  id: string;
+  name: string;
+}
+
+/** `POST /teams`. */
+export interface CreateTeamRequest {
+  name: string;
+}
+
+/** `POST /teams/:teamId/members`. */
+export interface AddMemberRequest {
+  /** The user's name. */
+  user: string;
+}
+
+/**
+ * A person's token, a worker agent's (only the worker API), or the short-lived one a job acts with
+ * as its submitter (made by the server when a worker claims the job).
+ */
+export type TokenKind = 'user' | 'worker' | 'job';
+
+/** `POST /tokens`. */
+export interface CreateTokenRequest {
+  name: string;
+  kind?: Exclude<TokenKind, 'job'>;
+}
+
+/** What `POST /tokens` answers; the value is shown once and never kept. */
+export interface CreatedToken {
+  id: string;
+  token: string;
+}
+
+/** A token as `GET /tokens` lists it: names and dates, never the value. */
+export interface TokenInfo<Time = string> {
+  id: string;
+  name: string;
+  kind: TokenKind;
+  createdAt: Time;
+  lastUsedAt: Time | null;
+  revokedAt: Time | null;
+}
+
+export interface TokenList<Time = string> {
+  tokens: TokenInfo<Time>[];
+}
+
+// ---- sharing: every shareable resource answers `<resource>/grants` the same way
+
+export type PrincipalType = 'user' | 'team';
+
+export interface PrincipalRef {
+  type: PrincipalType;
+  id: string;
+}
+
+/** A user or team, by name. */
+export interface Grantee {
+  type: PrincipalType;
+  name: string;
+}
+
+/** One role on a resource, with the user's or team's name (its id when the principal is gone). */
+export interface Grant {
+  principal: PrincipalRef;
+  name: string;
+  role: Role;
+}
+
+/** `GET <resource>/grants`, and `PUT <resource>/grants` after the change. */
+export interface GrantList {
+  grants: Grant[];
+}
+
+/** `PUT <resource>/grants`: role null removes access. */
+export interface ShareRequest extends Grantee {
+  role: Role | null;
+}
