@@ -2,18 +2,14 @@ import type { Db, Queryable } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { Principal } from './principal.js';
 
-export type Role = 'owner' | 'editor' | 'viewer';
+import type { Grant, PrincipalRef, Role } from '../api/index.js';
+
+export type { PrincipalRef, Role } from '../api/index.js';
 export type ResourceType = 'model' | 'notebook' | 'dashboard' | 'job';
-export interface PrincipalRef {
-  type: 'user' | 'team';
-  id: string;
-}
-export interface Grant {
-  principal: PrincipalRef;
-  role: Role;
-}
-/** A grant with the user's or team's name (its id when the principal is gone). */
-export type NamedGrant = Grant & { name: string };
+/** A role held, without the holder's name. */
+export type RoleGrant = Omit<Grant, 'name'>;
+/** A grant with the user's or team's name (its id when the principal is gone): the contract's Grant. */
+export type NamedGrant = Grant;
 
 const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
 
@@ -72,7 +68,7 @@ export class Permissions {
     ]);
   }
 
-  async list(type: ResourceType, id: string): Promise<Grant[]> {
+  async list(type: ResourceType, id: string): Promise<RoleGrant[]> {
     const rows = await this.db.query<{ principal_type: 'user' | 'team'; principal_id: string; role: Role }>(
       'SELECT principal_type, principal_id, role FROM grants WHERE resource_type = $1 AND resource_id = $2 ORDER BY created_at',
       [type, id],

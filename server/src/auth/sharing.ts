@@ -6,10 +6,9 @@ import type { Principal } from './principal.js';
 
 export type { NamedGrant } from './permissions.js';
 
-export interface Grantee {
-  type: 'user' | 'team';
-  name: string;
-}
+import type { Grantee } from '../api/index.js';
+
+export type { Grantee } from '../api/index.js';
 
 /** The resource being shared: its type and id, and how messages name it (e.g. its name or slug). */
 export interface SharedResource {

@@ -23,12 +23,13 @@ const versionParams = notebookParams.extend({ versionId: z.uuid('must be a versi
  * Shared notebooks: REST for lifecycle, sharing, .ipynb import/export and versions, and the
  * y-websocket rooms at /tandem/collab/:id where their content is edited.
  */
-export function collabFeature(ctx: AppContext): Feature {
+export async function collabFeature(ctx: AppContext): Promise<Feature> {
   const store = new CollabStore(ctx.db);
   // The gauges read the rooms only when /metrics is scraped, after they exist.
   const observer = collabMetrics(ctx.metrics.registry, () => rooms.counts());
   const rooms = new Rooms(store, ctx.auth, ctx.permissions, ctx.log, observer, ctx.config.maxBodyBytes);
   const notebooks = new CollabService(store, rooms, ctx.permissions, ctx.auth, ctx.events);
+  const stopWatchingAccess = await rooms.watchAccess();
   const api = Router();
   const { openapi } = ctx;
 
@@ -166,6 +167,9 @@ export function collabFeature(ctx: AppContext): Feature {
     name: 'collab',
     api,
     upgrade: (req, socket, head) => rooms.upgrade(req, socket, head),
-    close: () => rooms.close(),
+    async close() {
+      await stopWatchingAccess();
+      await rooms.close();
+    },
   };
 }

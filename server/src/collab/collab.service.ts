@@ -1,5 +1,6 @@
 import type { INotebookContent } from '@jupyterlab/nbformat';
 import * as Y from 'yjs';
+import type { NotebookWithRole as ApiNotebookWithRole } from '../api/index.js';
 import { audit } from '../audit.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Permissions, Role } from '../auth/permissions.js';
@@ -13,7 +14,8 @@ import { CollabStore, type Notebook, type NotebookVersion } from './collab.store
 import { EMPTY_NOTEBOOK, ipynbFromState, restoreUpdate, stateFromIpynb, type Ipynb } from './ipynb.js';
 import type { Rooms } from './rooms.js';
 
-export type NotebookWithRole = Notebook & { role: Role };
+// Collaboration keeps its timestamps as the database's text.
+export type NotebookWithRole = ApiNotebookWithRole;
 
 /** Shared notebooks: lifecycle, sharing, .ipynb import/export and named versions. */
 export class CollabService {
@@ -71,6 +73,7 @@ export class CollabService {
       await this.permissions.removeAll('notebook', id, tx);
     });
     await this.rooms.evict(id);
+    await this.rooms.accessChanged(id); // sockets on other servers
     this.publish('notebook.deleted', notebook);
   }
 
@@ -84,7 +87,7 @@ export class CollabService {
     await this.permissions.require(who, 'notebook', id, 'owner');
     const notebook = await this.existing(id);
     await this.sharing.share(who, { type: 'notebook', id, label: notebook.name }, to, role, this.store);
-    await this.rooms.reauthorize(id);
+    await this.rooms.accessChanged(id);
     this.publish('notebook.shared', notebook);
   }
 

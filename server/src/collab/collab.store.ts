@@ -17,6 +17,8 @@ const NOTEBOOK_COLUMNS = `id, name, created_by AS "createdBy", created_at::text 
 const VERSION_COLUMNS = `id, notebook_id AS "notebookId", name, created_by AS "createdBy", created_at::text AS "createdAt"`;
 
 /** Rows of shared notebooks: metadata, the Yjs snapshot + update log, and named versions. */
+const ACCESS_CHANNEL = 'tandem_notebook_access';
+
 export class CollabStore {
   constructor(readonly db: Db) {}
 
@@ -127,5 +129,18 @@ export class CollabStore {
       versionId,
     ]);
     return row?.state;
+  }
+
+  /** Tells every server of this database (this one too) that access to a notebook changed. */
+  async announceAccessChange(origin: string, notebookId: string): Promise<void> {
+    await this.db.query('SELECT pg_notify($1, $2)', [ACCESS_CHANNEL, `${origin} ${notebookId}`]);
+  }
+
+  /** Hears access changes announced by any server; answers the function that stops. */
+  listenForAccessChanges(onChange: (origin: string, notebookId: string) => void): Promise<() => Promise<void>> {
+    return this.db.listen(ACCESS_CHANNEL, (payload) => {
+      const [origin, notebookId] = payload.split(' ');
+      if (origin && notebookId) onChange(origin, notebookId);
+    });
   }
 }

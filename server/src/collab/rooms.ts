@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -37,6 +38,8 @@ export class Rooms {
   /** The token each socket connected with, to re-check it when tokens or users change. */
   private readonly tokens = new WeakMap<Peer, string>();
   private readonly stopWatchingAuth: () => void;
+  /** Tells this server's own announcements from other servers'. */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly store: CollabStore,
@@ -96,6 +99,23 @@ export class Rooms {
     } finally {
       this.release(room);
     }
+  }
+
+  /**
+   * After sharing changed: re-checks the sockets on this server, then has every other server of
+   * the database do the same for theirs.
+   */
+  async accessChanged(id: string): Promise<void> {
+    await this.reauthorize(id);
+    await this.store.announceAccessChange(this.origin, id);
+  }
+
+  /** Follows other servers' sharing changes; answers the function that stops. */
+  watchAccess(): Promise<() => Promise<void>> {
+    return this.store.listenForAccessChanges((origin, id) => {
+      if (origin === this.origin) return;
+      this.reauthorize(id).catch((error: unknown) => this.log.warn('re-checking collaboration sockets failed', { error: String(error) }));
+    });
   }
 
   /**

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import type { CellChoice, TableMimeType } from '../api/index.js';
 import { TandemError } from '../errors.js';
 
 /** The kernel's table display (`@tandem/kernel` TABLE_MIME): a bounded preview with schema and row count. */
-export const TABLE_MIME = 'application/vnd.tandem.table+json';
+export const TABLE_MIME: TableMimeType = 'application/vnd.tandem.table+json';
 /** How a failed cell shows on a dashboard: the exception name and message, never a traceback with code. */
 export const ERROR_MIME = 'application/vnd.tandem.error+json';
 
@@ -36,8 +37,8 @@ export const cellChoice = z.object({
   index: z.number().int().min(0),
   code: z.boolean().default(false),
   outputs: z.boolean().default(true),
-});
-export type CellChoice = z.input<typeof cellChoice>;
+}) satisfies z.ZodType<unknown, CellChoice>;
+export type { CellChoice } from '../api/index.js';
 
 type Output = z.output<typeof output>;
 

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { DashboardView as ApiDashboardView } from '../api/index.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
@@ -25,7 +26,7 @@ export interface PublishInput {
   selection?: CellChoice[];
 }
 
-export type DashboardView = Dashboard & { role: Role; url: string };
+export type DashboardView = ApiDashboardView<Date>;
 
 const VISIT_TTL_MS = 1000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DataRef } from '../api/index.js';
 
 /**
  * Data a job reads, uploaded beforehand to `PUT /job-data/:sha256` (the kernel does it for local
@@ -13,9 +14,9 @@ export const dataRef = z
     /** The file name the job sees; its extension tells readers the format (csv, parquet, json, …). */
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'a file name: letters, digits and . _ - (at most 200)'),
   })
-  .strict();
+  .strict() satisfies z.ZodType<DataRef>;
 
-export type DataRef = z.infer<typeof dataRef>;
+export type { DataRef } from '../api/index.js';
 
 export const dataKey = (sha256: string) => `job-data/${sha256}`;
 

@@ -75,4 +75,26 @@ describe('revocation reaches open sockets and other servers at once', () => {
     expect((await a.api('PATCH', `users/${carol.id}`, { body: { active: false } })).status).toBe(200);
     expect(await carolsClose).toEqual({ code: 4401, reason: expect.stringMatching(/deactivated/) });
   });
+
+  it('removing someone’s access to a notebook on one server closes their socket on the other, and demotes at once', async () => {
+    const erin = await a.user('erin');
+    const frank = await a.user('frank');
+    const gina = await a.user('gina');
+    const id = await createNotebook(a, 'shared-across.ipynb', undefined, erin.token);
+    await a.api('PUT', `notebooks/${id}/grants`, { token: erin.token, body: { type: 'user', name: 'frank', role: 'editor' } });
+    await a.api('PUT', `notebooks/${id}/grants`, { token: erin.token, body: { type: 'user', name: 'gina', role: 'editor' } });
+    const franks = await open(b, id, frank.token);
+    const ginas = await open(b, id, gina.token);
+    const franksClose = closed(franks);
+    expect(
+      (await a.api('PUT', `notebooks/${id}/grants`, { token: erin.token, body: { type: 'user', name: 'frank', role: null } })).status,
+    ).toBe(200);
+    expect(await franksClose).toMatchObject({ code: 4403, reason: expect.stringMatching(/removed/) });
+    expect(ginas.readyState).toBe(ginas.OPEN);
+
+    // Deleting the notebook on one server disconnects its editors on the other.
+    const ginasClose = closed(ginas);
+    expect((await a.api('DELETE', `notebooks/${id}`, { token: erin.token })).status).toBe(204);
+    expect((await ginasClose).code).toBeGreaterThanOrEqual(4400);
+  });
 });
