@@ -38,6 +38,14 @@ const envSchema = z.object({
   TANDEM_SPARK_MASTER: z.string().default('local[*]'),
   TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   TANDEM_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  TANDEM_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .positive()
+    .default(8 * 60),
+  TANDEM_SESSION_MAX_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(7 * 24),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -64,6 +72,10 @@ export interface Config {
   logLevel: Env['TANDEM_LOG_LEVEL'];
   /** When set, `/metrics` answers only to `Authorization: Bearer <it>` (what Prometheus scrapes with). */
   metricsToken?: string;
+  /** A browser session ends after this long without a request (TANDEM_SESSION_IDLE_MINUTES, default 8 h). */
+  sessionIdleMs: number;
+  /** … and this long after sign-in however active (TANDEM_SESSION_MAX_HOURS, default 7 days). */
+  sessionMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sparkMaster: e.TANDEM_SPARK_MASTER,
     logLevel: e.TANDEM_LOG_LEVEL,
     metricsToken: e.TANDEM_METRICS_TOKEN,
+    sessionIdleMs: e.TANDEM_SESSION_IDLE_MINUTES * 60_000,
+    sessionMaxMs: e.TANDEM_SESSION_MAX_HOURS * 3_600_000,
   };
 }
 

@@ -1,4 +1,5 @@
 import { authFeature } from './auth/auth.routes.js';
+import { sessionsFeature } from './auth/sessions.routes.js';
 import { collabFeature } from './collab/collab.routes.js';
 import type { FeatureFactory } from './context.js';
 import { dashboardsFeature } from './dashboards/dashboards.routes.js';
@@ -6,4 +7,4 @@ import { jobsFeature } from './jobs/jobs.routes.js';
 import { modelsFeature } from './models/models.routes.js';
 
 /** Every feature folder the server mounts, in order. */
-export const FEATURES: FeatureFactory[] = [authFeature, modelsFeature, jobsFeature, collabFeature, dashboardsFeature];
+export const FEATURES: FeatureFactory[] = [authFeature, sessionsFeature, modelsFeature, jobsFeature, collabFeature, dashboardsFeature];

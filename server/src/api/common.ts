@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 

@@ -46,6 +46,33 @@ export interface UpdateUserRequest {
   active: boolean;
 }
 
+/** `PUT /users/:userId/password` (admins): sets or resets a password, clears a lockout and ends the user's sessions. */
+export interface SetPasswordRequest {
+  /** At least 12 characters, and not the user's name. */
+  password: string;
+}
+
+/** `PUT /me/password`: ends the caller's other sessions. */
+export interface ChangePasswordRequest {
+  current: string;
+  password: string;
+}
+
+/** `POST /sessions`: sign in with a password; the answer sets the `tandem_session` cookie. */
+export interface SignInRequest {
+  name: string;
+  password: string;
+}
+
+/**
+ * What `POST /sessions` and `GET /sessions/current` answer. Requests authenticated by the session
+ * cookie that change anything (not GET/HEAD/OPTIONS) must send `csrfToken` as `X-CSRF-Token`.
+ */
+export interface SignedIn {
+  user: Me;
+  csrfToken: string;
+}
+
 export interface Team {
   id: string;
   name: string;

@@ -59,7 +59,8 @@ export class AuthStore {
     });
   }
 
-  private changed(): void {
+  /** Drops cached principals here and on other servers; the sessions service calls it too, after its changes commit. */
+  changed(): void {
     this.bump();
     this.db.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, this.origin]).catch(() => undefined);
   }
@@ -220,12 +221,19 @@ export class AuthStore {
     this.changed();
   }
 
-  /** Deactivated users keep what they made, but none of their tokens works any more. */
+  /**
+   * Deactivated users keep what they made, but none of their tokens works any more, and their
+   * sessions end (reactivating does not bring those back).
+   */
   async setActive(userId: string, active: boolean): Promise<User> {
-    const [row] = await this.db.query<UserRow>(
-      `UPDATE users SET deactivated_at = CASE WHEN $2 THEN NULL ELSE coalesce(deactivated_at, now()) END WHERE id = $1 RETURNING *`,
-      [userId, active],
-    );
+    const row = await this.db.transaction(async (tx) => {
+      const [updated] = await tx.query<UserRow>(
+        `UPDATE users SET deactivated_at = CASE WHEN $2 THEN NULL ELSE coalesce(deactivated_at, now()) END WHERE id = $1 RETURNING *`,
+        [userId, active],
+      );
+      if (updated && !active) await tx.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+      return updated;
+    });
     if (!row) throw new TandemError('NOT_FOUND', `user ${userId} not found`);
     this.changed();
     return toUser(row);

@@ -15,5 +15,7 @@ export interface Principal {
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    /** Set when the principal came from the session cookie rather than an API token. */
+    session?: { idHash: string; csrfToken: string };
   }
 }

@@ -120,7 +120,7 @@ export function dashboardPages(dashboards: DashboardsService, refresh: Dashboard
         res.end(gzipped);
       } else res.end(html);
     } catch (error) {
-      errorPage(res, error);
+      errorPage(req, res, error);
     }
   });
 
@@ -156,7 +156,7 @@ export function dashboardPages(dashboards: DashboardsService, refresh: Dashboard
       res.setHeader('Cache-Control', 'private, no-store');
       res.send(pdf);
     } catch (error) {
-      errorPage(res, error);
+      errorPage(req, res, error);
     }
   });
 
@@ -177,8 +177,8 @@ function asTandemError(error: unknown): TandemError {
   return error instanceof TandemError ? error : new TandemError('INTERNAL', 'internal server error', { cause: error });
 }
 
-/** Browsers get a readable page rather than JSON. */
-function errorPage(res: Response, error: unknown): void {
+/** Browsers get a readable page rather than JSON; anonymous viewers a link to sign in and come back. */
+function errorPage(req: Request, res: Response, error: unknown): void {
   const e = asTandemError(error);
   if (e.code === 'INTERNAL') throw error;
   securityHeaders(res, pageCsp());
@@ -193,7 +193,11 @@ function errorPage(res: Response, error: unknown): void {
     .type('html')
     .send(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${heading}</title><style>body{font-family:system-ui,sans-serif;margin:15vh auto;max-width:36rem;color:#1f2328}</style></head>` +
-        `<body><h1>${heading}</h1><p>${escapeHtml(e.message)}</p></body></html>`,
+        `<body><h1>${heading}</h1><p>${escapeHtml(e.message)}</p>` +
+        (e.code === 'UNAUTHENTICATED'
+          ? `<p><a href="/tandem/login?next=${escapeHtml(encodeURIComponent(req.originalUrl))}">Sign in</a></p>`
+          : '') +
+        `</body></html>`,
     );
 }
 

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppContext, Feature } from '../context.js';
 import { pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
+import { sessionsService } from '../auth/sessions.service.js';
 import { authenticate } from './authenticate.js';
 
 /** The Express app: cross-cutting middleware, health, metrics, OpenAPI, then each feature. */
@@ -36,7 +37,9 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 
-  app.use(authenticate(ctx.auth));
+  // Before authenticate: sign-in and sign-out forms carry their CSRF token in the body.
+  app.use(['/tandem/login', '/tandem/logout'], express.urlencoded({ extended: false, limit: '16kb' }));
+  app.use(authenticate(ctx.auth, ctx.shared(sessionsService)));
   app.use('/tandem/api', express.json({ limit: ctx.config.maxBodyBytes }));
   app.get('/tandem/api/openapi.json', (_req, res) => {
     res.json(ctx.openapi.document());
@@ -61,6 +64,8 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
       res.destroy();
       return;
     }
+    const retryAfter = (known.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (known.code === 'TOO_MANY_REQUESTS' && typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
     res.status(known.status).json({ error: known.toJSON() });
   });
   return app;
@@ -90,7 +95,7 @@ function cors(allowed: string[] | '*') {
     if (origin && (allowed === '*' || allowed.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Tandem-Sha256');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-CSRF-Token, X-Tandem-Sha256');
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
       res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition, X-Tandem-Sha256');
     }

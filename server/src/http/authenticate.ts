@@ -1,21 +1,28 @@
+import { parse as parseCookies } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Principal } from '../auth/principal.js';
+import { csrfMatches, SESSION_COOKIE, type SessionsService } from '../auth/sessions.service.js';
 import { TandemError } from '../errors.js';
 
 const CACHE_MS = 5_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Resolves `Authorization: Bearer <token>` (or `?token=` for links and WebSockets, which cannot
  * set headers) to `req.principal`. Unknown tokens are rejected; no token means anonymous.
  * Lookups are cached briefly: every request would otherwise cost two queries. A revocation or
  * membership change made through this server makes cached lookups stale at once (`auth.revision`).
+ *
+ * Without a token, the `tandem_session` cookie signs the person in; an ended session is simply
+ * anonymous. Browsers send cookies with requests other sites make, so every cookie-authenticated
+ * change must also carry the session's CSRF token (`X-CSRF-Token`, or a form's `csrf` field).
  */
-export function authenticate(auth: AuthStore) {
+export function authenticate(auth: AuthStore, sessions: Pick<SessionsService, 'resolve'>) {
   const cache = new Map<string, { principal: Principal | undefined; until: number; revision: number }>();
   return async (req: Request, _res: Response, next: NextFunction) => {
     const token = tokenOf(req);
-    if (!token) return next();
+    if (!token) return signInBySession(req, sessions, next);
     const now = Date.now();
     let hit = cache.get(token);
     if (!hit || hit.until < now || hit.revision !== auth.revision) {
@@ -29,6 +36,24 @@ export function authenticate(auth: AuthStore) {
     req.principal = hit.principal;
     next();
   };
+}
+
+async function signInBySession(req: Request, sessions: Pick<SessionsService, 'resolve'>, next: NextFunction): Promise<void> {
+  const id = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
+  const session = id ? await sessions.resolve(id) : undefined;
+  if (!session) return next();
+  if (!SAFE_METHODS.has(req.method)) {
+    const presented = req.headers['x-csrf-token'] ?? (req.body as { csrf?: unknown } | undefined)?.csrf;
+    if (!csrfMatches(session, presented)) {
+      throw new TandemError(
+        'FORBIDDEN',
+        'requests signed in by the session cookie must send its CSRF token in the X-CSRF-Token header (GET /tandem/api/sessions/current answers it)',
+      );
+    }
+  }
+  req.principal = session.principal;
+  req.session = { idHash: session.idHash, csrfToken: session.csrfToken };
+  next();
 }
 
 export function tokenOf(req: Pick<Request, 'headers' | 'url'>): string | undefined {
