@@ -147,6 +147,8 @@ await withBenchServer({ name: 'jobs' }, async ({ server, scratch, onStop }) => {
     allowCpu: true,
     sparkMaster: 'local[*]',
     cacheDir: CACHE_DIR,
+    // The Spark script is a file both sides read: on shared storage, as with `tandem worker --share`.
+    shareDirs: [scratch],
     log: () => undefined,
   });
   onStop(() => worker.stop());
