@@ -4,9 +4,16 @@ Lines printed as ``##tandem {json}`` are read by the worker agent; everything el
 Files written to ``output_dir()`` are uploaded when the job succeeds (and registered as the model
 version when the job was submitted with ``register``).
 """
+import atexit
+import gc
 import json
 import os
 import sys
+
+# pyarrow's Parquet reader can leave a thread that aborts the interpreter at exit ("terminate
+# called without an active exception", exit 134) after the script did all its work
+# (apache/arrow#34314). Collecting garbage while Arrow is still alive joins such threads first.
+atexit.register(gc.collect)
 
 
 def _emit(kind, payload):
@@ -81,7 +88,8 @@ def read_pandas(path):
 
     fmt = data_format(path)
     if fmt == "parquet":
-        return pd.read_parquet(path)
+        # No pre-buffering: its background reads are what outlives the script above.
+        return pd.read_parquet(path, pre_buffer=False)
     if fmt == "json":
         return pd.read_json(path, lines=not json_is_array(path))
     if fmt == "arrow":
