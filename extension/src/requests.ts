@@ -1,5 +1,5 @@
 import { PageConfig } from '@jupyterlab/coreutils';
-import { apiRequest, TandemApiError, type ApiRequestInit } from '@tandem/server/api';
+import { apiFetch, apiRequest, TandemApiError, type ApiRequestInit } from '@tandem/server/api';
 
 export { TandemApiError };
 
@@ -39,5 +39,33 @@ export class TandemClient {
       throw new TandemApiError('UNAVAILABLE', 'Tandem server URL is not configured (settings › Tandem)', 0);
     }
     return apiRequest<T>(this.settings, path, init);
+  }
+
+  /** Like request(), but answers the raw response (for files): the token travels in the header. */
+  async fetch(path: string, init: ApiRequestInit = {}): Promise<Response> {
+    if (!this.settings.url) {
+      throw new TandemApiError('UNAVAILABLE', 'Tandem server URL is not configured (settings › Tandem)', 0);
+    }
+    return apiFetch(this.settings, path, init);
+  }
+}
+
+/**
+ * Saves the file at `/tandem/api/<path>` as `filename`: fetched with the token in the
+ * Authorization header, then handed to the browser as a Blob, so no credential is ever put in a URL.
+ */
+export async function downloadFile(client: Pick<TandemClient, 'fetch'>, path: string, filename: string): Promise<void> {
+  const url = URL.createObjectURL(await (await client.fetch(path)).blob());
+  try {
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = filename;
+    link.style.display = 'none';
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  } finally {
+    // The click starts the download synchronously; the object URL only has to outlive it.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 }

@@ -12,6 +12,8 @@ export interface ITandemClient {
   readonly token: string;
   /** Calls `/tandem/api/<path>`, e.g. `models?q=x`, and answers the parsed JSON. */
   request<T>(path: string, init?: Parameters<TandemClient['request']>[1]): Promise<T>;
+  /** Like request(), but answers the raw response (file downloads). */
+  fetch(path: string, init?: Parameters<TandemClient['fetch']>[1]): Promise<Response>;
   /** Changes the server URL or token (from the settings). */
   update(settings: { url?: string; token?: string }): void;
 }

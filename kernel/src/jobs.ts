@@ -10,6 +10,7 @@ import { displayedAs, toMimeBundle } from './display/mime-bundle.js';
 import { stageDataMap, type DataSource } from './job-data.js';
 import { onInterrupt, publishDisplay, type MimeBundle } from './kernel/channel.js';
 import { jobHtml, jobText, type JobView, type MetricPoint } from './jobs-view.js';
+import { currentNotebook } from './notebook.js';
 
 /** A job as the server answers it. */
 export type { JobInfo, JobStatus };
@@ -156,7 +157,7 @@ export class Job {
 
 /** Submits a job; the notebook (when Jupyter names it) becomes the model's lineage. */
 export async function submitJob(body: SubmitRequest): Promise<Job> {
-  const notebook = process.env.JPY_SESSION_NAME;
+  const notebook = currentNotebook();
   const json: SubmitJobRequest = { ...body, ...(notebook ? { notebook } : {}) };
   return new Job(await request<JobInfo>('jobs', { method: 'POST', json }));
 }

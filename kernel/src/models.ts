@@ -26,6 +26,7 @@ import { apiSettings, request, TandemApiError } from './api.js';
 import { displayedAs } from './display/mime-bundle.js';
 import { modelVersionBundle } from './display/model-card.js';
 import { scoreOnnx, type ScoreOptions } from './models-onnx.js';
+import { currentNotebook } from './notebook.js';
 
 export type { Column, Model, ModelFile, ModelVersion, Signature } from '@tandem/server/api';
 
@@ -121,7 +122,8 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
   const uploads = await uploadsOf(options);
   const base = `models/${enc(options.name)}`;
   const signature = options.signature && { inputs: columnsOf(options.signature.inputs), outputs: columnsOf(options.signature.outputs) };
-  const lineage = { ...(process.env.JPY_SESSION_NAME ? { notebook: process.env.JPY_SESSION_NAME } : {}), ...options.lineage };
+  const notebook = currentNotebook();
+  const lineage = { ...(notebook ? { notebook } : {}), ...options.lineage };
   const start: StartUploadRequest = {
     createModel: true,
     params: options.params,

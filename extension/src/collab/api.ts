@@ -61,7 +61,8 @@ export class NotebooksApi {
     return `${this.client.url.replace(/^http/, 'ws')}/tandem/collab/${id}?token=${encodeURIComponent(this.client.token)}`;
   }
 
-  downloadUrl(id: string): string {
-    return `${this.client.url}/tandem/api/notebooks/${id}/ipynb?attachment=1&token=${encodeURIComponent(this.client.token)}`;
+  /** The notebook as .ipynb, fetched with the token in the Authorization header (never in a URL). */
+  async exportBlob(id: string): Promise<Blob> {
+    return (await this.client.fetch(`notebooks/${id}/ipynb?attachment=1`)).blob();
   }
 }

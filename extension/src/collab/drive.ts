@@ -85,8 +85,14 @@ export class TandemDrive implements Contents.IDrive, ITandemDrive {
     return this.fileModel(notebook);
   }
 
+  /**
+   * A blob: URL of the .ipynb, for JupyterLab's "Download": the file is fetched with the token in
+   * the Authorization header, so no credential is ever put in a link.
+   */
   async getDownloadUrl(path: string): Promise<string> {
-    return this.api.downloadUrl((await this.lookup(path)).id);
+    const url = URL.createObjectURL(await this.api.exportBlob((await this.lookup(path)).id));
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    return url;
   }
 
   async newUntitled(options?: Contents.ICreateOptions): Promise<Contents.IModel> {

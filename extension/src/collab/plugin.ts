@@ -1,7 +1,7 @@
-import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILabShell, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { CommandToolbarButton, ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
-import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { IDefaultFileBrowser, IFileBrowserFactory, type FileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, type Notebook, type NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { addIcon, downloadIcon, fileUploadIcon, LabIcon, shareIcon } from '@jupyterlab/ui-components';
@@ -26,7 +26,7 @@ export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
   description: 'Shared notebooks on the Tandem server, as a drive in the file browser.',
   autoStart: true,
   requires: [ITandemClient, IFileBrowserFactory],
-  optional: [ICommandPalette, ITranslator],
+  optional: [ICommandPalette, ITranslator, IDefaultFileBrowser, ILabShell],
   provides: ITandemDrive,
   activate: (
     app: JupyterFrontEnd,
@@ -35,6 +35,8 @@ export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
     factory: IFileBrowserFactory,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
+    defaultBrowser: FileBrowser | null,
+    labShell: ILabShell | null,
   ) => {
     const trans = (translator ?? nullTranslator).load('tandem');
     const api = new NotebooksApi(client);
@@ -45,10 +47,15 @@ export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
     browser.title.caption = trans.__('Shared notebooks (Tandem)');
     browser.addClass('tandem-SharedBrowser');
     app.shell.add(browser, 'left', { rank: 102 });
+    if (defaultBrowser) followVisibleBrowser(factory, browser, defaultBrowser, labShell, app.restored);
 
+    /** The shared notebook selected in the Tandem file browser (its items carry "Tandem:" paths). */
     const selected = () => {
       const item = browser.selectedItems().next();
-      return item.done ? undefined : item.value;
+      if (item.done || item.value.type !== 'notebook') return undefined;
+      const path = item.value.path.startsWith(`${DRIVE_NAME}:`) ? item.value.path.slice(DRIVE_NAME.length + 1) : item.value.path;
+      const notebook = drive.notebookAt(path);
+      return notebook && { path, name: item.value.name, notebook };
     };
     const fail = (title: string) => (error: unknown) => void showErrorMessage(title, (error as Error).message ?? String(error));
 
@@ -87,27 +94,41 @@ export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
     });
     app.commands.addCommand(CommandIDs.shareSharedNotebook, {
       label: trans.__('Share…'),
+      caption: trans.__('Share the selected shared notebook'),
       icon: shareIcon,
       isEnabled: () => !!selected(),
       execute: async () => {
-        const notebook = selected() && drive.notebookAt(selected()!.path);
+        const notebook = selected()?.notebook;
         if (!notebook) return;
         await showShareDialog(api.grants(notebook.id), notebook.name, notebook.role === 'owner', trans);
       },
     });
     app.commands.addCommand(CommandIDs.downloadSharedNotebook, {
       label: trans.__('Download as .ipynb'),
+      caption: trans.__('Download the selected shared notebook as .ipynb'),
       icon: downloadIcon,
       isEnabled: () => !!selected(),
       execute: async () => {
         const item = selected();
         if (!item) return;
-        const link = document.createElement('a');
-        link.href = await drive.getDownloadUrl(item.path);
-        link.download = item.name;
-        link.click();
+        try {
+          const link = document.createElement('a');
+          link.href = await drive.getDownloadUrl(item.path);
+          link.download = /\.ipynb$/i.test(item.name) ? item.name : `${item.name}.ipynb`;
+          link.click();
+        } catch (error) {
+          fail(trans.__('Cannot download %1', item.name))(error);
+        }
       },
     });
+    // Toolbar buttons, menu items and palette entries follow the selection.
+    const selectionCommands = [CommandIDs.shareSharedNotebook, CommandIDs.downloadSharedNotebook];
+    const notify = () => selectionCommands.forEach((id) => app.commands.notifyCommandChanged(id));
+    browser.selectionChanged.connect(notify);
+    browser.model.refreshed.connect(notify);
+    selectionCommands.forEach((command, i) =>
+      app.contextMenu.addItem({ command, selector: '.tandem-SharedBrowser .jp-DirListing-item[data-isdir="false"]', rank: 10 + i }),
+    );
 
     const buttons: [string, string][] = [
       ['new', CommandIDs.newSharedNotebook],
@@ -118,11 +139,36 @@ export const drivePlugin: JupyterFrontEndPlugin<ITandemDrive> = {
     for (const [name, command] of buttons) {
       browser.toolbar.addItem(`tandem-${name}`, new CommandToolbarButton({ commands: app.commands, id: command, label: '' }));
     }
-    for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook])
+    for (const command of [CommandIDs.newSharedNotebook, CommandIDs.importSharedNotebook, ...selectionCommands])
       palette?.addItem({ command, category: trans.__('Tandem') });
     return drive;
   },
 };
+
+/**
+ * JupyterLab creates new notebooks (launcher, File › New) in the folder of the file browser
+ * tracker's current browser: the last one focused or, until one is, the last one added, which is
+ * the Tandem browser even while it is hidden. So the current browser follows what the user sees:
+ * the Tandem browser only while it is shown, the default (local) browser otherwise.
+ */
+function followVisibleBrowser(
+  factory: IFileBrowserFactory,
+  tandem: FileBrowser,
+  local: FileBrowser,
+  shell: ILabShell | null,
+  restored: Promise<void>,
+): void {
+  const follow = () => {
+    const current = factory.tracker.currentWidget;
+    if (current?.isVisible) return;
+    const wanted = tandem.isVisible ? tandem : local;
+    // The tracker's focus tracker only listens for focus events: tell it without moving the user's focus.
+    if (current !== wanted && !wanted.isDisposed) wanted.node.dispatchEvent(new FocusEvent('focus'));
+  };
+  // Switching the side bar's panel, or collapsing it, modifies the layout.
+  shell?.layoutModified.connect(follow);
+  void restored.then(follow);
+}
 
 /**
  * Makes every cell's editor read-only, now and for cells that arrive later. The flag stays local
@@ -157,6 +203,7 @@ export const collabPlugin: JupyterFrontEndPlugin<void> = {
     tracker.widgetAdded.connect((_, panel) => {
       const path = tandemPath(panel);
       if (!path) return;
+      nameNotebookToKernel(panel, () => drive.notebookAt(path)?.id);
       // The room, not the drive listing, says who may edit: it also tells an open tab about a demotion.
       whenProvider(drive, panel, path, (provider) => {
         const lock = async () => {
@@ -204,6 +251,37 @@ export const presencePlugin: JupyterFrontEndPlugin<void> = {
     });
   },
 };
+
+/** The kernel spec whose kernels read TANDEM_NOTEBOOK (jupyter-config/data/kernels/tandem). */
+const TANDEM_KERNEL = 'tandem';
+
+/**
+ * Tells the TypeScript (Tandem) kernel of a shared notebook which document it runs for, so that the
+ * lineage of what it registers names the shared notebook (`tandem:<id>`): Jupyter only tells it a
+ * local path, which does not exist. Sent silently (no execution count, no history) at every kernel
+ * start and restart.
+ */
+function nameNotebookToKernel(panel: NotebookPanel, idOf: () => string | undefined): void {
+  const session = panel.sessionContext;
+  const tell = () => {
+    const kernel = session.session?.kernel;
+    const id = idOf();
+    if (!kernel || kernel.name !== TANDEM_KERNEL || !id) return;
+    const code = `(globalThis as any).process.env.TANDEM_NOTEBOOK = ${JSON.stringify(`tandem:${id}`)};`;
+    kernel.requestExecute({ code, silent: true, store_history: false }, true).done.catch(() => undefined);
+  };
+  let starting = true;
+  session.statusChanged.connect((_, status) => {
+    if (status === 'starting' || status === 'restarting' || status === 'autorestarting') starting = true;
+    else if (status === 'idle' && starting) {
+      starting = false;
+      tell();
+    }
+  });
+  session.kernelChanged.connect(() => {
+    starting = true;
+  });
+}
 
 /** Calls `fn` with the room connection of the panel's notebook once the drive has made it (unless the panel closed first). */
 function whenProvider(drive: ITandemDrive, panel: NotebookPanel, path: string, fn: (provider: ICollabProvider) => void): void {

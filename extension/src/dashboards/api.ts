@@ -9,7 +9,7 @@ import type {
 } from '@tandem/server/api';
 import type { TandemClient } from '../requests';
 
-export type { CellChoice, PublishRequest } from '@tandem/server/api';
+export type { CellChoice, DashboardLink, Published, PublishRequest } from '@tandem/server/api';
 
 /** What the server answers about a dashboard: the dashboard, the caller's role and the page's path. */
 export type DashboardInfo = DashboardView;

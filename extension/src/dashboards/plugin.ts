@@ -7,7 +7,8 @@ import { CommandIDs } from '../commands';
 import type { TandemClient } from '../requests';
 import { DRIVE_NAME } from '../collab/drive';
 import { ITandemClient, ITandemDrive } from '../tokens';
-import { DashboardsApi } from './api';
+import { DashboardsApi, type DashboardLink, type Published } from './api';
+import { checkChoices } from './checks';
 import { askPublishChoices, showPublished } from './publish-dialog';
 
 const dashboardIcon = new LabIcon({
@@ -50,20 +51,27 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: ITandemD
     trans,
   );
   if (!choices) return;
-  const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection };
-  const { dashboard, version } = existing
-    ? await api.republish(existing.slug, body)
-    : await api.create({ ...body, notebookPath: panel.context.path });
+  const problem = checkChoices(choices, trans);
+  if (problem) throw new PublishError(trans.__('Nothing was published: %1', problem));
+  // The schedule travels with the publish, which the server checks before writing anything.
+  const schedule = choices.cron ? { cron: choices.cron, timezone: choices.timezone } : existing?.schedule ? { cron: null } : undefined;
+  const body = { title: choices.title, description: choices.description, notebook, selection: choices.selection, schedule };
+  let published: Published;
+  try {
+    published = existing ? await api.republish(existing.slug, body) : await api.create({ ...body, notebookPath: panel.context.path });
+  } catch (error) {
+    throw new PublishError(trans.__('Nothing was published: %1', messageOf(error)));
+  }
+  const { dashboard, version } = published;
   model.setMetadata('tandem', { ...tandem, dashboard: { slug: dashboard.slug, ...(choices.cron ? { cron: choices.cron } : {}) } });
-  // The notebook's code is kept on the server only when a refresh schedule needs to re-run it.
-  if (choices.cron || existing?.schedule)
-    await api.setSchedule(
-      dashboard.slug,
-      choices.cron ? { cron: choices.cron, timezone: choices.timezone, notebook, selection: choices.selection } : { cron: null },
-    );
-  if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
-  else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
-  const share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
+  let share: DashboardLink | undefined;
+  try {
+    if (choices.live && shared) await api.setLive(dashboard.slug, { notebookId: shared.id, selection: choices.selection });
+    else if (existing?.liveNotebookId) await api.setLive(dashboard.slug, { notebookId: null });
+    share = choices.shareLink ? await api.createLink(dashboard.slug) : undefined;
+  } catch (error) {
+    throw new PublishError(trans.__('Version %1 of “%2” was published, but %3', version, dashboard.title, messageOf(error)));
+  }
   await showPublished(
     {
       title: dashboard.title,
@@ -74,6 +82,11 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: ITandemD
     trans,
   );
 }
+
+/** A publish that failed, with a message that says what was (not) published. */
+class PublishError extends Error {}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** "Publish as dashboard": notebook toolbar button and command palette entry. */
 export const publishPlugin: JupyterFrontEndPlugin<void> = {
@@ -103,7 +116,10 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
         try {
           await publish(api, panel, drive, trans);
         } catch (error) {
-          await showErrorMessage(trans.__('Publishing the dashboard failed'), (error as Error).message);
+          await showErrorMessage(
+            trans.__('Publishing the dashboard failed'),
+            error instanceof PublishError ? error.message : trans.__('Nothing was published: %1', messageOf(error)),
+          );
         }
       },
     });

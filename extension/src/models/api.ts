@@ -9,7 +9,7 @@ import type {
   UpdateModelRequest,
 } from '@tandem/server/api';
 import { grantsOf, type Grants } from '../sharing/grants';
-import type { TandemClient } from '../requests';
+import { downloadFile, type TandemClient } from '../requests';
 
 export type { ModelEvent, ModelVersion, Page } from '@tandem/server/api';
 
@@ -70,9 +70,19 @@ export class ModelsApi {
     return grantsOf(this.client, m(name));
   }
 
-  /** A link the browser can follow: downloads cannot send headers, so the token rides in the query. */
-  downloadUrl(name: string, version: number, path: string): string {
-    return `${this.client.url}/tandem/api/${m(name)}/versions/${version}/files/${encodeURIComponent(path)}?token=${encodeURIComponent(this.client.token)}`;
+  /** A version file's API path (relative to /tandem/api). */
+  filePath(name: string, version: number, path: string): string {
+    return `${m(name)}/versions/${version}/files/${encodeURIComponent(path)}`;
+  }
+
+  /** The file's address, without credentials: safe to show and copy (following it needs a sign-in). */
+  fileUrl(name: string, version: number, path: string): string {
+    return `${this.client.url}/tandem/api/${this.filePath(name, version, path)}`;
+  }
+
+  /** Downloads a version file with the token in the Authorization header, never in the URL. */
+  download(name: string, version: number, path: string): Promise<void> {
+    return downloadFile(this.client, this.filePath(name, version, path), path.split('/').pop() ?? path);
   }
 
   /** Live registry events; EventSource reconnects by itself after network blips. */

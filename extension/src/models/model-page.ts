@@ -1,4 +1,4 @@
-import { Clipboard } from '@jupyterlab/apputils';
+import { Clipboard, showErrorMessage } from '@jupyterlab/apputils';
 import { MimeModel, type IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
@@ -303,9 +303,19 @@ export class ModelPage extends Widget {
                 h(
                   'a',
                   {
-                    href: this.model.api.downloadUrl(this.name, v.number, f.path),
+                    // No credentials in the link: a click fetches the file with the header instead.
+                    href: this.model.api.fileUrl(this.name, v.number, f.path),
                     download: f.path.split('/').pop(),
                     title: `sha256 ${f.sha256}`,
+                    onclick: (event: Event) => {
+                      event.preventDefault();
+                      this.model.api
+                        .download(this.name, v.number, f.path)
+                        .catch(
+                          (error: unknown) =>
+                            void showErrorMessage(trans.__('Cannot download %1', f.path), (error as Error).message ?? String(error)),
+                        );
+                    },
                   },
                   `${f.path} (${formatBytes(f.size)})`,
                 ),

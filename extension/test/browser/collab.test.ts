@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, openLab, runAllCells, screenshot, startStack, type Lab, type Stack } from './support/stack.js';
@@ -138,4 +139,87 @@ describe('co-editing a shared notebook from two JupyterLab servers', () => {
     await viewer.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .tandem-Collaborators-readOnly').waitFor({ timeout: 10_000 });
     await screenshot(viewer, 'collab-viewer');
   }, 120_000);
+
+  describe('the Tandem drive in the file browser (a fresh workspace)', () => {
+    const currentPath = (page: Page) =>
+      page.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path as string | undefined);
+    /** Opens a new launcher and clicks its "TypeScript (Tandem)" notebook card; answers the new notebook's path. */
+    const newFromLauncher = async (page: Page) => {
+      const launcher: string = await page.evaluate(async () => (await (window as any).jupyterapp.commands.execute('launcher:create')).id);
+      await page.locator(`[id="${launcher}"] .jp-LauncherCard[data-category="Notebook"]`, { hasText: 'TypeScript (Tandem)' }).click();
+      // The card replaces its launcher with the new notebook.
+      await expect.poll(() => page.evaluate((id) => !document.getElementById(id), launcher), { timeout: 30_000 }).toBe(true);
+      await expect.poll(() => currentPath(page), { timeout: 30_000 }).toMatch(/Untitled\d*\.ipynb$/);
+      return (await currentPath(page))!;
+    };
+    const sharedItem = (page: Page, name: string) => page.locator('.tandem-SharedBrowser .jp-DirListing-item', { hasText: name });
+
+    it('the launcher creates the notebook where the visible file browser is: the local folder, the Tandem drive only while it is shown', async () => {
+      const local = await newFromLauncher(alice);
+      expect(local).not.toMatch(/^Tandem:/);
+      await alice.locator('.jp-SideBar [title="Shared notebooks (Tandem)"]').click();
+      await alice.locator('.tandem-SharedBrowser').waitFor({ state: 'visible' });
+      const shared = await newFromLauncher(alice);
+      expect(shared).toMatch(/^Tandem:Untitled\d*\.ipynb$/);
+      await alice.locator('.jp-SideBar [data-id="filebrowser"]').click();
+      await alice.locator('.tandem-SharedBrowser').waitFor({ state: 'hidden' });
+      expect(await newFromLauncher(alice)).not.toMatch(/^Tandem:/);
+    }, 180_000);
+
+    it('a model registered from a shared notebook names it in its lineage as tandem:<id>', async () => {
+      await alice.locator('.jp-SideBar [title="Shared notebooks (Tandem)"]').click();
+      const path = await newFromLauncher(alice);
+      const name = path.slice('Tandem:'.length);
+      const id = (await stack.server.api('GET', 'notebooks')).body.notebooks.find((n: { name: string }) => n.name === name).id;
+      await alice.waitForFunction(
+        () => (window as any).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+        undefined,
+        {
+          timeout: 60_000,
+        },
+      );
+      await alice.evaluate((code) => {
+        (window as any).jupyterapp.shell.currentWidget.content.activeCell.model.sharedModel.setSource(code);
+      }, ["import { models } from '@tandem/kernel';", "const v = await models.register({ name: 'from-shared', files: { 'model.txt': new TextEncoder().encode('w') } });", '`lineage ${v.lineage.notebook}`'].join('\n'));
+      await runAllCells(alice);
+      await expect
+        .poll(() => alice.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output').first().textContent(), { timeout: 60_000 })
+        .toContain(`lineage tandem:${id}`);
+      expect((await stack.server.api('GET', 'models/from-shared/versions/1')).body.lineage).toMatchObject({ notebook: `tandem:${id}` });
+    }, 180_000);
+
+    it('"Share…" and "Download as .ipynb" follow the selection, in the toolbar, the context menu and the palette', async () => {
+      const share = alice.locator('.tandem-SharedBrowser .jp-Toolbar [data-command="tandem:share-shared-notebook"]');
+      const isEnabled = (id: string) => alice.evaluate((c) => (window as any).jupyterapp.commands.isEnabled(c) as boolean, id);
+      await sharedItem(alice, 'pair.ipynb').waitFor({ timeout: 30_000 });
+      await sharedItem(alice, 'pair.ipynb').click();
+      await expect.poll(() => isEnabled('tandem:share-shared-notebook'), { timeout: 10_000 }).toBe(true);
+      expect(await isEnabled('tandem:download-shared-notebook')).toBe(true);
+      // The toolbar button re-renders on notifyCommandChanged.
+      const disabled = () =>
+        share.evaluate(
+          (el) => el.hasAttribute('disabled') || el.getAttribute('aria-disabled') === 'true' || !!el.querySelector('[disabled]'),
+        );
+      await expect.poll(disabled, { timeout: 10_000 }).toBe(false);
+
+      await sharedItem(alice, 'pair.ipynb').click({ button: 'right' });
+      const menu = alice.locator('.lm-Menu');
+      await menu.locator('.lm-Menu-item', { hasText: 'Share…' }).waitFor({ timeout: 10_000 });
+      const [download] = await Promise.all([
+        alice.waitForEvent('download', { timeout: 30_000 }),
+        menu.locator('.lm-Menu-item:not(.lm-mod-disabled)', { hasText: 'Download as .ipynb' }).click(),
+      ]);
+      expect(download.suggestedFilename()).toBe('pair.ipynb');
+      // The file came through a fetch with the Authorization header: no credential in any URL.
+      expect(download.url()).toMatch(/^blob:/);
+      const ipynb = JSON.parse(await readFile((await download.path())!, 'utf8'));
+      expect(ipynb.cells.map((c: { source: string }) => c.source).join('')).toBe('6 * 7');
+
+      await alice.evaluate(() => (window as any).jupyterapp.commands.execute('apputils:activate-command-palette'));
+      await alice.keyboard.type('Download as .ipynb');
+      await alice.locator('.lm-CommandPalette-item', { hasText: 'Download as .ipynb' }).waitFor({ timeout: 10_000 });
+      await alice.keyboard.press('Escape');
+      await screenshot(alice, 'collab-drive-selection');
+    }, 120_000);
+  });
 });

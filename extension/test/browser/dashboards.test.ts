@@ -152,6 +152,32 @@ describe('Dashboards in Chromium', () => {
       expect(html).not.toContain('dashboards.publish');
     }, 120_000);
 
+    it('a bad refresh schedule publishes nothing and says so; the corrected retry makes version 1', async () => {
+      const before = (await stack.server.api('GET', 'dashboards')).body.items.length;
+      const publishWith = async (cron: string) => {
+        await lab.evaluate(() => void (window as any).jupyterapp.commands.execute('tandem:publish-dashboard'));
+        const dialog = lab.locator('.jp-Dialog');
+        await dialog.locator('input[aria-label="Dashboard title"]').fill('Scheduled fuel');
+        await dialog.locator('input[aria-label="Refresh schedule"]').fill(cron);
+        await dialog.locator('input[aria-label="Time zone"]').fill('Europe/Berlin');
+        await dialog.locator('button', { hasText: /^Publish$|^Republish$/ }).click();
+      };
+      // The notebook remembers its dashboard: publish as a new one.
+      await lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget.model.setMetadata('tandem', {}));
+      await publishWith('0 6 *');
+      const error = lab.locator('.jp-Dialog', { hasText: 'Publishing the dashboard failed' });
+      await expect.poll(() => error.textContent(), { timeout: 30_000 }).toMatch(/Nothing was published: cron: expected 5 fields/);
+      await screenshot(lab, 'publish-bad-cron');
+      await error.locator('button').last().click();
+      expect((await stack.server.api('GET', 'dashboards')).body.items).toHaveLength(before);
+
+      await publishWith('0 6 * * 1-5');
+      await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click({ timeout: 30_000 });
+      const mine = (await stack.server.api('GET', 'dashboards')).body.items.filter((d: { title: string }) => d.title === 'Scheduled fuel');
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ currentVersion: 1, schedule: { cron: '0 6 * * 1-5', timezone: 'Europe/Berlin' } });
+    }, 120_000);
+
     it('publishes a shared notebook as a live dashboard that follows its outputs', async () => {
       const content = {
         nbformat: 4,

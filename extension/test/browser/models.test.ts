@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOverHttp } from '../../../server/test/models/support.js';
@@ -39,6 +41,17 @@ describe('Models panel in JupyterLab', () => {
     await expect.poll(() => page.locator('.tandem-models-versions tbody tr').count(), { timeout: 15_000 }).toBe(2);
     expect(await page.locator('.tandem-models-chart polyline').count()).toBe(2);
   }, 90_000);
+
+  it('downloads a version file through a fetch with the Authorization header: its link carries no token', async () => {
+    const link = page.locator('.tandem-models-versions a[download]').first();
+    const href = (await link.getAttribute('href'))!;
+    expect(href).not.toMatch(/token=|tdm_/);
+    expect((await fetch(href)).status).toBe(401);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), link.click()]);
+    expect(download.url()).toMatch(/^blob:/);
+    expect(download.suggestedFilename()).toBe('model.onnx');
+    expect(await readFile((await download.path())!, 'utf8')).toMatch(/^weights [01]$/);
+  }, 60_000);
 
   it('sets an alias and moves it to another version', async () => {
     const setAlias = async (version: string) => {
@@ -110,6 +123,10 @@ describe('Models panel in JupyterLab', () => {
     await expect
       .poll(() => nb.locator('.jp-OutputArea-output').first().textContent(), { timeout: 60_000 })
       .toContain('registered from-cell v1');
+    // Its lineage names the notebook's real path on the Jupyter server.
+    const lineage = (await stack.server.api('GET', 'models/from-cell/versions/1')).body.lineage;
+    expect(lineage.notebook).toMatch(/register\.ipynb$/);
+    expect(existsSync(lineage.notebook)).toBe(true);
     await nb.locator('.jp-SideBar [data-id="tandem-models"]').click();
     await nb.locator('[data-model="from-cell"]').waitFor({ timeout: 15_000 });
     await screenshot(nb, 'models-from-cell');

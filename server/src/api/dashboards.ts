@@ -79,6 +79,18 @@ export interface PublishRequest {
   /** An .ipynb notebook (at least `{ cells }`). */
   notebook: unknown;
   selection?: CellChoice[];
+  /**
+   * The refresh schedule, set in the same request (the notebook is kept to re-run it). It is
+   * checked before anything is written: a bad cron or time zone publishes nothing. Absent, the
+   * schedule stays as it was; cron null stops it.
+   */
+  schedule?: PublishSchedule;
+}
+
+/** A schedule sent with a publish: cron fields on the wall clock of `timezone` (default UTC), or null for none. */
+export interface PublishSchedule {
+  cron: string | null;
+  timezone?: string;
 }
 
 /** `POST /dashboards`: the slug defaults to one made from the title. */

@@ -15,6 +15,7 @@ export interface Signature {
 
 /** Where a version came from; every field is optional. */
 export interface Lineage {
+  /** The notebook it came from: `tandem:<id>` for a shared notebook, else its path on the Jupyter server. */
   notebook?: string;
   jobId?: string;
   datasetFingerprint?: string;

@@ -79,6 +79,30 @@ export class DashboardRefresh {
   // ---- scheduled refresh
 
   /**
+   * Publishes (`publish` creates the dashboard or adds a version) with the refresh schedule sent in
+   * the same request. The schedule is read first, so a bad cron or time zone writes nothing: no
+   * dashboard, no version. Absent, the schedule stays as it was; cron null stops it.
+   */
+  async publishWithSchedule(
+    who: Principal,
+    input: { schedule?: { cron: string | null; timezone?: string }; notebook: Notebook; selection?: CellChoice[] },
+    publish: () => Promise<{ dashboard: DashboardView; version: number }>,
+  ): Promise<{ dashboard: DashboardView; version: number }> {
+    const { schedule } = input;
+    if (schedule?.cron != null) parseCron(schedule.cron, schedule.timezone);
+    const published = await publish();
+    if (!schedule) return published;
+    const dashboard = await this.setSchedule(
+      who,
+      published.dashboard.slug,
+      schedule.cron === null
+        ? { cron: null }
+        : { cron: schedule.cron, timezone: schedule.timezone, notebook: input.notebook, selection: input.selection },
+    );
+    return { dashboard, version: published.version };
+  }
+
+  /**
    * Sets (or with `cron` null, clears) the refresh schedule. Only now is the notebook's source kept
    * (in the artifact store, readable by nobody through the API) since re-running needs its code.
    */

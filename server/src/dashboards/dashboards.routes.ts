@@ -15,11 +15,15 @@ const tags = ['dashboards'];
 export const SLUG = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and - (max 63)');
 const slugParams = z.object({ slug: SLUG });
 const selection = z.array(cellChoice).max(10_000).optional();
+const cron = z.string().max(200).nullable();
+const timezone = z.string().min(1).max(64).optional();
 const publishBody = z.object({
   title: z.string().trim().min(1, 'must not be empty').max(200),
   description: z.string().max(20_000).optional(),
   notebook: notebookSchema,
   selection,
+  /** Checked before anything is written; absent leaves the schedule as it was. */
+  schedule: z.object({ cron, timezone }).optional(),
 });
 
 /** How often due refresh schedules are looked for; cron has minute resolution. */
@@ -56,12 +60,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       method: 'post',
       path: '/dashboards',
       auth: 'user',
-      summary: 'Publish a notebook as a new dashboard (chosen cells; code hidden unless chosen); the caller owns it',
+      summary:
+        'Publish a notebook as a new dashboard (chosen cells; code hidden unless chosen), optionally with its refresh schedule; everything is checked before anything is written; the caller owns it',
       tags,
       status: 201,
       body: publishBody.extend({ slug: SLUG.optional(), notebookPath: z.string().max(1000).optional() }),
     },
-    async ({ caller, body }) => dashboards.create(caller, body),
+    async ({ caller, body }) => refresh.publishWithSchedule(caller, body, () => dashboards.create(caller, body)),
   );
 
   route(
@@ -101,13 +106,13 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       method: 'post',
       path: '/dashboards/:slug/versions',
       auth: 'user',
-      summary: 'Republish: add a version and make it current (editors)',
+      summary: 'Republish: add a version and make it current, optionally changing the refresh schedule (checked first) (editors)',
       tags,
       status: 201,
       params: slugParams,
       body: publishBody,
     },
-    async ({ caller, params, body }) => dashboards.publish(caller, params.slug, body),
+    async ({ caller, params, body }) => refresh.publishWithSchedule(caller, body, () => dashboards.publish(caller, params.slug, body)),
   );
 
   route(
@@ -199,8 +204,8 @@ export function dashboardsFeature(ctx: AppContext): Feature {
       tags,
       params: slugParams,
       body: z.object({
-        cron: z.string().max(200).nullable(),
-        timezone: z.string().min(1).max(64).optional(),
+        cron,
+        timezone,
         notebook: notebookSchema.optional(),
         selection,
       }),

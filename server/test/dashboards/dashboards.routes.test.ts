@@ -248,6 +248,56 @@ describe('dashboards API and pages', () => {
       ).toBeNull();
     });
 
+    it('a publish whose schedule is rejected writes nothing: no dashboard, no version, and a retry makes v1', async () => {
+      const before = (await server.api('GET', 'dashboards', { token: tokens.owner })).body.items.length;
+      const rejected = await server.api('POST', 'dashboards', {
+        token: tokens.owner,
+        body: { slug: 'weekly', title: 'Weekly', notebook: sampleNotebook('w1'), schedule: { cron: '0 6 *' } },
+      });
+      expect(rejected).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cron: expected 5 fields/) } },
+      });
+      const zone = await server.api('POST', 'dashboards', {
+        token: tokens.owner,
+        body: {
+          slug: 'weekly',
+          title: 'Weekly',
+          notebook: sampleNotebook('w1'),
+          schedule: { cron: '0 6 * * 1', timezone: 'Mars/Olympus' },
+        },
+      });
+      expect(zone.body.error.message).toMatch(/timezone: unknown time zone/);
+      expect((await server.api('GET', 'dashboards/weekly', { token: tokens.owner })).status).toBe(404);
+      expect((await server.api('GET', 'dashboards', { token: tokens.owner })).body.items).toHaveLength(before);
+
+      const created = await server.api('POST', 'dashboards', {
+        token: tokens.owner,
+        body: {
+          slug: 'weekly',
+          title: 'Weekly',
+          notebook: sampleNotebook('w1'),
+          schedule: { cron: '0 6 * * 1', timezone: 'Europe/Berlin' },
+        },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ version: 1, dashboard: { schedule: { cron: '0 6 * * 1', timezone: 'Europe/Berlin' } } });
+
+      // Republishing with a bad schedule adds no version and keeps the schedule it had.
+      const again = await server.api('POST', 'dashboards/weekly/versions', {
+        token: tokens.owner,
+        body: { title: 'Weekly', notebook: sampleNotebook('w2'), schedule: { cron: '61 * * * *' } },
+      });
+      expect(again.body.error.message).toMatch(/cron: minute "61"/);
+      const versions = await server.api('GET', 'dashboards/weekly/versions', { token: tokens.owner });
+      expect(versions.body.versions.map((v: { number: number }) => v.number)).toEqual([1]);
+      const stopped = await server.api('POST', 'dashboards/weekly/versions', {
+        token: tokens.owner,
+        body: { title: 'Weekly', notebook: sampleNotebook('w2'), schedule: { cron: null } },
+      });
+      expect(stopped.body).toMatchObject({ version: 2, dashboard: { schedule: null } });
+    });
+
     it('derives a unique slug from the title when none is given', async () => {
       const res = await server.api('POST', 'dashboards', {
         token: tokens.owner,

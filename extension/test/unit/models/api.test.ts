@@ -71,8 +71,12 @@ describe('ModelsApi against a real Tandem server', { timeout: 60_000 }, () => {
     expect(await api.get('churn-logistic')).toMatchObject({ name: 'churn-logistic', description: '# Churn\nLogistic baseline', tags: {} });
   });
 
-  it('downloadUrl() is a link a browser can follow without headers', async () => {
-    const res = await fetch(api.downloadUrl('fraud.v2', 1, 'model.onnx'));
+  it('fileUrl() carries no credentials: the file is fetched with the token in the Authorization header', async () => {
+    const url = api.fileUrl('fraud.v2', 1, 'model.onnx');
+    expect(url).not.toMatch(/token|tdm_/);
+    expect(url).not.toContain(server.adminToken);
+    expect((await fetch(url)).status).toBe(401);
+    const res = await api.client.fetch(api.filePath('fraud.v2', 1, 'model.onnx'));
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('weights of fraud.v2');
   });
