@@ -17,11 +17,15 @@ interface Run {
   token: string;
 }
 
-/** The output a cell whose source matches `source` shows as its value. */
+/**
+ * The output a cell whose source matches `source` shows as its value: its execute_result, else
+ * its last display (a slow query shows a progress line as a display first).
+ */
 function resultOf(run: Run, source: RegExp): Record<string, any> {
   const cell = run.cells.find((c) => c.cell_type === 'code' && source.test(c.source));
   if (!cell) throw new Error(`no cell matches ${source}`);
-  const result = cell.outputs!.find((o) => o.output_type === 'execute_result' || o.output_type === 'display_data');
+  const result =
+    cell.outputs!.find((o) => o.output_type === 'execute_result') ?? cell.outputs!.findLast((o) => o.output_type === 'display_data');
   if (!result) throw new Error(`the cell ${source} shows nothing; outputs: ${JSON.stringify(cell.outputs).slice(0, 500)}`);
   return result.data!;
 }

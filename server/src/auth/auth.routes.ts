@@ -70,7 +70,10 @@ export function authFeature(ctx: AppContext): Feature {
     api,
     openapi,
     { method: 'get', path: '/users/:userId/tokens', auth: 'admin', summary: 'A user’s API tokens (admins only)', tags, params: userParams },
-    async ({ params }) => ({ tokens: await auth.listTokens(params.userId) }),
+    async ({ params }) => {
+      if (!(await auth.getUser(params.userId))) throw new TandemError('NOT_FOUND', `user ${params.userId} not found`);
+      return { tokens: await auth.listTokens(params.userId) };
+    },
   );
 
   route(

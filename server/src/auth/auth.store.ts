@@ -19,6 +19,24 @@ interface UserRow {
   deactivated_at: Date | null;
 }
 
+/**
+ * What changed about who may do what: `tokens` for revoked tokens (named by hash), so caches and
+ * sockets re-check only those; `all` for anything else (users, teams, sessions).
+ */
+export type AuthChange = { kind: 'all' } | { kind: 'tokens'; hashes: string[] };
+const ALL: AuthChange = { kind: 'all' };
+/** Beyond this many hashes one notification says `all`: pg_notify payloads stop at 8000 bytes. */
+const MAX_NOTIFIED_HASHES = 50;
+
+const toPrincipal = (r: UserRow, teamIds: string[], tokenKind: TokenKind): Principal => ({
+  id: r.id,
+  name: r.name,
+  displayName: r.display_name,
+  isAdmin: r.is_admin,
+  teamIds,
+  tokenKind,
+});
+
 const toUser = (r: UserRow): User => ({
   id: r.id,
   name: r.name,
@@ -33,11 +51,12 @@ const AUTH_CHANNEL = 'tandem_auth';
 /** Users, teams and API tokens. */
 export class AuthStore {
   /**
-   * Bumped whenever what authenticate() answers may have changed here (a token revoked, team
-   * membership changed), so caches of principals (http/authenticate.ts) drop what they hold.
+   * Bumped whenever what authenticate() answers may have changed for anyone (a user deactivated,
+   * team membership changed), so caches of principals drop everything they hold. Revoked tokens
+   * do not bump it: listeners hear their hashes (`onChange`) and drop only those.
    */
   revision = 0;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(change: AuthChange) => void>();
   /** Tells this process's own notifications from other servers' (several may share the database). */
   private readonly origin = randomUUID();
 
@@ -47,27 +66,31 @@ export class AuthStore {
    * Calls `listener` whenever tokens, users or memberships may have changed, here or on another
    * server of the same database, so that open sockets re-check who they belong to.
    */
-  onChange(listener: () => void): () => void {
+  onChange(listener: (change: AuthChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** Hears other servers' changes; answers the function that stops. */
   watch(): Promise<() => Promise<void>> {
-    return this.db.listen(AUTH_CHANNEL, (origin) => {
-      if (origin !== this.origin) this.bump();
+    return this.db.listen(AUTH_CHANNEL, (payload) => {
+      const [origin, hashes] = payload.split(' ');
+      if (origin === this.origin) return;
+      this.apply(hashes ? { kind: 'tokens', hashes: hashes.split(',') } : ALL);
     });
   }
 
   /** Drops cached principals here and on other servers; the sessions service calls it too, after its changes commit. */
-  changed(): void {
-    this.bump();
-    this.db.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, this.origin]).catch(() => undefined);
+  changed(change: AuthChange = ALL): void {
+    const notified = change.kind === 'tokens' && change.hashes.length > MAX_NOTIFIED_HASHES ? ALL : change;
+    this.apply(notified);
+    const payload = notified.kind === 'tokens' ? `${this.origin} ${notified.hashes.join(',')}` : this.origin;
+    this.db.query('SELECT pg_notify($1, $2)', [AUTH_CHANNEL, payload]).catch(() => undefined);
   }
 
-  private bump(): void {
-    this.revision++;
-    for (const listener of this.listeners) listener();
+  private apply(change: AuthChange): void {
+    if (change.kind === 'all') this.revision++;
+    for (const listener of this.listeners) listener(change);
   }
 
   async createUser(input: { name: string; displayName?: string; isAdmin?: boolean }): Promise<User> {
@@ -142,16 +165,8 @@ export class AuthStore {
 
   /** The user as a principal acting for themselves (jobs, schedules); undefined when gone or deactivated. */
   async principalOf(userId: string): Promise<Principal | undefined> {
-    const user = await this.getUser(userId);
-    if (!user?.active) return undefined;
-    return {
-      id: user.id,
-      name: user.name,
-      displayName: user.displayName,
-      isAdmin: user.isAdmin,
-      teamIds: await this.teamIdsOf(user.id),
-      tokenKind: 'user',
-    };
+    const [row] = await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1 AND deactivated_at IS NULL', [userId]);
+    return row && toPrincipal(row, await this.teamIdsOf(row.id), 'user');
   }
 
   async teamIdsOf(userId: string): Promise<string[]> {
@@ -188,10 +203,11 @@ export class AuthStore {
   }
 
   async revokeJobTokens(jobId: string): Promise<void> {
-    const rows = await this.db.query(`UPDATE api_tokens SET revoked_at = now() WHERE job_id = $1 AND revoked_at IS NULL RETURNING id`, [
-      jobId,
-    ]);
-    if (rows.length > 0) this.changed();
+    const rows = await this.db.query<{ token_hash: string }>(
+      `UPDATE api_tokens SET revoked_at = now() WHERE job_id = $1 AND revoked_at IS NULL RETURNING token_hash`,
+      [jobId],
+    );
+    if (rows.length > 0) this.changed({ kind: 'tokens', hashes: rows.map((r) => r.token_hash) });
   }
 
   /** Registers a token whose value the caller already has (local mode keeps it in a file). */
@@ -213,12 +229,12 @@ export class AuthStore {
   }
 
   async revokeToken(userId: string, tokenId: string): Promise<void> {
-    const rows = await this.db.query(
-      'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
+    const rows = await this.db.query<{ token_hash: string }>(
+      'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING token_hash',
       [tokenId, userId],
     );
     if (rows.length === 0) throw new TandemError('NOT_FOUND', `token ${tokenId} not found`);
-    this.changed();
+    this.changed({ kind: 'tokens', hashes: rows.map((r) => r.token_hash) });
   }
 
   /**
@@ -262,14 +278,6 @@ export class AuthStore {
        WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
       [hashToken(token)],
     );
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      name: row.name,
-      displayName: row.display_name,
-      isAdmin: row.is_admin,
-      teamIds: await this.teamIdsOf(row.id),
-      tokenKind: row.kind,
-    };
+    return row && toPrincipal(row, await this.teamIdsOf(row.id), row.kind);
   }
 }

@@ -3,8 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { atLeast, type Permissions } from '../auth/permissions.js';
-import type { AuthStore } from '../auth/auth.store.js';
+import type { AuthChange, AuthStore } from '../auth/auth.store.js';
 import type { Principal } from '../auth/principal.js';
+import { hashToken } from '../auth/tokens.js';
 import { TandemError } from '../errors.js';
 import { tokenOf } from '../http/authenticate.js';
 import type { Logger } from '../logger.js';
@@ -60,8 +61,8 @@ export class Rooms {
         }
       }
     }, PING_MS).unref();
-    this.stopWatchingAuth = auth.onChange(() => {
-      this.reauthenticate().catch((error: unknown) => log.warn('re-checking collaboration sockets failed', { error: String(error) }));
+    this.stopWatchingAuth = auth.onChange((change) => {
+      this.reauthenticate(change).catch((error: unknown) => log.warn('re-checking collaboration sockets failed', { error: String(error) }));
     });
   }
 
@@ -69,12 +70,15 @@ export class Rooms {
    * Re-checks every open socket's token after tokens, users or teams changed (here or on another
    * server): revoked tokens and deactivated users are disconnected, and roles follow team changes.
    */
-  private async reauthenticate(): Promise<void> {
+  private async reauthenticate(change: AuthChange): Promise<void> {
+    const revoked = change.kind === 'tokens' ? new Set(change.hashes) : undefined;
     for (const loading of this.open.values()) {
       const room = await loading.catch(() => undefined);
       if (!room) continue;
       for (const peer of room.connectedPeers()) {
         const token = this.tokens.get(peer);
+        // Only named tokens were revoked: nobody else's rights changed.
+        if (revoked && !(token && revoked.has(hashToken(token)))) continue;
         const principal = token ? await this.auth.authenticate(token) : undefined;
         if (!principal) {
           peer.close(CloseCode.unauthenticated, 'your token was revoked or your account deactivated');
@@ -82,7 +86,7 @@ export class Rooms {
         }
         this.principals.set(peer, principal);
       }
-      await this.reauthorize(room.id);
+      if (!revoked) await this.reauthorize(room.id);
     }
   }
 

@@ -37,18 +37,51 @@ export async function openPostgres(url: string, options: { max?: number; onIdleE
     exec: async (sql) => {
       await pool.query(sql);
     },
-    async listen(channel, onMessage) {
-      // A connection of its own: LISTEN holds for the session, and pooled ones are shared.
-      const client = new pg.Client({ connectionString: url });
-      client.on('error', options.onIdleError ?? (() => undefined));
-      await client.connect();
-      client.on('notification', (n) => {
-        if (n.channel === channel) onMessage(n.payload ?? '');
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      return () => client.end();
-    },
+    listen: sharedListener(url, options.onIdleError ?? (() => undefined)),
     close: () => pool.end(),
+  };
+}
+
+/**
+ * One connection of its own LISTENs on every channel: LISTEN holds for the session, so it cannot
+ * use pooled connections, and a connection per channel would grow with every feature that listens.
+ */
+function sharedListener(url: string, onError: (error: Error) => void): Db['listen'] {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let client: Promise<pg.Client> | undefined;
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', onError);
+    c.on('notification', (n) => {
+      for (const handler of handlers.get(n.channel) ?? []) handler(n.payload ?? '');
+    });
+    await c.connect();
+    return c;
+  };
+  return async (channel, onMessage) => {
+    client ??= connect().catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    const c = await client;
+    let channelHandlers = handlers.get(channel);
+    if (!channelHandlers) {
+      channelHandlers = new Set();
+      handlers.set(channel, channelHandlers);
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    channelHandlers.add(onMessage);
+    const own = channelHandlers;
+    return async () => {
+      if (!own.delete(onMessage) || own.size > 0) return;
+      handlers.delete(channel);
+      if (handlers.size > 0) {
+        await c.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+      } else {
+        client = undefined;
+        await c.end();
+      }
+    };
   };
 }
 

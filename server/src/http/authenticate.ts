@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Principal } from '../auth/principal.js';
 import { csrfMatches, SESSION_COOKIE, type SessionsService } from '../auth/sessions.service.js';
+import { hashToken } from '../auth/tokens.js';
 import { TandemError } from '../errors.js';
 
 const CACHE_MS = 5_000;
@@ -19,18 +20,23 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * change must also carry the session's CSRF token (`X-CSRF-Token`, or a form's `csrf` field).
  */
 export function authenticate(auth: AuthStore, sessions: Pick<SessionsService, 'resolve'>) {
+  // Keyed by the token's hash, so that a revocation (which names hashes) finds its entry.
   const cache = new Map<string, { principal: Principal | undefined; until: number; revision: number }>();
+  auth.onChange((change) => {
+    if (change.kind === 'tokens') for (const hash of change.hashes) cache.delete(hash);
+  });
   return async (req: Request, _res: Response, next: NextFunction) => {
     const token = tokenOf(req);
     if (!token) return signInBySession(req, sessions, next);
     const now = Date.now();
-    let hit = cache.get(token);
+    const hash = hashToken(token);
+    let hit = cache.get(hash);
     if (!hit || hit.until < now || hit.revision !== auth.revision) {
       if (cache.size > 10_000) cache.clear();
       // Read before the lookup: a lookup that overlaps a change is stale by the time it answers.
       const revision = auth.revision;
       hit = { principal: await auth.authenticate(token), until: now + CACHE_MS, revision };
-      cache.set(token, hit);
+      cache.set(hash, hit);
     }
     if (!hit.principal) throw new TandemError('UNAUTHENTICATED', 'invalid or revoked API token');
     req.principal = hit.principal;

@@ -37,4 +37,30 @@ describe('openPostgres()', () => {
     expect(String(lost[0])).toMatch(/terminating connection/);
     expect(await db.query<{ n: number }>('SELECT 1 AS n')).toEqual([{ n: 1 }]);
   });
+
+  it('listens on every channel over one connection, and stops each listener on its own', async () => {
+    const listeners = async () =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND (query LIKE 'LISTEN%' OR query LIKE 'UNLISTEN%')`,
+        )
+      )[0]!.n;
+    const heard: string[] = [];
+    const stopA = await db.listen('tandem_test_a', (payload) => heard.push(`a:${payload}`));
+    const stopB = await db.listen('tandem_test_b', (payload) => heard.push(`b:${payload}`));
+    const stopA2 = await db.listen('tandem_test_a', (payload) => heard.push(`a2:${payload}`));
+    expect(await listeners()).toBe(1);
+
+    await db.query("SELECT pg_notify('tandem_test_a', '1'), pg_notify('tandem_test_b', '2')");
+    await expect.poll(() => heard.sort()).toEqual(['a2:1', 'a:1', 'b:2']);
+
+    await stopA();
+    await db.query("SELECT pg_notify('tandem_test_a', '3'), pg_notify('tandem_test_b', '4')");
+    await expect.poll(() => heard.length).toBe(5);
+    expect(heard.slice(3).sort()).toEqual(['a2:3', 'b:4']);
+
+    await stopA2();
+    await stopB();
+    await expect.poll(listeners).toBe(0);
+  });
 });

@@ -119,4 +119,40 @@ describe('accounts', () => {
       expect(res.status, `${method} ${path}`).toBe(403);
     }
   });
+
+  it('a revoked admin token manages nothing: every account route answers 401', async () => {
+    const admin = await server.api('GET', 'me');
+    const spare = ok(await server.api('POST', 'tokens', { body: { name: 'spare admin' } }), 201);
+    ok(await server.api('DELETE', `tokens/${spare.id}`), 204);
+    for (const [method, path, body] of [
+      ['POST', 'users', { name: 'mallory' }],
+      ['GET', `users/${alice.id}/tokens`, undefined],
+      ['PATCH', `users/${alice.id}`, { active: false }],
+      ['PUT', `users/${alice.id}/password`, { password: 'a long new passphrase' }],
+      ['DELETE', `teams/x/members/${alice.id}`, undefined],
+      ['DELETE', 'teams/x', undefined],
+    ] as const) {
+      const res = await server.api(method, path, { token: spare.token, body });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+    expect(admin.status).toBe(200);
+    expect((await server.api('GET', 'me', { token: alice.token })).body).toMatchObject({ name: 'alice' });
+  });
+
+  it('hostile ids in account routes are a 4xx, never a 500', async () => {
+    for (const id of ['..%2F..%2Fetc', '%00', 'x'.repeat(5000), '%F0%9F', "1'; DROP TABLE users; --"]) {
+      for (const [method, path, body] of [
+        ['GET', `users/${id}/tokens`, undefined],
+        ['DELETE', `users/${id}/tokens/${id}`, undefined],
+        ['PATCH', `users/${id}`, { active: false }],
+        ['DELETE', `teams/${id}/members/${id}`, undefined],
+        ['DELETE', `teams/${id}`, undefined],
+      ] as const) {
+        const res = await server.api(method, path, { body });
+        expect(res.status, `${method} ${path.slice(0, 80)}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${method} ${path.slice(0, 80)}`).toBeLessThan(500);
+      }
+    }
+    expect((await server.api('GET', 'me', { token: bob.token })).status).toBe(200);
+  });
 });

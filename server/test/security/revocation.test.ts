@@ -3,6 +3,8 @@
 import type WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closed, createNotebook, rawSocket, share } from '../collab/support.js';
+import type { AuthChange } from '../../src/auth/auth.store.js';
+import { hashToken } from '../../src/auth/tokens.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe('revocation reaches open sockets and other servers at once', () => {
@@ -54,6 +56,21 @@ describe('revocation reaches open sockets and other servers at once', () => {
     expect(await closedA).toEqual({ code: 4401, reason: expect.stringMatching(/revoked/) });
     expect(await closedB).toEqual({ code: 4401, reason: expect.stringMatching(/revoked/) });
     expect(other.readyState).toBe(other.OPEN);
+  });
+
+  it('revoking a token drops only that token, here and on the other server: nobody else is re-checked', async () => {
+    const dave = await a.user('dave');
+    const laptop = await token(a, dave.token);
+    const revisions = [a.ctx.auth.revision, b.ctx.auth.revision];
+    const heard: AuthChange[] = [];
+    const stop = b.ctx.auth.onChange((change) => heard.push(change));
+    try {
+      expect((await a.api('DELETE', `tokens/${laptop.id}`, { token: dave.token })).status).toBe(204);
+      await expect.poll(() => heard).toEqual([{ kind: 'tokens', hashes: [hashToken(laptop.token)] }]);
+    } finally {
+      stop();
+    }
+    expect([a.ctx.auth.revision, b.ctx.auth.revision]).toEqual(revisions);
   });
 
   it('deactivating a user closes their sockets; removing them from a team closes sockets that needed the team', async () => {

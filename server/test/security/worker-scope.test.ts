@@ -48,6 +48,18 @@ describe('worker scope', () => {
     expect(team.id).toEqual(expect.any(String));
   });
 
+  it('a revoked worker token registers no worker, for a team or not, and claims nothing', async () => {
+    const token = await workerToken(server, alice.token);
+    const list = (await server.api('GET', 'tokens', { token: alice.token })).body.tokens as { id: string; kind: string }[];
+    const revoked = list.find((t) => t.kind === 'worker')!;
+    expect((await server.api('DELETE', `tokens/${revoked.id}`, { token: alice.token })).status).toBe(204);
+    const worker = new WorkerClient(server.url, token);
+    for (const team of ['ml', undefined]) {
+      await expect(worker.register({ name: 'revoked', capabilities: ['gpu'], team })).rejects.toMatchObject({ status: 401 });
+    }
+    await expect(worker.claim(30_000, 0)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('worker tokens are refused outside the worker API: people’s routes, admin routes and dashboard pages', async () => {
     const token = await workerToken(server);
     for (const path of ['me', 'models', 'jobs', 'notebooks', 'dashboards', 'tokens', `users/${alice.id}/tokens`, 'workers']) {
