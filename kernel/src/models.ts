@@ -31,6 +31,7 @@ import { currentNotebook } from './notebook.js';
 export type { Column, Model, ModelFile, ModelVersion, Signature } from '@tandem/server/api';
 
 export interface RegisterOptions {
+  /** A name (your own model of that name, else the one you may edit, else a new one of yours) or `owner/name`. */
   name: string;
   /** Files by relative path: bytes, or the path of a local file (streamed, not read into memory). */
   files?: Record<string, Uint8Array | { file: string }>;
@@ -120,7 +121,6 @@ async function walk(root: string, prefix = ''): Promise<string[]> {
  */
 export async function register(options: RegisterOptions): Promise<ModelVersion> {
   const uploads = await uploadsOf(options);
-  const base = `models/${enc(options.name)}`;
   const signature = options.signature && { inputs: columnsOf(options.signature.inputs), outputs: columnsOf(options.signature.outputs) };
   const notebook = currentNotebook();
   const lineage = { ...(notebook ? { notebook } : {}), ...options.lineage };
@@ -132,7 +132,9 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
     signature,
     lineage,
   };
-  const { uploadId } = await request<StartedUpload>(`${base}/uploads`, { method: 'POST', json: start });
+  // The rest names the model the server chose by its qualified name: a bare name may resolve otherwise later.
+  const { uploadId, model } = await request<StartedUpload>(`models/${enc(options.name)}/uploads`, { method: 'POST', json: start });
+  const base = `models/${enc(model)}`;
   try {
     for (const file of uploads) {
       await request(`${base}/uploads/${uploadId}/files/${filePath(file.path)}`, {
@@ -142,30 +144,36 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
       });
     }
     const version = await request<ModelVersion>(`${base}/uploads/${uploadId}/commit`, { method: 'POST' });
-    if (options.alias) await setAlias(options.name, options.alias, version.number);
-    return asCard(options.name, options.alias ? { ...version, aliases: [...version.aliases, options.alias] } : version);
+    if (options.alias) await setAlias(model, options.alias, version.number);
+    return asCard(options.name, model, options.alias ? { ...version, aliases: [...version.aliases, options.alias] } : version);
   } catch (error) {
     await request(`${base}/uploads/${uploadId}`, { method: 'DELETE' }).catch(() => undefined);
     throw error;
   }
 }
 
-/** A version by number or alias; the latest version when neither is given. */
+/**
+ * A version by number or alias; the latest version when neither is given. `name` is `owner/name`
+ * or a bare name (your own model of that name, else the only one you can see); `model` in the
+ * answer is the qualified name.
+ */
 export async function get(name: string, ref: VersionRef = {}): Promise<ModelVersion & { model: string }> {
-  const base = `models/${enc(name)}`;
+  const model = await request<ModelWithRole>(`models/${enc(name)}`);
+  // Later requests name the model the bare name resolved to, not the bare name again.
+  const base = `models/${enc(model.fullName)}`;
   let version: ModelVersion;
   if (ref.alias) version = await request<ModelVersion>(`${base}/aliases/${enc(ref.alias)}`);
   else {
-    const number = ref.version ?? (await request<ModelWithRole>(base)).latestVersion;
+    const number = ref.version ?? model.latestVersion;
     if (number === null) throw new TandemApiError('NOT_FOUND', `model ${name} has no versions yet`, 404);
     version = await request<ModelVersion>(`${base}/versions/${number}`);
   }
-  return asCard(name, { ...version, model: name });
+  return asCard(name, model.fullName, { ...version, model: model.fullName });
 }
 
-/** A version shows as a compact card in cells, not as the raw answer. */
-const asCard = <T extends ModelVersion>(model: string, version: T): T =>
-  displayedAs(version, (v) => modelVersionBundle(model, v, apiSettings().url));
+/** A version shows as a compact card in cells, not as the raw answer: named as the cell named it, linked by `fullName`. */
+const asCard = <T extends ModelVersion>(name: string, fullName: string, version: T): T =>
+  displayedAs(version, (v) => modelVersionBundle({ name, fullName }, v, apiSettings().url));
 
 /** Models you can see; `query` takes the API's filters, e.g. `{ filter: 'metric.auc>0.9', orderBy: 'metric.auc' }`. */
 export async function search(query: Record<string, string | number | string[]> = {}): Promise<ModelPage> {
@@ -198,8 +206,9 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function load(name: string, ref: VersionRef & { cacheDir?: string } = {}): Promise<LoadedModel> {
   const version = await get(name, ref);
-  const dir = path.join(ref.cacheDir ?? cacheRoot(), name, String(version.number));
-  for (const file of version.files) await download(name, version, file, path.join(dir, ...file.path.split('/')));
+  // Cached per owner: two people's same-named models never share a folder.
+  const dir = path.join(ref.cacheDir ?? cacheRoot(), ...version.model.split('/'), String(version.number));
+  for (const file of version.files) await download(version.model, version, file, path.join(dir, ...file.path.split('/')));
   const onnxFile = version.files.find((f) => f.path.endsWith('.onnx'));
   return {
     name,

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerOverHttp } from '../../server/test/models/support.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
+import { mimeBundleOf } from '../src/display/mime-bundle.js';
 import { models } from '../src/models.js';
 import { linearModel } from './models-fixtures.js';
 
@@ -86,5 +88,25 @@ describe('models client against a real Tandem server', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect((await models.get('linear')).number).toBe(1);
+  });
+
+  it('get() and load() take owner/name; a bare name means your own model of that name', async () => {
+    // ana's own `linear`, beside the one this kernel's user (admin) registered above.
+    const ana = await server.user('ana');
+    expect((await registerOverHttp(server, 'linear', { 'notes.txt': 'ana’s' }, { token: ana.token })).status).toBe(201);
+    const own = await models.get('linear');
+    expect(own).toMatchObject({ model: 'admin/linear', number: 1 });
+    const anas = await models.get('ana/linear');
+    expect(anas).toMatchObject({ model: 'ana/linear', number: 1, files: [expect.objectContaining({ path: 'notes.txt' })] });
+    const card = mimeBundleOf(anas);
+    expect(card['text/plain']).toMatch(/^ana\/linear v1\n/);
+    expect(card['text/html']).toContain('data-tandem-model="ana/linear"');
+    expect(card['text/html']).toContain('/tandem/api/models/ana%2Flinear/versions/1');
+    // Linked by the qualified name, shown as the cell named it, with the owner beside it.
+    expect(mimeBundleOf(own)['text/html']).toMatch(/<b>linear<\/b> v1<\/a> <span[^>]*>admin\/linear<\/span>/);
+    const loaded = await models.load('ana/linear');
+    expect(await readFile(loaded.path('notes.txt'), 'utf8')).toBe('ana’s');
+    expect(loaded.dir).toBe(path.join(dir, 'cache', 'ana', 'linear', '1'));
+    expect((await models.load('linear')).dir).toBe(path.join(dir, 'cache', 'admin', 'linear', '1'));
   });
 });

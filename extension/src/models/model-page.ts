@@ -41,7 +41,8 @@ export class ModelPage extends Widget {
 
   constructor(
     api: ModelsApi,
-    readonly name: string,
+    /** `owner/name` or a bare name. */
+    name: string,
     private readonly onBack: () => void,
     private readonly rendermime?: IRenderMimeRegistry,
     translator: ITranslator = nullTranslator,
@@ -75,7 +76,7 @@ export class ModelPage extends Widget {
     const { model, versions } = this.model.value;
     const canEdit = this.model.canEdit;
     this.error.textContent = this.model.error ?? '';
-    const parts: Part[] = [{ key: 'header', data: model?.role }];
+    const parts: Part[] = [{ key: 'header', data: [model?.role, this.model.ref] }];
     if (model) {
       parts.push({ key: 'toolbar', data: [model.role, Object.keys(model.aliases)[0]] }, { key: 'error', data: null });
       parts.push({ key: 'description', data: [model.description, canEdit, this.editing] });
@@ -115,13 +116,13 @@ export class ModelPage extends Widget {
       'div',
       { class: 'tandem-models-header' },
       h('button', { class: 'jp-mod-styled', onclick: this.onBack, title: this.trans.__('back to all models') }, '←'),
-      h('h2', {}, this.name),
+      h('h2', {}, this.model.ref),
       role ? h('span', { class: 'tandem-models-role' }, role) : null,
     );
   }
 
   private toolbar(model: ModelSummary): HTMLElement {
-    const snippet = loadSnippet(this.name, Object.keys(model.aliases)[0]);
+    const snippet = loadSnippet(this.model.ref, Object.keys(model.aliases)[0]);
     return h(
       'div',
       { class: 'tandem-models-toolbar' },
@@ -135,7 +136,7 @@ export class ModelPage extends Widget {
         {
           class: 'jp-mod-styled',
           onclick: () =>
-            void showShareDialog(this.model.api.grants(this.name), this.name, model.role === 'owner', this.trans).then(() =>
+            void showShareDialog(this.model.api.grants(this.model.ref), this.model.ref, model.role === 'owner', this.trans).then(() =>
               this.refresh(),
             ),
         },
@@ -160,7 +161,7 @@ export class ModelPage extends Widget {
       text.value = model.description;
       // The editor stays (with the error) when saving failed.
       const save = async () => {
-        if (await this.model.act((api) => api.setDescription(this.name, text.value))) this.setEditing(false);
+        if (await this.model.act((api) => api.setDescription(this.model.ref, text.value))) this.setEditing(false);
       };
       return h(
         'div',
@@ -208,7 +209,7 @@ export class ModelPage extends Widget {
     const chips = this.chips(
       Object.entries(model.tags).map(([key, value]) => [key, `${key}: ${value}`, '']),
       (key) => this.trans.__('remove tag %1', key),
-      (key) => api.deleteTag(this.name, key),
+      (key) => api.deleteTag(this.model.ref, key),
     );
     const form = h(
       'form',
@@ -216,7 +217,7 @@ export class ModelPage extends Widget {
         onsubmit: (e) => {
           e.preventDefault();
           const [key, ...rest] = this.newTag.value.split('=');
-          void this.submit(this.newTag, () => api.setTag(this.name, key!.trim(), rest.join('=').trim()));
+          void this.submit(this.newTag, () => api.setTag(this.model.ref, key!.trim(), rest.join('=').trim()));
         },
       },
       this.newTag,
@@ -231,7 +232,7 @@ export class ModelPage extends Widget {
     const chips = this.chips(
       Object.entries(model.aliases).map(([alias, version]) => [alias, `${alias} → v${version}`, alias]),
       (alias) => this.trans.__('remove alias %1', alias),
-      (alias) => api.deleteAlias(this.name, alias),
+      (alias) => api.deleteAlias(this.model.ref, alias),
     );
     // The choice survives new versions arriving.
     const chosen = this.aliasVersion.value;
@@ -242,7 +243,9 @@ export class ModelPage extends Widget {
       {
         onsubmit: (e) => {
           e.preventDefault();
-          void this.submit(this.aliasName, () => api.setAlias(this.name, this.aliasName.value.trim(), Number(this.aliasVersion.value)));
+          void this.submit(this.aliasName, () =>
+            api.setAlias(this.model.ref, this.aliasName.value.trim(), Number(this.aliasVersion.value)),
+          );
         },
       },
       this.aliasName,
@@ -304,13 +307,13 @@ export class ModelPage extends Widget {
                   'a',
                   {
                     // No credentials in the link: a click fetches the file with the header instead.
-                    href: this.model.api.fileUrl(this.name, v.number, f.path),
+                    href: this.model.api.fileUrl(this.model.ref, v.number, f.path),
                     download: f.path.split('/').pop(),
                     title: `sha256 ${f.sha256}`,
                     onclick: (event: Event) => {
                       event.preventDefault();
                       this.model.api
-                        .download(this.name, v.number, f.path)
+                        .download(this.model.ref, v.number, f.path)
                         .catch(
                           (error: unknown) =>
                             void showErrorMessage(trans.__('Cannot download %1', f.path), (error as Error).message ?? String(error)),

@@ -44,9 +44,15 @@ export interface ModelPageState {
 export class ModelPageModel extends RemoteState<ModelPageState> {
   constructor(
     readonly api: ModelsApi,
+    /** `owner/name`, or a bare name as the server resolves it for the caller. */
     readonly name: string,
   ) {
     super({ versions: [] });
+  }
+
+  /** How requests name the model: its `owner/name` once loaded, so a bare name cannot come to mean another model. */
+  get ref(): string {
+    return this.value.model?.fullName ?? this.name;
   }
 
   get canEdit(): boolean {
@@ -67,7 +73,7 @@ export class ModelPageModel extends RemoteState<ModelPageState> {
   }
 
   protected async fetch(): Promise<ModelPageState> {
-    const [model, versions] = await Promise.all([this.api.get(this.name), this.api.versions(this.name)]);
+    const [model, versions] = await Promise.all([this.api.get(this.ref), this.api.versions(this.ref)]);
     return { model, versions: versions.items };
   }
 }

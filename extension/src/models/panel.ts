@@ -6,18 +6,25 @@ import type { ModelEvent, ModelsApi, ModelSummary } from './api';
 import { ModelPage } from './model-page';
 import { ModelsListModel } from './models-model';
 
+/** A row of the list: the model, and whether another listed model has its name (then it shows as `owner/name`). */
+interface Row {
+  model: ModelSummary;
+  qualified: boolean;
+}
+
 /**
  * Left-sidebar Models panel: search and filter the registry, open a model page; refreshes live.
  * The list's state is a ModelsListModel; a refresh updates only the rows whose model changed.
+ * Rows and pages go by `owner/name`, so same-named models of different owners open the right one.
  */
 export class ModelsPanel extends Panel {
   readonly model: ModelsListModel;
   private readonly trans: TranslationBundle;
   private readonly list = new Widget({ node: h('div', { class: 'tandem-models-list' }) });
-  private readonly rows = new KeyedRows<ModelSummary>(
+  private readonly rows = new KeyedRows<Row>(
     h('ul', { class: 'tandem-models-results' }),
-    (m) => m.name,
-    (m) => this.item(m),
+    (row) => row.model.fullName,
+    (row) => this.item(row),
   );
   private readonly status = h('div', { class: 'tandem-models-status', role: 'status' });
   private readonly query: HTMLInputElement;
@@ -83,6 +90,7 @@ export class ModelsPanel extends Panel {
     return this.model.refresh();
   }
 
+  /** Opens a model's page; `name` is `owner/name` or a bare name, resolved as the server does. */
   open(name: string): void {
     this.page?.dispose();
     this.page = new ModelPage(this.api, name, () => this.backToList(), this.rendermime, this.translator);
@@ -98,7 +106,7 @@ export class ModelsPanel extends Panel {
   }
 
   private onEvent(event: ModelEvent): void {
-    if (this.page && event.name === this.page.name) {
+    if (this.page && event.fullName === this.page.model.ref) {
       if (event.type === 'model.deleted') this.backToList();
       else void this.page.refresh();
     } else if (!this.page) void this.refresh();
@@ -107,7 +115,9 @@ export class ModelsPanel extends Panel {
   private render(): void {
     const { items, total } = this.model.value;
     const error = this.model.error;
-    this.rows.update(items);
+    const count = new Map<string, number>();
+    for (const m of items) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+    this.rows.update(items.map((model) => ({ model, qualified: count.get(model.name)! > 1 })));
     this.status.textContent =
       error ??
       (total === 0
@@ -116,7 +126,7 @@ export class ModelsPanel extends Panel {
     this.status.classList.toggle('tandem-models-error', error !== undefined);
   }
 
-  private item(model: ModelSummary): HTMLElement {
+  private item({ model, qualified }: Row): HTMLElement {
     const metrics = Object.entries(model.latestMetrics)
       .slice(0, 3)
       .map(([k, v]) => `${k} ${formatNumber(v)}`)
@@ -126,14 +136,16 @@ export class ModelsPanel extends Panel {
       {
         class: 'tandem-models-item',
         'data-model': model.name,
+        'data-full-name': model.fullName,
+        title: model.fullName,
         tabindex: 0,
-        onclick: () => this.open(model.name),
-        onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && this.open(model.name),
+        onclick: () => this.open(model.fullName),
+        onkeydown: (e) => (e as KeyboardEvent).key === 'Enter' && this.open(model.fullName),
       },
       h(
         'div',
         { class: 'tandem-models-item-name' },
-        model.name,
+        qualified ? model.fullName : model.name,
         model.latestVersion ? h('span', { class: 'tandem-models-version' }, `v${model.latestVersion}`) : null,
       ),
       h(

@@ -63,12 +63,14 @@ export async function localCopyOf(url: string): Promise<string> {
 
 /**
  * `tandem://models/churn/3/data/train.parquet` (a version number, an alias such as `production`,
- * or `latest`): the version's files are downloaded once into the sha256-verified model cache.
+ * or `latest`; `models/eve%2Fchurn/...` for eve's): the version's files are downloaded once into
+ * the sha256-verified model cache.
  */
 async function modelFile(url: string): Promise<string> {
   const match = /^tandem:\/\/models\/([^/]+)\/([^/]+)\/(.+)$/.exec(url);
   if (!match) throw new Error(`${url} is not a tandem://models/<name>/<version|alias|latest>/<path> URL`);
-  const [, name, at, file] = match;
+  const [, encoded, at, file] = match;
+  const name = decodeURIComponent(encoded);
   const ref: VersionRef = /^\d+$/.test(at) ? { version: Number(at) } : at === 'latest' ? {} : { alias: at };
   const loaded = await load(name, ref);
   if (!loaded.version.files.some((f) => f.path === file)) {

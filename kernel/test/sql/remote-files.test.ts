@@ -43,6 +43,12 @@ describe('tandem://models/… files in sql, through a real Tandem server', () =>
     expect(rows.get(0)!.n).toBe(3);
   });
 
+  it('takes a qualified owner%2Fname, so that a file of another owner’s same-named model is reachable', async () => {
+    const local = await file('tandem://models/admin%2Fsales-data/current/sales.csv');
+    expect(local).toBe(await file('tandem://models/sales-data/1/sales.csv'));
+    await expect(file('tandem://models/nobody%2Fsales-data/1/sales.csv')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('names the files a version has when the path is wrong', async () => {
     await expect(sql(`select * from 'tandem://models/sales-data/1/missing.csv'`)).rejects.toThrow(
       'has no file missing.csv (it has sales.csv)',

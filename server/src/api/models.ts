@@ -31,10 +31,18 @@ export interface ModelFile {
   sha256: string;
 }
 
-/** A registered model; the server holds `Date`s, the wire ISO strings. */
+/**
+ * A registered model; the server holds `Date`s, the wire ISO strings. Names are unique per owner:
+ * routes take `owner/name` (URL-encoded as `owner%2Fname` in paths) or a bare `name`, which means
+ * the caller's own model of that name, else the only one of that name they can see.
+ */
 export interface Model<Time = string> {
   id: string;
   name: string;
+  /** The namespace: the user name of the model's creator. */
+  owner: string;
+  /** `owner/name`: names this model for everyone who can see it. */
+  fullName: string;
   description: string;
   tags: Record<string, string>;
   createdBy: string | null;
@@ -92,8 +100,9 @@ export type ModelVersionStatus = ModelVersion['status'] | PendingModelVersion['s
 /** `GET /models/:name/versions`: ready versions, newest first. */
 export type ModelVersionPage<Time = string> = Page<ModelVersion<Time>>;
 
-/** `POST /models`. */
+/** `POST /models`: creates the model in the caller's namespace. */
 export interface CreateModelRequest {
+  /** A bare name (no owner part). */
   name: string;
   description?: string;
   tags?: Record<string, string>;
@@ -132,6 +141,8 @@ export interface StartUploadRequest extends NewModelVersion {
 export interface StartedUpload {
   uploadId: string;
   status: ModelVersionStatus;
+  /** The model's `fullName`: send the files and the commit there (a bare name may mean another model). */
+  model: string;
 }
 
 /** `PUT /models/:name/uploads/:uploadId/files/*path` answers the stored file. */
@@ -143,6 +154,8 @@ export interface ModelEvent {
   type: string;
   /** The model's name. */
   name: string;
+  /** The model's `owner/name`. */
+  fullName: string;
   at: string;
   version?: number;
   alias?: string;

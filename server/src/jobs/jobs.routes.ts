@@ -5,7 +5,7 @@ import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import { route } from '../http/route.js';
-import { MODEL_NAME } from '../models/models.search.js';
+import { MODEL_REF } from '../models/models.search.js';
 import { SHA256 } from './job-data.js';
 import { jobSpec } from './job-spec.js';
 import { createJobsService } from './jobs.service.js';
@@ -29,7 +29,7 @@ const submitBody = z
     kind: KIND,
     name: z.string().min(1).max(200).optional(),
     spec: z.record(z.string(), z.unknown()),
-    register: z.object({ model: MODEL_NAME, description: z.string().max(100_000).optional() }).optional(),
+    register: z.object({ model: MODEL_REF, description: z.string().max(100_000).optional() }).optional(),
     notebook: z.string().max(1000).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
   })

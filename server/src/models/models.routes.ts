@@ -8,14 +8,15 @@ import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { TandemEvent } from '../events.js';
 import { route } from '../http/route.js';
-import { ALIAS, MODEL_NAME, searchQuery, TAG_KEY } from './models.search.js';
+import { ALIAS, MODEL_NAME, MODEL_REF, searchQuery, TAG_KEY } from './models.search.js';
 import { createModelsService, type ModelsService } from './models.service.js';
 import type { ModelVersion } from './models.store.js';
 import { requestedRange } from './range.js';
 
 const tags = ['models'];
 const SHORT = z.string().max(1000);
-const modelParams = z.object({ name: MODEL_NAME });
+// `owner%2Fname` arrives decoded as `owner/name`.
+const modelParams = z.object({ name: MODEL_REF });
 const versionParams = modelParams.extend({
   version: z.coerce
     .number()
@@ -76,7 +77,7 @@ export function modelsFeature(ctx: AppContext): Feature {
       method: 'post',
       path: '/models',
       auth: 'user',
-      summary: 'Register a new model; the caller becomes its owner',
+      summary: 'Register a new model in the caller’s namespace; the caller becomes its owner',
       tags,
       status: 201,
       body: z.object({ name: MODEL_NAME, description: description.optional(), tags: tagMap.optional() }),
@@ -286,7 +287,7 @@ export function modelsFeature(ctx: AppContext): Feature {
     },
     async ({ caller, params, body }) => {
       const pending = await models.startVersion(caller, params.name, body);
-      return { uploadId: pending.id, status: pending.status };
+      return { uploadId: pending.id, status: pending.status, model: pending.model };
     },
   );
 

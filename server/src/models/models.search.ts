@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import { pageQuery, type PageRequest } from '../db/paging.js';
 
+/** A new model's name: created in the caller's namespace, so it has no owner part. */
 export const MODEL_NAME = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (starting with a letter or digit, max 128)');
+/** How requests name an existing model: `owner/name` (a user name, as auth allows them) or a bare `name`. */
+export const MODEL_REF = z
+  .string()
+  .regex(
+    /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,62}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'a model name or owner/name: letters, digits, . _ - (each starting with a letter or digit; name max 128, owner max 63)',
+  );
 export const ALIAS = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'a letter, then letters, digits, _ - (max 63)');
 export const TAG_KEY = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'letters, digits, . _ : / - (max 128)');
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.\-/]{0,127}$/;

@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
-import type { Permissions, Role } from '../auth/permissions.js';
+import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
 import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { PgCode, pgErrorCode } from '../db/db.js';
 import type { PageRequest } from '../db/paging.js';
-import { TandemError } from '../errors.js';
+import { notFound, TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
 import { audited, createOwned } from '../mutations.js';
 import type { ModelSearch } from './models.search.js';
@@ -28,6 +28,7 @@ export type FileUpload = {
 );
 
 export interface RegisterVersionInput extends NewVersion {
+  /** `owner/name` or a bare name, resolved as `startVersion` with `createModel` does. */
   model: string;
   actor: Principal;
   files: FileUpload[];
@@ -76,12 +77,23 @@ export class ModelsService {
 
   // ---- access
 
-  /** The model and the caller's role, or NOT_FOUND (no existence leaks) / FORBIDDEN. */
+  /**
+   * The model `name` refers to and the caller's role, or NOT_FOUND (a model the caller cannot see
+   * answers exactly as a missing one) / FORBIDDEN. `name` is `owner/name` or a bare name: the
+   * caller's own model of that name, else the only one they can see; CONFLICT when they can see
+   * several, naming those.
+   */
   async access(who: Principal | undefined, name: string, needed: Role): Promise<{ model: Model; role: Role }> {
     if (!who) throw new TandemError('UNAUTHENTICATED', 'an API token is required');
-    const model = await this.store.findModel(name);
-    if (!model) throw new TandemError('NOT_FOUND', `model ${name} not found`);
-    return { model, role: await this.permissions.require(who, 'model', model.id, needed, { label: name }) };
+    const slash = name.indexOf('/');
+    if (slash >= 0) {
+      const model = await this.store.findQualified(name.slice(0, slash), name.slice(slash + 1));
+      if (!model) throw notFound(`model ${name}`);
+      return { model, role: await this.permissions.require(who, 'model', model.id, needed, { label: name }) };
+    }
+    const seen = await this.store.visibleNamed(who, name);
+    const model = seen.find((m) => m.createdBy === who.id) ?? only(name, seen);
+    return { model, role: await this.permissions.require(who, 'model', model.id, needed, { label: model.fullName }) };
   }
 
   async canSee(who: Principal, modelId: string): Promise<boolean> {
@@ -100,7 +112,7 @@ export class ModelsService {
         details: () => ({ name: input.name }),
         event: (model) => modelEvent('model.created', model),
       },
-      (tx) => this.store.createModel(tx, { ...input, createdBy: who.id }),
+      (tx) => this.store.createModel(tx, { ...input, creator: who }),
     );
   }
 
@@ -118,7 +130,7 @@ export class ModelsService {
     await audited(this.store, who, onModel(model, 'model.update', { fields: Object.keys(change) }), (tx) =>
       this.store.updateModel(tx, model.id, change),
     );
-    return this.changed('model.updated', name);
+    return this.changed('model.updated', model);
   }
 
   async setTag(who: Principal, name: string, key: string, value: string | undefined): Promise<Model> {
@@ -132,7 +144,7 @@ export class ModelsService {
           throw new TandemError('NOT_FOUND', `tag ${key} not found on model ${name}`);
       },
     );
-    return this.changed('model.updated', name);
+    return this.changed('model.updated', model);
   }
 
   async deleteModel(who: Principal, name: string): Promise<void> {
@@ -140,7 +152,7 @@ export class ModelsService {
     const keys = await this.store.fileKeysOfModel(model.id);
     // Event listeners check visibility after the grants are gone, so the event names its audience.
     const audience = (await this.permissions.list('model', model.id)).map((g) => g.principal);
-    await audited(this.store, who, onModel(model, 'model.delete', { name }), async (tx) => {
+    await audited(this.store, who, onModel(model, 'model.delete', { name: model.fullName }), async (tx) => {
       await this.store.deleteModel(tx, model.id);
       await this.permissions.removeAll('model', model.id, tx);
     });
@@ -161,11 +173,18 @@ export class ModelsService {
     return this.requireVersion(model, ref);
   }
 
-  /** Starts a version upload; returns the pending version (its id is the upload id). */
-  async startVersion(who: Principal, name: string, input: NewVersion & { createModel?: boolean }): Promise<ModelVersion> {
+  /**
+   * Starts a version upload; returns the pending version (its id is the upload id) and the
+   * `fullName` of its model, which the file uploads and the commit should name.
+   */
+  async startVersion(
+    who: Principal,
+    name: string,
+    input: NewVersion & { createModel?: boolean },
+  ): Promise<ModelVersion & { model: string }> {
     const model = input.createModel ? await this.modelForRegistration(who, name) : (await this.access(who, name, 'editor')).model;
     const id = await this.store.transaction((tx) => this.store.createPendingVersion(tx, model.id, input, who.id));
-    return (await this.store.findVersionById(id))!;
+    return { ...(await this.store.findVersionById(id))!, model: model.fullName };
   }
 
   /** Streams one file of a pending version into the object store; never buffers it. */
@@ -228,8 +247,9 @@ export class ModelsService {
    * every file, commits. On any failure the pending version is removed and the error rethrown.
    */
   async registerVersion(input: RegisterVersionInput): Promise<ModelVersion> {
-    const { model: name, actor, files, createModel = true, ...meta } = input;
-    const pending = await this.startVersion(actor, name, { ...meta, createModel });
+    const { actor, files, createModel = true, ...meta } = input;
+    const pending = await this.startVersion(actor, input.model, { ...meta, createModel });
+    const name = pending.model;
     try {
       for (const file of files) await this.uploadFile(actor, name, pending.id, file);
       return await this.commitVersion(actor, name, pending.id);
@@ -270,7 +290,7 @@ export class ModelsService {
     await audited(this.store, who, onModel(model, 'model.alias.set', { alias, version }), (tx) =>
       this.store.setAlias(tx, model.id, alias, target.id, who.id),
     );
-    return this.changed('model.alias.set', name, { alias, version });
+    return this.changed('model.alias.set', model, { alias, version });
   }
 
   async deleteAlias(who: Principal, name: string, alias: string): Promise<Model> {
@@ -279,7 +299,7 @@ export class ModelsService {
       if (!(await this.store.deleteAlias(tx, model.id, alias)))
         throw new TandemError('NOT_FOUND', `alias ${alias} not found on model ${name}`);
     });
-    return this.changed('model.alias.deleted', name, { alias });
+    return this.changed('model.alias.deleted', model, { alias });
   }
 
   // ---- sharing
@@ -291,7 +311,7 @@ export class ModelsService {
 
   async share(who: Principal, name: string, to: Grantee, role: Role | null): Promise<void> {
     const { model } = await this.access(who, name, 'owner');
-    await this.sharing.share(who, { type: 'model', id: model.id, label: name }, to, role, this.store);
+    await this.sharing.share(who, { type: 'model', id: model.id, label: model.fullName }, to, role, this.store);
     this.publish('model.shared', model);
   }
 
@@ -304,14 +324,26 @@ export class ModelsService {
 
   // ---- helpers
 
+  /**
+   * The model a registration with `createModel` goes to. `owner/name` must exist unless the owner
+   * is the caller. A bare name: the caller's own model, else the only one they may edit, else a
+   * new model of theirs. Models they only view are not written to, and ones they cannot see never
+   * stop them creating theirs.
+   */
   private async modelForRegistration(who: Principal, name: string): Promise<Model> {
-    const existing = await this.store.findModel(name);
-    if (existing) return (await this.access(who, name, 'editor')).model;
+    const slash = name.indexOf('/');
+    if (slash >= 0 && name.slice(0, slash) !== who.name) return (await this.access(who, name, 'editor')).model;
+    const bare = name.slice(slash + 1);
+    const own = `${who.name}/${bare}`;
+    const seen = await this.store.visibleNamed(who, bare);
+    if (seen.some((m) => m.createdBy === who.id)) return (await this.access(who, own, 'editor')).model;
+    const editable = seen.filter((m) => atLeast(m.role, 'editor'));
+    if (slash < 0 && editable.length > 0) return only(bare, editable);
     try {
-      return await this.createModel(who, { name });
+      return await this.createModel(who, { name: bare });
     } catch (error) {
-      // Another registration created it first: use theirs (if we may).
-      if (error instanceof TandemError && error.code === 'ALREADY_EXISTS') return (await this.access(who, name, 'editor')).model;
+      // Another registration created it first: use it.
+      if (error instanceof TandemError && error.code === 'ALREADY_EXISTS') return (await this.access(who, own, 'editor')).model;
       throw error;
     }
   }
@@ -344,8 +376,8 @@ export class ModelsService {
     for (const key of keys) await this.artifacts.delete(key);
   }
 
-  private async changed(type: string, name: string, data: Record<string, unknown> = {}): Promise<Model> {
-    const model = (await this.store.findModel(name))!;
+  private async changed(type: string, before: Model, data: Record<string, unknown> = {}): Promise<Model> {
+    const model = (await this.store.findModelById(before.id))!;
     this.publish(type, model, data);
     return model;
   }
@@ -367,8 +399,18 @@ const modelEvent = (type: string, model: Model, data: Record<string, unknown> = 
   type,
   resourceType: 'model',
   resourceId: model.id,
-  data: { name: model.name, ...data },
+  data: { name: model.name, fullName: model.fullName, ...data },
 });
+
+/** The one model a bare `name` can mean among `candidates`; else NOT_FOUND, or CONFLICT naming them all. */
+function only<T extends Model>(name: string, candidates: T[]): T {
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 0) throw notFound(`model ${name}`);
+  const names = candidates.map((m) => m.fullName);
+  throw new TandemError('CONFLICT', `model name ${name} is ambiguous: say which you mean, ${names.join(' or ')}`, {
+    details: { candidates: names },
+  });
+}
 
 /** The registry service wired to the server's shared stores; jobs use this to register versions. */
 export function createModelsService(ctx: AppContext): ModelsService {

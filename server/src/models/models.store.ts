@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
-import type { Permissions } from '../auth/permissions.js';
+import type { Permissions, Role } from '../auth/permissions.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
 import { TOTAL_COLUMN, toPage, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
@@ -29,8 +29,12 @@ export type ModelVersion = ApiModelVersion<Date, ModelFile> | PendingModelVersio
 
 export type NewVersion = NewModelVersion;
 
+/** Models with their namespace: the creator's user name (`u`). */
+const MODELS = 'models m JOIN users u ON u.id = m.created_by';
+
 // Columns are aliased to the API's field names, so rows need no mapping.
-const MODEL_COLUMNS = `m.id, m.name, m.description, m.tags, m.created_by AS "createdBy", m.created_at AS "createdAt",
+const MODEL_COLUMNS = `m.id, m.name, u.name AS owner, u.name || '/' || m.name AS "fullName",
+  m.description, m.tags, m.created_by AS "createdBy", m.created_at AS "createdAt",
   m.updated_at AS "updatedAt", m.latest_version AS "latestVersion", m.latest_metrics AS "latestMetrics",
   COALESCE((SELECT jsonb_object_agg(a.alias, v.number) FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
             WHERE a.model_id = m.id), '{}'::jsonb) AS aliases`;
@@ -54,29 +58,46 @@ export class ModelsStore {
 
   // ---- models
 
+  /** Creates a model in its creator's namespace; only a model of theirs can conflict. */
   async createModel(
     tx: Queryable,
-    input: { name: string; description?: string; tags?: Record<string, string>; createdBy: string },
+    input: { name: string; description?: string; tags?: Record<string, string>; creator: Pick<Principal, 'id' | 'name'> },
   ): Promise<Model> {
+    const id = randomUUID();
     try {
       await tx.query('INSERT INTO models (id, name, description, tags, created_by) VALUES ($1, $2, $3, $4, $5)', [
-        randomUUID(),
+        id,
         input.name,
         input.description ?? '',
         JSON.stringify(input.tags ?? {}),
-        input.createdBy,
+        input.creator.id,
       ]);
     } catch (cause) {
       if (pgErrorCode(cause) === PgCode.uniqueViolation)
-        throw new TandemError('ALREADY_EXISTS', `model ${input.name} already exists`, { cause });
+        throw new TandemError('ALREADY_EXISTS', `model ${input.creator.name}/${input.name} already exists`, { cause });
       throw cause;
     }
-    return (await this.findModel(input.name, tx))!;
+    return (await this.findModelById(id, tx))!;
   }
 
-  async findModel(name: string, q: Queryable = this.db): Promise<Model | undefined> {
-    const [row] = await q.query<Model>(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = $1`, [name]);
+  async findModelById(id: string, q: Queryable = this.db): Promise<Model | undefined> {
+    const [row] = await q.query<Model>(`SELECT ${MODEL_COLUMNS} FROM ${MODELS} WHERE m.id = $1`, [id]);
     return row;
+  }
+
+  /** The model `owner/name`, whoever may see it: callers check the role. */
+  async findQualified(owner: string, name: string): Promise<Model | undefined> {
+    const [row] = await this.db.query<Model>(`SELECT ${MODEL_COLUMNS} FROM ${MODELS} WHERE u.name = $1 AND m.name = $2`, [owner, name]);
+    return row;
+  }
+
+  /** The models called `name` (in any namespace) that the caller can see, with their role on each. */
+  async visibleNamed(who: Principal, name: string): Promise<(Model & { role: Role })[]> {
+    const role = this.permissions.roleJoin(who, 'model', 'm.id', 2);
+    return this.db.query<Model & { role: Role }>(
+      `SELECT ${MODEL_COLUMNS}, r.role FROM ${MODELS} ${role.sql} WHERE m.name = $1 ORDER BY u.name`,
+      [name, ...role.params],
+    );
   }
 
   async updateModel(tx: Queryable, id: string, change: { description?: string; tags?: Record<string, string> }): Promise<void> {
@@ -123,19 +144,20 @@ export class ModelsStore {
     }
     const direction = search.order.desc ? 'DESC' : 'ASC';
     const order = search.order;
+    // The owner breaks ties between same-named models, so that pages do not overlap.
     const orderBy =
       order.by === 'metric'
-        ? `(m.latest_metrics->>${p(order.metric)})::float8 ${direction} NULLS LAST, m.name`
+        ? `(m.latest_metrics->>${p(order.metric)})::float8 ${direction} NULLS LAST, m.name, u.name`
         : order.by === 'updated'
-          ? `m.updated_at ${direction}, m.name`
-          : `m.name ${direction}`;
+          ? `m.updated_at ${direction}, m.name, u.name`
+          : `m.name ${direction}, u.name`;
     // The page is chosen on ids first, so that aliases are aggregated for its rows only.
     const rows = await this.db.query<Model & { total: number }>(
       `WITH page AS (
-         SELECT m.id, ${TOTAL_COLUMN} FROM models m WHERE ${where.join(' AND ')}
+         SELECT m.id, ${TOTAL_COLUMN} FROM ${MODELS} WHERE ${where.join(' AND ')}
          ORDER BY ${orderBy} LIMIT ${p(search.limit)} OFFSET ${p(search.offset)}
        )
-       SELECT ${MODEL_COLUMNS}, page.total FROM page JOIN models m ON m.id = page.id ORDER BY ${orderBy}`,
+       SELECT ${MODEL_COLUMNS}, page.total FROM page JOIN ${MODELS} ON m.id = page.id ORDER BY ${orderBy}`,
       params,
     );
     return toPage(rows, search);

@@ -62,6 +62,8 @@ const PRINCIPAL = { type: true, id: true } satisfies KeyList<PrincipalRef>;
 const MODEL = {
   id: true,
   name: true,
+  owner: true,
+  fullName: true,
   description: true,
   tags: true,
   createdBy: true,

@@ -202,6 +202,29 @@ describeEachDb('ModelsService', (backend) => {
     await expect(models.getModel(bob, 'guarded')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('names are unique per owner: registerVersion() takes owner/name as jobs pass it, a bare name is the caller’s own', async () => {
+    const bob = await someone();
+    await modelWith('twin', 1);
+    const bobs = await models.registerVersion({ model: 'twin', actor: bob, files: [{ path: 'b.bin', body: bytes('b') }] });
+    expect(bobs.number).toBe(1);
+    expect(await models.getModel(bob, 'twin')).toMatchObject({ owner: bob.name, fullName: `${bob.name}/twin`, role: 'owner' });
+    await models.share(bob, 'twin', { type: 'user', name: 'alice' }, 'editor');
+    const into = await models.registerVersion({ model: `${bob.name}/twin`, actor: alice, files: [{ path: 'a.bin', body: bytes('a') }] });
+    expect(into).toMatchObject({ modelId: bobs.modelId, number: 2 });
+    expect(events.at(-1)).toMatchObject({
+      type: 'model.version.created',
+      data: { name: 'twin', fullName: `${bob.name}/twin`, version: 2 },
+    });
+    expect(await models.getModel(alice, 'twin')).toMatchObject({ fullName: 'alice/twin', latestVersion: 1 });
+    const pending = await models.startVersion(alice, `${bob.name}/twin`, {});
+    expect(pending.model).toBe(`${bob.name}/twin`);
+    await models.abortVersion(alice, pending.model, pending.id);
+    expect((await models.search(alice, search({ prefix: 'twin' }))).items.map((m) => m.fullName)).toEqual([
+      'alice/twin',
+      `${bob.name}/twin`,
+    ]);
+  });
+
   it('search() filters by prefix, substring, tag, alias and metric, orders by metric and pages with tokens', async () => {
     // Someone with only these models, so the search sees nothing of the other tests'.
     const carol = await someone();

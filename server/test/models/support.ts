@@ -1,22 +1,26 @@
 import type { TestServer } from '../support/server.js';
 
-/** Registers a version through the HTTP API the way clients do: start, stream each file, commit. */
+/**
+ * Registers a version through the HTTP API the way clients do: start (`model` is a name or
+ * `owner/name`), stream each file, commit, addressing the model the start answered.
+ */
 export async function registerOverHttp(
   server: TestServer,
   model: string,
   files: Record<string, Buffer | string>,
   options: { token?: string; metadata?: Record<string, unknown> } = {},
 ): Promise<{ status: number; body: any }> {
-  const started = await server.api('POST', `models/${model}/uploads`, {
+  const started = await server.api('POST', `models/${encodeURIComponent(model)}/uploads`, {
     token: options.token,
     body: { createModel: true, ...options.metadata },
   });
   if (started.status !== 201) return started;
+  const uploads = `models/${encodeURIComponent(started.body.model)}/uploads/${started.body.uploadId}`;
   for (const [path, content] of Object.entries(files)) {
-    const put = await upload(server, `models/${model}/uploads/${started.body.uploadId}/files/${path}`, content, options.token);
+    const put = await upload(server, `${uploads}/files/${path}`, content, options.token);
     if (put.status !== 200) return put;
   }
-  return server.api('POST', `models/${model}/uploads/${started.body.uploadId}/commit`, { token: options.token });
+  return server.api('POST', `${uploads}/commit`, { token: options.token });
 }
 
 /** PUTs a raw body (what the kernel client and the panel send). */

@@ -98,4 +98,24 @@ describe('ModelsApi against a real Tandem server', { timeout: 60_000 }, () => {
     await expect(asVera.setTag('churn-gbt', 'team', 'mine')).rejects.toMatchObject({ code: 'FORBIDDEN', status: 403 });
     await expect(asVera.get('fraud.v2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('addresses same-named models by owner/name, and a bare name is the caller’s own', async () => {
+    const nia = await server.user('nia');
+    expect((await registerOverHttp(server, 'fraud.v2', { 'model.onnx': 'nia weights' }, { token: nia.token })).status).toBe(201);
+    const listed = (await api.search({ q: 'fraud' })).items;
+    expect(listed.map((m) => [m.name, m.owner, m.fullName])).toEqual([
+      ['fraud.v2', 'admin', 'admin/fraud.v2'],
+      ['fraud.v2', 'nia', 'nia/fraud.v2'],
+    ]);
+    expect(await api.get('fraud.v2')).toMatchObject({ fullName: 'admin/fraud.v2', tags: { team: 'risk', tier: 'gold' } });
+    expect(await api.get('nia/fraud.v2')).toMatchObject({ fullName: 'nia/fraud.v2', tags: {}, role: 'owner' });
+    expect((await api.setTag('nia/fraud.v2', 'team', 'nia')).tags).toEqual({ team: 'nia' });
+    expect((await api.versions('nia/fraud.v2')).total).toBe(1);
+    expect(await (await api.client.fetch(api.filePath('nia/fraud.v2', 1, 'model.onnx'))).text()).toBe('nia weights');
+    expect(api.fileUrl('nia/fraud.v2', 1, 'model.onnx')).toContain('/models/nia%2Ffraud.v2/versions/1/');
+    // nia sees only hers, so the bare name is unambiguous for her too.
+    const asNia = new ModelsApi(new TandemClient({ url: server.url, token: nia.token }));
+    expect(await asNia.get('fraud.v2')).toMatchObject({ fullName: 'nia/fraud.v2', tags: { team: 'nia' } });
+    await expect(asNia.get('admin/fraud.v2')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+  });
 });

@@ -182,6 +182,18 @@ describe('ModelPageModel', () => {
     expect(model.value.model?.tags).toEqual({ team: 'risk' });
   });
 
+  it('once loaded, asks for the model by its owner/name, so a bare name cannot come to mean another model', async () => {
+    const { api, state } = registry('owner');
+    state.model = { ...state.model, fullName: 'eve/churn' };
+    const model = new ModelPageModel(api, 'churn');
+    expect(model.ref).toBe('churn');
+    await model.refresh();
+    expect(model.ref).toBe('eve/churn');
+    state.calls.length = 0;
+    await model.act((a) => a.setTag(model.ref, 'team', 'risk'));
+    expect(state.calls).toEqual(['setTag team=risk', 'get eve/churn', 'versions eve/churn']);
+  });
+
   it('act() keeps the page when the edit fails, shows the error (emitted), and answers false; the next refresh clears it', async () => {
     const { api, state } = registry('owner');
     const model = new ModelPageModel(api, 'churn');
