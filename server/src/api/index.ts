@@ -8,3 +8,4 @@ export type * from './models.js';
 export type * from './notebooks.js';
 export type * from './tables.js';
 export type * from './users.js';
+export type * from './tracking.js';

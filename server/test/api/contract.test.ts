@@ -9,6 +9,10 @@ import type {
   Column,
   CreatedUser,
   DashboardView,
+  DatasetInput,
+  Experiment,
+  ExperimentPage,
+  ExperimentWithRole,
   Grant,
   GrantList,
   Job,
@@ -18,6 +22,8 @@ import type {
   JobList,
   Lineage,
   Me,
+  MetricHistoryPage,
+  MetricPoint,
   Model,
   ModelFile,
   ModelPage,
@@ -27,6 +33,10 @@ import type {
   NotebookWithRole,
   PrincipalRef,
   Published,
+  Run,
+  RunArtifact,
+  RunArtifactPage,
+  RunPage,
   Signature,
   TokenInfo,
   TokenList,
@@ -160,6 +170,55 @@ const NOTEBOOK = {
 } satisfies KeyList<NotebookWithRole>;
 const NOTEBOOK_VERSION = { id: true, notebookId: true, name: true, createdBy: true, createdAt: true } satisfies KeyList<NotebookVersion>;
 
+const EXPERIMENT = {
+  id: true,
+  name: true,
+  createdBy: true,
+  createdByName: true,
+  tags: true,
+  lifecycleStage: true,
+  createdAt: true,
+  updatedAt: true,
+} satisfies KeyList<Experiment>;
+const EXPERIMENT_WITH_ROLE = { ...EXPERIMENT, role: true } satisfies KeyList<ExperimentWithRole>;
+const EXPERIMENT_PAGE = { items: true, total: true, nextPageToken: 'optional' } satisfies KeyList<ExperimentPage>;
+const RUN = {
+  id: true,
+  experimentId: true,
+  name: true,
+  status: true,
+  startTime: true,
+  endTime: true,
+  parentRunId: true,
+  notebook: true,
+  cell: true,
+  notebookVersion: true,
+  jobId: true,
+  userId: true,
+  userName: true,
+  lifecycleStage: true,
+  lastSeenAt: true,
+  heartbeatTimeoutSeconds: true,
+  params: true,
+  tags: true,
+  metrics: true,
+  inputs: true,
+} satisfies KeyList<Run>;
+const RUN_PAGE = { items: true, nextPageToken: 'optional' } satisfies KeyList<RunPage>;
+const METRIC_POINT = { value: true, step: true, timestamp: true } satisfies KeyList<MetricPoint>;
+const METRIC_HISTORY_PAGE = { items: true, total: true, nextPageToken: 'optional' } satisfies KeyList<MetricHistoryPage>;
+const DATASET_INPUT = {
+  name: true,
+  digest: true,
+  sourceType: true,
+  source: true,
+  schema: true,
+  profile: true,
+  context: true,
+} satisfies KeyList<DatasetInput>;
+const RUN_ARTIFACT = { path: true, size: true, sha256: true, createdAt: true } satisfies KeyList<RunArtifact>;
+const RUN_ARTIFACT_PAGE = { items: true, total: true, nextPageToken: 'optional' } satisfies KeyList<RunArtifactPage>;
+
 describe('the API contract and what the routes answer', () => {
   let server: TestServer;
   const get = async (path: string) => {
@@ -270,5 +329,41 @@ describe('the API contract and what the routes answer', () => {
     expect(version.status).toBe(201);
     expectKeys('NotebookVersion (save)', version.body, NOTEBOOK_VERSION);
     expectKeys('NotebookVersion', (await get(`notebooks/${id}/versions`)).versions[0], NOTEBOOK_VERSION);
+  });
+
+  it('the tracking routes answer ExperimentWithRole, ExperimentPage, Run, RunPage, MetricHistoryPage and RunArtifactPage', async () => {
+    const experiment = await server.api('POST', 'experiments', { body: { name: 'contract' } });
+    expect(experiment.status).toBe(201);
+    expectKeys('ExperimentWithRole (create)', experiment.body, EXPERIMENT_WITH_ROLE);
+    const id = experiment.body.id as string;
+    expectKeys('ExperimentWithRole', await get(`experiments/${id}`), EXPERIMENT_WITH_ROLE);
+    const experiments = await get('experiments');
+    expectKeys('ExperimentPage', experiments, EXPERIMENT_PAGE);
+    expectKeys('Experiment (search item)', experiments.items[0], EXPERIMENT_WITH_ROLE);
+
+    const run = await server.api('POST', 'runs', {
+      body: { experimentId: id, params: { lr: 0.1 }, inputs: [{ name: 'train', digest: 'abc' }] },
+    });
+    expect(run.status).toBe(201);
+    expectKeys('Run (create)', run.body, RUN);
+    const runId = run.body.id as string;
+    expect((await server.api('POST', `runs/${runId}/log`, { body: { metrics: [{ key: 'loss', value: 1 }] } })).status).toBe(204);
+    const got = await get(`runs/${runId}`);
+    expectKeys('Run', got, RUN);
+    expectKeys('MetricPoint (latest)', got.metrics.loss, METRIC_POINT);
+    expectKeys('DatasetInput', got.inputs[0], DATASET_INPUT);
+    const runs = await get(`runs?experimentId=${id}`);
+    expectKeys('RunPage', runs, RUN_PAGE);
+    expectKeys('Run (search item)', runs.items[0], RUN);
+    const history = await get(`runs/${runId}/metrics/loss`);
+    expectKeys('MetricHistoryPage', history, METRIC_HISTORY_PAGE);
+    expectKeys('MetricPoint', history.items[0], METRIC_POINT);
+
+    const put = await upload(server, `runs/${runId}/artifacts/model.onnx`, 'weights');
+    expect(put.status).toBe(200);
+    expectKeys('RunArtifact (upload)', put.body, RUN_ARTIFACT);
+    const artifacts = await get(`runs/${runId}/artifacts`);
+    expectKeys('RunArtifactPage', artifacts, RUN_ARTIFACT_PAGE);
+    expectKeys('RunArtifact', artifacts.items[0], RUN_ARTIFACT);
   });
 });
