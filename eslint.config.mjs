@@ -36,7 +36,7 @@ export default tseslint.config(
     },
   },
   {
-    // The kernel is CommonJS (tslab loads it with require).
+    // The kernel is CommonJS: cells compile to CommonJS and load the SDK with require.
     files: ['kernel/**'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

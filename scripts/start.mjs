@@ -11,31 +11,51 @@ import { setup } from './setup.mjs';
 
 const LOGS = path.join(TANDEM_HOME, 'logs');
 
+const home = () => process.env.TANDEM_HOME ?? TANDEM_HOME;
+
+/**
+ * The server, with JupyterLab's origin among TANDEM_ALLOWED_ORIGINS: the extension calls it with
+ * the person's session cookie, which the server allows only to origins listed by name. So
+ * JupyterLab's port is chosen first, here.
+ */
 async function startTandemServer() {
+  const labPort = await portOrFree(Number(process.env.JUPYTER_PORT ?? 8888));
   const port = await portOrFree(Number(process.env.TANDEM_PORT ?? 8787));
+  const listed = process.env.TANDEM_ALLOWED_ORIGINS;
+  const origins = [...(listed && listed !== '*' ? [listed] : []), `http://127.0.0.1:${labPort}`].join(',');
   const child = startProcess('node', [path.join(ROOT, 'server/dist/src/cli.js'), 'serve'], {
-    env: { TANDEM_HOME: process.env.TANDEM_HOME ?? TANDEM_HOME, TANDEM_PORT: String(port) },
+    env: { TANDEM_HOME: home(), TANDEM_PORT: String(port), TANDEM_ALLOWED_ORIGINS: origins },
     logStream: createWriteStream(path.join(LOGS, 'server.log'), { flags: 'a' }),
     name: 'tandem server',
     group: true,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the Tandem server', () => httpOk(`${url}/healthz`), { child, timeoutMs: 60_000 });
-  const token = readFileSync(path.join(process.env.TANDEM_HOME ?? TANDEM_HOME, 'token'), 'utf8').trim();
-  return { child, url, token };
+  // The admin token stays here, for set-up (the worker's token); JupyterLab and kernels never see it.
+  const token = readFileSync(path.join(home(), 'token'), 'utf8').trim();
+  return { child, url, token, labPort };
+}
+
+/**
+ * Single-person mode (no TANDEM_AUTH): the server's sign-in key, which the extension trades for a
+ * session of the local user. In team mode people sign in themselves.
+ */
+function signInKey() {
+  if (process.env.TANDEM_AUTH) return undefined;
+  return readFileSync(path.join(home(), 'sign-in-key'), 'utf8').trim();
 }
 
 async function startLab(tandem) {
-  const port = await portOrFree(Number(process.env.JUPYTER_PORT ?? 8888));
   const token = randomBytes(24).toString('hex');
+  const key = signInKey();
   const rootDir = notebooksDir();
   const { url, child } = await startJupyterLab({
-    port,
+    port: tandem.labPort,
     token,
     rootDir,
     home: path.join(TANDEM_HOME, 'jupyter'),
     tandemUrl: tandem.url,
-    tandemToken: tandem.token,
+    pageConfig: key ? { tandemSignInKey: key } : {},
     logFile: path.join(LOGS, 'jupyterlab.log'),
   });
   return { child, url: `${url}/lab?token=${token}` };
@@ -43,7 +63,7 @@ async function startLab(tandem) {
 
 /** The local worker's token, kept in `.tandem/worker-token` and reused while the server accepts it. */
 async function workerToken(tandem) {
-  const file = path.join(process.env.TANDEM_HOME ?? TANDEM_HOME, 'worker-token');
+  const file = path.join(home(), 'worker-token');
   const api = (apiPath, init = {}) => fetch(`${tandem.url}/tandem/api/${apiPath}`, init);
   if (existsSync(file)) {
     const saved = readFileSync(file, 'utf8').trim();

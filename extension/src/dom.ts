@@ -24,9 +24,8 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
   return el;
 }
 
-export function formatNumber(n: number): string {
-  return Math.abs(n) >= 1000 || (n !== 0 && Math.abs(n) < 0.001) ? n.toExponential(3) : String(Number(n.toFixed(4)));
-}
+/** Numbers as people read them (1,208; 0.912), as the kernel's displays show them. */
+export { formatNumber } from '@tandem/server/api';
 
 /**
  * Children keyed by id (a model's name, a job's id, a page's section): `update()` builds a node only

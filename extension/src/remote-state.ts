@@ -70,6 +70,21 @@ export abstract class RemoteState<T> implements IDisposable {
     this.stateChanged_.emit();
   }
 
+  /**
+   * Replaces the value without a fetch (one row of it was re-read); a refresh in flight still
+   * answers afterwards, with data at least as new.
+   */
+  protected replace(value: T): void {
+    if (JSON.stringify(value) === JSON.stringify(this.value_)) return;
+    this.value_ = value;
+    this.stateChanged_.emit();
+  }
+
+  /** Tells the view that a choice kept beside the value (a column, a selection) changed. */
+  protected changed(): void {
+    this.stateChanged_.emit();
+  }
+
   /** Asks the server for the current value. */
   protected abstract fetch(): Promise<T>;
 }

@@ -4,16 +4,26 @@ import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { SharedNotebook } from './collab/api';
 import type { ConnectionStatus } from './collab/provider';
-import type { TandemClient } from './requests';
+import type { Me } from '@tandem/server/api';
+import type { ClientMode, TandemClient } from './requests';
 
-/** The Tandem server connection every plugin uses (URL + token from page config or settings). */
+/**
+ * The Tandem server connection every plugin uses (URL from page config or settings). With a token
+ * there it acts as that token's user; without, as the person signed in to Tandem in this browser.
+ */
 export interface ITandemClient {
   readonly url: string;
-  readonly token: string;
+  readonly mode: ClientMode;
+  /** Who the requests act as: undefined until known, null when nobody is signed in. */
+  readonly user: Me | null | undefined;
+  /** Emits on sign-in, sign-out, and when a request finds the session ended (a 401). */
+  readonly userChanged: ISignal<ITandemClient, Me | null>;
   /** Calls `/tandem/api/<path>`, e.g. `models?q=x`, and answers the parsed JSON. */
   request<T>(path: string, init?: Parameters<TandemClient['request']>[1]): Promise<T>;
   /** Like request(), but answers the raw response (file downloads). */
   fetch(path: string, init?: Parameters<TandemClient['fetch']>[1]): Promise<Response>;
+  /** A link, WebSocket or EventSource URL as it must be opened (with `?token=` in token mode only). */
+  authorizedUrl(url: string): string;
   /** Changes the server URL or token (from the settings). */
   update(settings: { url?: string; token?: string }): void;
 }
@@ -38,6 +48,8 @@ export interface ITandemDrive {
   readonly providerAdded: ISignal<ITandemDrive, { path: string; provider: ICollabProvider }>;
   /** The shared notebook listed at a drive-local path. */
   notebookAt(path: string): SharedNotebook | undefined;
+  /** The drive-local path of the shared notebook `id` (listing afresh when unknown); undefined when the caller cannot see it. */
+  pathOfNotebook(id: string): Promise<string | undefined>;
 }
 
 export const ITandemDrive = new Token<ITandemDrive>('@tandem/extension:ITandemDrive', 'Shared notebooks on the Tandem server.');

@@ -4,7 +4,7 @@
  */
 import type { CreateDashboardRequest, Published as PublishAnswer, PublishRequest } from '@tandem/server/api';
 import { request, TandemApiError } from './api.js';
-import { mimeBundleOf } from './display/mime-bundle.js';
+import { snapshotOf } from './display/mime-bundle.js';
 
 export interface PublishOptions {
   /** Lowercase letters, digits and -; the page is served at /tandem/d/<slug>. */
@@ -28,7 +28,7 @@ function asNotebook(outputs: unknown[]) {
     cells: outputs.map((value) =>
       typeof value === 'string'
         ? { cell_type: 'markdown', source: value }
-        : { cell_type: 'code', source: '', outputs: [{ output_type: 'display_data', metadata: {}, data: mimeBundleOf(value) }] },
+        : { cell_type: 'code', source: '', outputs: [{ output_type: 'display_data', metadata: {}, data: snapshotOf(value) }] },
     ),
   };
 }

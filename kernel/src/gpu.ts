@@ -29,6 +29,8 @@ export interface GpuTrainOptions {
   model?: string;
   description?: string;
   name?: string;
+  /** The experiment its run goes into (name or id; default one named after the job). */
+  experiment?: string;
 }
 
 export const gpu = {
@@ -38,13 +40,14 @@ export const gpu = {
 
   /** Trains with PyTorch (per-epoch metrics), exports ONNX + state dict, registers the version. */
   async train(options: GpuTrainOptions): Promise<Job> {
-    const { template, model, description, name, gpus, data, ...inputs } = options;
+    const { template, model, description, name, experiment, gpus, data, ...inputs } = options;
     const modelName = model ?? `${inputs.label}-mlp`;
     return submitJob({
       kind: 'gpu',
       name: name ?? `train ${modelName} (${template})`,
       spec: { template, inputs: { ...inputs, data: await stageData(data) }, ...(gpus !== undefined ? { gpus } : {}) },
       register: { model: modelName, ...(description ? { description } : {}) },
+      ...(experiment ? { experiment } : {}),
     });
   },
 };

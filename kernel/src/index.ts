@@ -1,11 +1,20 @@
-// The cell SDK: `import { sql, table, plot, models, spark, gpu, dashboards } from '@tandem/kernel'`.
+// The cell SDK: `import { sql, table, plot, models, deployments, experiments, spark, gpu, dashboards } from '@tandem/kernel'`.
 export { TandemApiError } from '@tandem/server/api';
 export { request as tandemRequest } from './api.js';
 export { models, type LoadedModel, type ModelVersion as RegisteredModelVersion, type RegisterOptions } from './models.js';
+export { deployments, type Deployment, type DeploymentKey, type CreatedDeploymentKey, type ServeOptions } from './deployments.js';
 export { sql, register, duckdb, toArrow, SqlError, type Queryable, type SqlParams } from './sql/sql.js';
 export { file } from './sql/remote-files.js';
 export { table, tablePayload, TABLE_MIME, type TableOptions, type TablePayload, type ColumnSummary } from './display/table.js';
 export { plot, md, html, display } from './display/figures.js';
+export {
+  experiments,
+  ExperimentRun,
+  RunLogError,
+  type RunInfo,
+  type StartOptions as RunStartOptions,
+  type SearchOptions as RunSearchOptions,
+} from './experiments.js';
 export { spark, type SparkSubmitOptions, type SparkTrainOptions } from './spark.js';
 export { gpu, type GpuSubmitOptions, type GpuTrainOptions } from './gpu.js';
 export { jobs, Job, JobError, type JobInfo, type JobStatus } from './jobs.js';

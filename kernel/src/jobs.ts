@@ -1,15 +1,17 @@
 /**
- * Jobs in cells: `spark.submit/train` and `gpu.submit/train` return a `Job`; `await job.wait()`
- * follows it live under the cell (progress, metrics, logs) and resolves when it succeeds.
- * Interrupting the cell only stops following: the job keeps running until `job.cancel()`.
+ * Jobs in cells: `spark.submit/train` and `gpu.submit/train` return a `Job`. As a cell's value it
+ * shows itself as a card that updates in place until the job ends; `await job.wait()` follows it
+ * live under the cell (progress, metrics, logs) and resolves, when it succeeded, with its final
+ * state (shown as the same card). Interrupting the cell only stops following: the job keeps
+ * running until `job.cancel()`.
  */
-import { randomUUID } from 'node:crypto';
 import type { JobEvent, JobEvents, JobKind, Job as JobInfo, JobList, JobListQuery, JobStatus, SubmitJobRequest } from '@tandem/server/api';
 import { apiSettings, request } from './api.js';
-import { displayedAs, toMimeBundle } from './display/mime-bundle.js';
+import { LiveDisplay } from './display/live.js';
+import { displayedAs, showsItself, toMimeBundle } from './display/mime-bundle.js';
 import { stageDataMap, type DataSource } from './job-data.js';
-import { onInterrupt, publishDisplay, type MimeBundle } from './kernel/channel.js';
-import { jobHtml, jobText, type JobView, type MetricPoint } from './jobs-view.js';
+import { onInterrupt, type MimeBundle } from './kernel/channel.js';
+import { jobCard, jobView, type JobState, type MetricPoint } from './jobs-view.js';
 import { currentNotebook } from './notebook.js';
 
 /** A job as the server answers it. */
@@ -26,14 +28,20 @@ export class JobError extends Error {
 }
 
 const FINAL: JobStatus[] = ['succeeded', 'failed', 'cancelled'];
-const REDRAW_MS = 400;
 const POLL_MS = 15_000;
+
+/** The server's answer shown as the job's card rather than as a raw object. */
+const asCard = (info: JobInfo, progressMessage?: string): JobInfo =>
+  displayedAs(info, (job) => jobCard({ job, progressMessage, serverUrl: apiSettings().url }));
 
 export class Job {
   private cursor = 0;
   private readonly series: Record<string, MetricPoint[]> = {};
   private readonly logLines: string[] = [];
   private progressMessage?: string;
+  /** Views following the job (a wait(), live cards): one reader of its events serves them all. */
+  private readonly followers = new Set<() => void>();
+  private reading?: { done: Promise<void>; stop: AbortController };
 
   constructor(public info: JobInfo) {}
 
@@ -50,45 +58,36 @@ export class Job {
    * state when it succeeded and throws a JobError (with the job's error) otherwise.
    */
   async wait(options: { display?: boolean; timeoutMs?: number } = {}): Promise<JobInfo> {
-    const displayId = randomUUID();
-    const show = options.display !== false;
-    let shown = false;
-    let drawnAt = 0;
-    const draw = (force = false, note?: string) => {
-      if (!show || (!force && Date.now() - drawnAt < REDRAW_MS)) return;
-      publishDisplay(this.bundle(note), { displayId, update: shown });
-      shown = true;
-      drawnAt = Date.now();
-    };
-    const stop = new AbortController();
-    const stopInterrupt = onInterrupt(() => stop.abort());
-    const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
+    let note: string | undefined;
+    const live = options.display === false ? undefined : new LiveDisplay(() => this.view(note));
+    live?.draw(true);
+    let stopped: (why: 'interrupted' | 'timed out') => void = () => undefined;
+    const stopping = new Promise<'interrupted' | 'timed out'>((resolve) => (stopped = resolve));
+    const stopInterrupt = onInterrupt(() => stopped('interrupted'));
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stopped('timed out'), options.timeoutMs);
+    const following = this.follow(() => live?.draw());
     try {
-      draw(true);
-      while (!FINAL.includes(this.info.status)) {
-        if (stop.signal.aborted || Date.now() > deadline) {
-          const note = `Stopped following; the job keeps running. job.cancel() stops it (id ${this.id}).`;
-          draw(true, note);
-          throw new Error(stop.signal.aborted ? `interrupted: ${note}` : `timed out after ${options.timeoutMs} ms: ${note}`);
-        }
-        await this.poll(Math.min(POLL_MS, deadline - Date.now()), stop.signal);
-        draw();
+      const outcome = await Promise.race([following.done.then(() => 'finished' as const), stopping]);
+      if (outcome !== 'finished') {
+        note = `Stopped following; the job keeps running. job.cancel() stops it (id ${this.id}).`;
+        live?.draw(true);
+        throw new Error(`${outcome === 'interrupted' ? 'interrupted' : `timed out after ${options.timeoutMs} ms`}: ${note}`);
       }
-      // Events logged just before the final state may still be unread.
-      await this.poll(0);
-      draw(true);
+      live?.draw(true);
     } finally {
+      following.stop();
       stopInterrupt();
+      clearTimeout(timer);
     }
     if (this.info.status !== 'succeeded') throw new JobError(this.info);
-    // The live view above already shows the job; its value is a one-line summary, not the raw state.
-    return displayedAs(this.info, () => ({ 'text/plain': this.bundle()['text/plain'] }));
+    // The live view above shows the job in full; its value is the compact card.
+    return asCard(this.info, this.progressMessage);
   }
 
   /** Asks the server to cancel; a running job stops once its worker has killed the process. */
   async cancel(): Promise<JobInfo> {
     this.info = await request<JobInfo>(`jobs/${this.id}/cancel`, { method: 'POST' });
-    return this.info;
+    return asCard(this.info);
   }
 
   /** Every log line so far (stdout, stderr and the worker's own notes). */
@@ -104,23 +103,76 @@ export class Job {
 
   async refresh(): Promise<JobInfo> {
     this.info = await request<JobInfo>(`jobs/${this.id}`);
-    return this.info;
+    return asCard(this.info, this.progressMessage);
   }
 
+  /** As a cell's value: the card, kept up to date until the job ends, in the cell that showed it. */
+  [showsItself](): void {
+    let note: string | undefined;
+    const live = new LiveDisplay(() => jobCard({ ...this.state(), note }));
+    live.draw(true);
+    // Also for a finished job: its last events say how it ended.
+    const following = this.follow(() => live.draw());
+    following.done
+      .catch((error: unknown) => {
+        note = `Stopped following: ${(error as Error).message}`;
+      })
+      .finally(() => {
+        following.stop();
+        live.draw(true);
+      });
+  }
+
+  /** The card as it is now (a dashboard or `display(job)` shows a moment). */
   [toMimeBundle](): MimeBundle {
-    return this.bundle(FINAL.includes(this.info.status) ? undefined : 'await job.wait() to follow it here');
+    return jobCard(this.state());
   }
 
-  private bundle(note?: string): MimeBundle {
-    const view: JobView = {
-      job: this.info,
-      series: this.series,
-      logs: this.logLines,
-      progressMessage: this.progressMessage,
-      serverUrl: apiSettings().url,
-      note,
+  private state(): JobState {
+    return { job: this.info, progressMessage: this.progressMessage, serverUrl: apiSettings().url };
+  }
+
+  private view(note?: string): MimeBundle {
+    return jobView({ ...this.state(), note, series: this.series, logs: this.logLines });
+  }
+
+  /**
+   * Calls `onChange` whenever new events or state arrived, until the job has finished (`done`)
+   * or `stop()`. Reading stops once no one follows any more.
+   */
+  private follow(onChange: () => void): { done: Promise<void>; stop(): void } {
+    this.followers.add(onChange);
+    if (!this.reading || this.reading.stop.signal.aborted) {
+      const stop = new AbortController();
+      // A reader that was just stopped may still be in its last request: the new one starts after it.
+      const done = (this.reading?.done ?? Promise.resolve()).catch(() => undefined).then(() => this.readUntilFinished(stop.signal));
+      const reading = { done, stop };
+      this.reading = reading;
+      const forget = () => {
+        if (this.reading === reading) this.reading = undefined;
+      };
+      done.then(forget, forget);
+    }
+    const { done, stop } = this.reading;
+    return {
+      done,
+      stop: () => {
+        this.followers.delete(onChange);
+        if (this.followers.size === 0) stop.abort();
+      },
     };
-    return { 'text/html': jobHtml(view), 'text/plain': jobText(view) };
+  }
+
+  private async readUntilFinished(signal: AbortSignal): Promise<void> {
+    const changed = () => this.followers.forEach((f) => f());
+    while (!FINAL.includes(this.info.status)) {
+      if (signal.aborted) return;
+      await this.poll(POLL_MS, signal);
+      changed();
+    }
+    // Events logged just before the final state may still be unread.
+    await this.poll(0);
+    changed();
   }
 
   /** Reads new events (long-polling up to `waitMs`) and the job's current state. */
@@ -133,8 +185,9 @@ export class Job {
         if (signal?.aborted) return { events: [], job: this.info };
         throw error;
       });
-      this.info = job;
-      for (const event of events) this.absorb(event);
+      // Reads may overlap (logs() while a view follows): the newest state and each event once.
+      if (job.updatedAt >= this.info.updatedAt) this.info = job;
+      for (const event of events) if (event.id > this.cursor) this.absorb(event);
       // A full page means more are waiting: read on without waiting.
       if (events.length < 1000) return;
       waitMs = 0;
@@ -173,17 +226,20 @@ export interface ScriptJobOptions {
    * other machines get them). In the script, `tandem_job.data('name')` is the file's local path.
    */
   data?: Record<string, DataSource>;
+  /** The experiment its run goes into (name or id; default one named after the job). */
+  experiment?: string;
 }
 
 /** Submits a script job: its data uploaded first, the rest of `options` as its spec. */
 export async function submitScript(kind: JobKind, options: ScriptJobOptions & Record<string, unknown>): Promise<Job> {
-  const { name, maxAttempts, model, data, ...spec } = options;
+  const { name, maxAttempts, model, data, experiment, ...spec } = options;
   return submitJob({
     kind,
     name,
     maxAttempts,
     spec: { ...spec, ...(data ? { data: await stageDataMap(data) } : {}) },
     ...(model ? { register: { model } } : {}),
+    ...(experiment ? { experiment } : {}),
   });
 }
 

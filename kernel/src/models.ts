@@ -23,6 +23,7 @@ import type {
   StartUploadRequest,
 } from '@tandem/server/api';
 import { apiSettings, request, TandemApiError } from './api.js';
+import { serve } from './deployments.js';
 import { displayedAs } from './display/mime-bundle.js';
 import { modelVersionBundle } from './display/model-card.js';
 import { scoreOnnx, type ScoreOptions } from './models-onnx.js';
@@ -46,6 +47,8 @@ export interface RegisterOptions {
   /** Input/output columns; Arrow schemas are converted. */
   signature?: { inputs: Column[] | Schema; outputs: Column[] | Schema };
   lineage?: Lineage;
+  /** The experiment run that trained it (a run or its id, one you can see): the version's `runId`; the run gets tagged with the version. */
+  run?: { id: string } | string;
   /** Point this alias at the new version, e.g. `staging`. */
   alias?: string;
 }
@@ -131,6 +134,7 @@ export async function register(options: RegisterOptions): Promise<ModelVersion> 
     description: options.description,
     signature,
     lineage,
+    run: typeof options.run === 'string' ? options.run : options.run?.id,
   };
   // The rest names the model the server chose by its qualified name: a bare name may resolve otherwise later.
   const { uploadId, model } = await request<StartedUpload>(`models/${enc(options.name)}/uploads`, { method: 'POST', json: start });
@@ -256,4 +260,5 @@ async function sha256OfFile(file: string): Promise<string | undefined> {
   return hash.digest('hex');
 }
 
-export const models = { register, get, search, load, setAlias, fingerprint, columnsOf };
+/** `serve(name, { alias })` (deployments.ts): serves an alias of the model over HTTP. */
+export const models = { register, get, search, load, setAlias, serve, fingerprint, columnsOf };

@@ -30,6 +30,8 @@ export interface SparkTrainOptions {
   description?: string;
   conf?: Record<string, string>;
   name?: string;
+  /** The experiment its run goes into (name or id; default one named after the job). */
+  experiment?: string;
 }
 
 export const spark = {
@@ -39,13 +41,14 @@ export const spark = {
 
   /** Trains with PySpark MLlib, records metrics and registers the model as a new version. */
   async train(options: SparkTrainOptions): Promise<Job> {
-    const { model, description, conf, name, data, ...inputs } = options;
+    const { model, description, conf, name, experiment, data, ...inputs } = options;
     const modelName = model ?? `${inputs.label}-${inputs.algorithm}`.replace(/_/g, '-');
     return submitJob({
       kind: 'spark',
       name: name ?? `train ${modelName} (${inputs.algorithm})`,
       spec: { template: 'mllib-train', inputs: { ...inputs, data: await stageData(data) }, ...(conf ? { conf } : {}) },
       register: { model: modelName, ...(description ? { description } : {}) },
+      ...(experiment ? { experiment } : {}),
     });
   },
 };

@@ -73,9 +73,11 @@ describe('request() of the cell SDK', () => {
     expect(error.message).toMatch(`cannot reach the Tandem server at ${url}`);
   });
 
-  it('says UNAVAILABLE when TANDEM_URL is not set', () => {
-    expect(() => apiSettings({})).toThrow(TandemApiError);
-    expect(() => apiSettings({})).toThrow(/TANDEM_URL is not set/);
+  it('says UNAVAILABLE when TANDEM_URL is not set, and asks to sign in when no token is there either', () => {
+    expect(() => apiSettings({ TANDEM_TOKEN: 'x' })).toThrow(TandemApiError);
+    expect(() => apiSettings({ TANDEM_TOKEN: 'x' })).toThrow(/TANDEM_URL is not set/);
+    expect(() => apiSettings({})).toThrow(/^not signed in: sign in to Tandem in JupyterLab/);
+    expect(() => apiSettings({ TANDEM_URL: 'http://tandem:8787', TANDEM_TOKEN: '' })).toThrow(/^not signed in/);
     expect(apiSettings({ TANDEM_URL: 'http://tandem:8787/', TANDEM_TOKEN: 'x' })).toEqual({ url: 'http://tandem:8787', token: 'x' });
   });
 });

@@ -7,12 +7,14 @@ import type { RunningWorker } from '../../server/src/worker/agent.js';
 import { startCpuWorker } from '../../server/test/jobs/support.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { gpu } from '../src/gpu.js';
+import { mimeBundleOf } from '../src/display/mime-bundle.js';
 import { jobs, JobError } from '../src/jobs.js';
 import { runInterruptHandlers, setDisplaySink, type MimeBundle } from '../src/kernel/channel.js';
 import { spark } from '../src/spark.js';
 
 const TRAINING = `
 import os, tandem_job as tj
+tj.info(train_rows=1208, device="cpu")
 for epoch in range(5):
     tj.metric(step=epoch, loss=1.0 / (epoch + 1), accuracy=0.5 + epoch / 10)
     tj.progress(fraction=(epoch + 1) / 5, message=f"epoch {epoch + 1}/5")
@@ -63,6 +65,48 @@ describe('jobs from cells against a real server and worker', () => {
     expect(html).toContain(`href="${server.url}/tandem/api/models/cell-mlp/versions/1"`);
     expect(await job.logs()).toEqual(expect.arrayContaining(['epoch 1', 'epoch 5']));
     expect(job.metrics().loss!.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('the value of await job.wait() is a compact card: name, status and duration, metrics, facts as text, model and id', async () => {
+    const job = await gpu.submit({ script: TRAINING, gpus: 0, name: 'card run', model: 'card-mlp' });
+    const info = await job.wait({ display: false });
+    expect(info.metrics).toEqual({ loss: 0.2, accuracy: 0.9 });
+    expect(info.info).toEqual({ train_rows: 1208, device: 'cpu' });
+    const card = mimeBundleOf(info);
+    expect(String(card['text/plain']).split('\n')).toEqual([
+      expect.stringMatching(/^card run: succeeded in \d+(\.\d)? s · epoch 5\/5$/),
+      'loss 0.2 · accuracy 0.9',
+      // The server keeps facts as JSON objects: in no particular order.
+      expect.stringMatching(/^(train rows 1,208 · device cpu|device cpu · train rows 1,208)$/),
+      'registered card-mlp v1',
+      `job ${job.id}`,
+    ]);
+    const html = String(card['text/html']);
+    expect(html).toContain('class="tandem-job"');
+    expect(html).toContain(`href="${server.url}/tandem/api/models/card-mlp/versions/1"`);
+    expect(html).not.toContain('<polyline');
+  });
+
+  it('a job shown as a cell’s value shows itself and keeps updating that cell’s card after the cell, until the job ends', async () => {
+    const job = await gpu.submit({ script: `import time\ntime.sleep(1.5)\n${TRAINING}`, gpus: 0, name: 'live card' });
+    const shown: typeof displays = [];
+    const later: typeof displays = [];
+    setDisplaySink((bundle, options) => shown.push({ bundle, ...options }));
+    try {
+      // Nothing for the cell's result: the card is a display of its own.
+      expect(mimeBundleOf(job)).toBeUndefined();
+      // The next cell runs; the job's card still belongs to the first one.
+      setDisplaySink((bundle, options) => later.push({ bundle, ...options }));
+      await expect.poll(() => String(shown.at(-1)?.bundle['text/plain']), { timeout: 60_000 }).toMatch(/^live card: succeeded in/);
+    } finally {
+      setDisplaySink((bundle, options) => displays.push({ bundle, ...options }));
+    }
+    expect(later).toEqual([]);
+    expect(new Set(shown.map((d) => d.displayId)).size).toBe(1);
+    expect(shown.map((d) => d.update)).toEqual([false, ...shown.slice(1).map(() => true)]);
+    const states = shown.map((d) => /^live card: (\w+)/.exec(String(d.bundle['text/plain']))![1]);
+    expect(states).toContain('running');
+    expect(String(shown.at(-1)!.bundle['text/plain'])).toContain('loss 0.2 · accuracy 0.9');
   });
 
   it('a failing job makes wait() throw with the Python error', async () => {

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../server/src/worker/agent.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { writeChurnCsv } from '../../server/test/worker/spark-fixtures.js';
-import { TandemApiError } from '../src/api.js';
+import type { MetricHistoryPage } from '@tandem/server/api';
+import { request as tandemRequest, TandemApiError } from '../src/api.js';
+import { mimeBundleOf } from '../src/display/mime-bundle.js';
+import { experiments } from '../src/experiments.js';
 import { gpu } from '../src/gpu.js';
 import { jobs } from '../src/jobs.js';
 import { models } from '../src/models.js';
@@ -107,6 +110,35 @@ describe('jobs and aliases from the cell SDK against a real server and worker', 
     expect(version.description).toBe('MLP from a cell');
   });
 
+  it('spark.train() logs its attempt as a run: the MLlib settings as params, the loss curve over steps and the evaluation as metrics', async () => {
+    as(server.adminToken);
+    const job = await spark.train({
+      data: csv,
+      label: 'churned',
+      algorithm: 'logistic',
+      params: { maxIter: 15 },
+      model: 'churn-tracked',
+      experiment: 'churn-spark',
+    });
+    const info = await job.wait({ display: false });
+    expect(info, info.error ?? undefined).toMatchObject({ status: 'succeeded', runId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const run = await experiments.get(info.runId!);
+    expect(run).toMatchObject({
+      status: 'FINISHED',
+      jobId: job.id,
+      name: info.name,
+      params: { template: 'mllib-train', 'inputs.algorithm': 'logistic', 'inputs.params.maxIter': '15', 'inputs.label': 'churned' },
+      tags: { train_rows: expect.stringMatching(/^\d+$/), 'tandem.job.kind': 'spark' },
+    });
+    expect(Object.keys(run.metrics)).toEqual(expect.arrayContaining(['loss', 'accuracy', 'f1', 'auc']));
+    // The series is the job's own: the same steps and values the job view charts.
+    const loss = (await tandemRequest<MetricHistoryPage>(`runs/${run.id}/metrics/loss`)).items;
+    expect(loss.length).toBeGreaterThan(1);
+    expect(loss.map((p) => [p.step, p.value])).toEqual(job.metrics().loss!.map((p) => [p.step, p.value]));
+    expect((await experiments.search({ experiment: 'churn-spark' })).map((r) => r.id)).toEqual([run.id]);
+    expect(await models.get('churn-tracked')).toMatchObject({ runId: run.id, lineage: { jobId: job.id } });
+  });
+
   it('spark.submit() uploads its data, passes args and conf, and the script reads the file on the worker', async () => {
     as(server.adminToken);
     const job = await spark.submit({
@@ -132,7 +164,14 @@ describe('jobs and aliases from the cell SDK against a real server and worker', 
     const info = await job.wait({ display: false });
     expect(info.status, info.error ?? undefined).toBe('succeeded');
     const { rows, churned } = await expectedCounts(csv);
-    expect(await job.logs()).toContain(`rows=${rows} churned=${churned} partitions=2 arg=7`);
+    const logs = await job.logs();
+    expect(logs).toContain(`rows=${rows} churned=${churned} partitions=2 arg=7`);
+    // The script's output and the worker's notes, without Spark's or the JVM's start-up chatter.
+    const chatter = logs.filter((line) => /INFO|WARN|log4j|incubator|netlib|Setting Spark log level/.test(line));
+    expect(chatter, chatter.join('\n')).toEqual([]);
+    // Its card ends with what Spark ran, in full.
+    const card = String(mimeBundleOf(info)['text/plain']).split('\n');
+    expect(card[0]).toMatch(/^count churners: succeeded in .+ · done: [1-9]\d* Spark jobs?, (\d+)\/\1 tasks$/);
   });
 
   it('spark.submit() names a data entry that does not exist before submitting anything', async () => {

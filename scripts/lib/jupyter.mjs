@@ -8,16 +8,20 @@ import { httpOk, startProcess, waitFor } from './proc.mjs';
 /**
  * `port` 0 (the default) lets the OS choose; the port JupyterLab bound is read back from its
  * runtime file. `home` holds this JupyterLab's own config/data/runtime folders, so a user's ~/.jupyter never
- * changes what Tandem runs. The extension reads `tandemUrl`/`tandemToken` from page config;
- * kernels inherit TANDEM_URL/TANDEM_TOKEN from the server's environment.
+ * changes what Tandem runs. The extension reads `tandemUrl` from page config and kernels inherit
+ * TANDEM_URL. Without `tandemToken` the extension acts as the person signed in to Tandem and hands
+ * their kernels tokens of their own (what `npm start` does); with it (scripted set-ups, the browser
+ * tests' token mode) page config and kernels get that token.
  */
 export async function startJupyterLab({ port = 0, home, rootDir, token = '', tandemUrl, tandemToken, logFile, env = {}, pageConfig = {} }) {
   const configDir = path.join(home, 'config');
   mkdirSync(path.join(configDir, 'labconfig'), { recursive: true, mode: 0o700 });
   mkdirSync(rootDir, { recursive: true });
-  // The page config holds a token: only its owner may read it.
+  // The page config may hold a token or the sign-in key: only its owner may read it.
   const pageConfigFile = path.join(configDir, 'labconfig/page_config.json');
-  writeFileSync(pageConfigFile, JSON.stringify({ tandemUrl, tandemToken, ...pageConfig }, null, 2), { mode: 0o600 });
+  writeFileSync(pageConfigFile, JSON.stringify({ tandemUrl, ...(tandemToken ? { tandemToken } : {}), ...pageConfig }, null, 2), {
+    mode: 0o600,
+  });
   chmodSync(pageConfigFile, 0o600); // mode applies only when the file is created
   const child = startProcess(
     venvPython(),
@@ -43,7 +47,8 @@ export async function startJupyterLab({ port = 0, home, rootDir, token = '', tan
         JUPYTER_PATH: JUPYTER_DATA,
         JUPYTER_PLATFORM_DIRS: '1',
         TANDEM_URL: tandemUrl,
-        TANDEM_TOKEN: tandemToken,
+        // Undefined drops it: kernels never inherit a token from whoever ran this.
+        TANDEM_TOKEN: tandemToken || undefined,
         ...(token ? { JUPYTER_TOKEN: token } : {}),
         ...env,
       },

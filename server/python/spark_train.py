@@ -70,9 +70,10 @@ def main():
         tj.metric(step=step, loss=loss)
 
     predictions = model.transform(test)
-    # Row counts describe the data, not the model: they are kept in model_info.json, not as metrics.
+    # Row counts describe the data, not the model: info for the job's view and model_info.json, not metrics.
     rows = {"train": train.count(), "test": test.count()}
-    tj.progress(message=f"evaluating on {rows['test']} held-out rows (trained on {rows['train']})")
+    tj.info(train_rows=rows["train"], test_rows=rows["test"])
+    tj.progress(message=f"evaluating on {rows['test']:,} held-out rows")
     metrics = {}
     if classification:
         labels = list(model.stages[0].labels)

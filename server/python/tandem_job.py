@@ -1,4 +1,4 @@
-"""Helpers for Tandem job scripts: report metrics and progress, find the inputs, data and output folder.
+"""Helpers for Tandem job scripts: report metrics, facts and progress, find the inputs, data and output folder.
 
 Lines printed as ``##tandem {json}`` are read by the worker agent; everything else is a log line.
 Files written to ``output_dir()`` are uploaded when the job succeeds (and registered as the model
@@ -7,6 +7,8 @@ version when the job was submitted with ``register``).
 import atexit
 import gc
 import json
+import math
+import numbers
 import os
 import sys
 
@@ -29,6 +31,26 @@ def metric(step=None, **values):
     _emit("metric", payload)
 
 
+def info(**values):
+    """Report facts about the run that are not metrics of the model, e.g. ``info(train_rows=1208)``.
+
+    Job views show them as text next to the metrics; they are not charted or compared as metrics.
+    Values are numbers, strings or booleans.
+    """
+    _emit("info", {k: _fact(v) for k, v in values.items()})
+
+
+def _fact(value):
+    """A value as JSON the server takes: numbers (NumPy's too) while finite, else text."""
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    return str(value)
+
+
 def progress(fraction=None, message=None):
     """Report progress as a fraction in [0, 1] and/or a message."""
     payload = {}
@@ -49,7 +71,6 @@ def inputs():
     """The template's settings (a JSON file named by the first argument)."""
     with open(sys.argv[1]) as f:
         return json.load(f)
-
 
 
 def data(name):

@@ -30,6 +30,11 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(10 * 1024 * 1024),
+  TANDEM_SERVE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   TANDEM_MAX_ARTIFACT_BYTES: z.coerce
     .number()
     .int()
@@ -46,6 +51,21 @@ const envSchema = z.object({
     .number()
     .positive()
     .default(7 * 24),
+  TANDEM_AUTH: z
+    .string()
+    .regex(/^(password|oidc)(,(password|oidc))?$/, 'must be password, oidc, or password,oidc for both')
+    .default('password'),
+  TANDEM_OIDC_ISSUER: z.url().optional(),
+  TANDEM_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  TANDEM_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  TANDEM_OIDC_SCOPES: z
+    .string()
+    .regex(/(^|\s)openid(\s|$)/, 'must include openid')
+    .default('openid profile email'),
+  TANDEM_OIDC_GROUPS_CLAIM: z.string().min(1).optional(),
+  TANDEM_OIDC_ADMIN_CLAIM: z.string().min(1).optional(),
+  TANDEM_OIDC_ADMIN_VALUE: z.string().min(1).optional(),
+  TANDEM_OIDC_NAME: z.string().min(1).max(60).default('single sign-on'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -68,6 +88,8 @@ export interface Config {
   allowedOrigins: string[] | '*';
   maxBodyBytes: number;
   maxArtifactBytes: number;
+  /** Largest body a prediction request may send (TANDEM_SERVE_MAX_BODY_BYTES, default 4 MiB); more is a 413. */
+  serveMaxBodyBytes: number;
   sparkMaster: string;
   logLevel: Env['TANDEM_LOG_LEVEL'];
   /** When set, `/metrics` answers only to `Authorization: Bearer <it>` (what Prometheus scrapes with). */
@@ -76,6 +98,32 @@ export interface Config {
   sessionIdleMs: number;
   /** … and this long after sign-in however active (TANDEM_SESSION_MAX_HOURS, default 7 days). */
   sessionMaxMs: number;
+  /** People may sign in with a password (TANDEM_AUTH includes `password`, the default). */
+  passwordSignIn: boolean;
+  /**
+   * Single-person mode: TANDEM_AUTH is unset. The local user may then also sign in with the key
+   * in `<home>/sign-in-key` that `npm start` hands to JupyterLab (auth/session-tokens.ts).
+   */
+  singlePerson: boolean;
+  /** Set when people may sign in with OpenID Connect (TANDEM_AUTH includes `oidc`). */
+  oidc?: OidcConfig;
+}
+
+/** An OpenID provider (TANDEM_OIDC_*); the sign-in rules are in auth/oidc.service.ts. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Without one, Tandem is a public client and PKCE alone protects the code. */
+  clientSecret?: string;
+  scopes: string;
+  /** The claim listing the person's groups; when set, team memberships follow it at each sign-in. */
+  groupsClaim?: string;
+  /** The claim that makes admins; when set, admin is granted or taken away at each sign-in. */
+  adminClaim?: string;
+  /** The value of `adminClaim` (or one of its values) that means admin; unset: the claim must be true. */
+  adminValue?: string;
+  /** The provider as the sign-in button names it: "Sign in with <name>". */
+  name: string;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +146,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s3Vars.some(Boolean) && !s3Vars.every(Boolean)) {
     throw new ConfigError(['TANDEM_S3_ENDPOINT, TANDEM_S3_ACCESS_KEY and TANDEM_S3_SECRET_KEY must be set together']);
   }
+  const methods = e.TANDEM_AUTH.split(',');
+  const oidc = methods.includes('oidc') ? oidcConfig(e) : undefined;
+  if (!oidc) {
+    const stray = Object.keys(env).filter((name) => name.startsWith('TANDEM_OIDC_'));
+    if (stray.length > 0) throw new ConfigError([`${stray.join(', ')} set, but TANDEM_AUTH (${e.TANDEM_AUTH}) does not include oidc`]);
+  }
   return {
     home: path.resolve(e.TANDEM_HOME),
     host: e.TANDEM_HOST,
@@ -116,13 +170,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: e.TANDEM_ALLOWED_ORIGINS === '*' ? '*' : e.TANDEM_ALLOWED_ORIGINS.split(',').map((o) => o.trim()),
     maxBodyBytes: e.TANDEM_MAX_BODY_BYTES,
     maxArtifactBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
+    serveMaxBodyBytes: e.TANDEM_SERVE_MAX_BODY_BYTES,
     sparkMaster: e.TANDEM_SPARK_MASTER,
     logLevel: e.TANDEM_LOG_LEVEL,
     metricsToken: e.TANDEM_METRICS_TOKEN,
     sessionIdleMs: e.TANDEM_SESSION_IDLE_MINUTES * 60_000,
     sessionMaxMs: e.TANDEM_SESSION_MAX_HOURS * 3_600_000,
+    passwordSignIn: methods.includes('password'),
+    singlePerson: env.TANDEM_AUTH === undefined,
+    oidc,
   };
 }
+
+function oidcConfig(e: Env): OidcConfig {
+  const problems: string[] = [];
+  if (!e.TANDEM_OIDC_ISSUER) problems.push('TANDEM_OIDC_ISSUER: required when TANDEM_AUTH includes oidc (the provider’s issuer URL)');
+  if (!e.TANDEM_OIDC_CLIENT_ID) problems.push('TANDEM_OIDC_CLIENT_ID: required when TANDEM_AUTH includes oidc');
+  // Plain http would let anyone on the path read codes and tokens; a provider on this machine may use it.
+  if (e.TANDEM_OIDC_ISSUER?.startsWith('http:') && !isLoopback(new URL(e.TANDEM_OIDC_ISSUER).hostname)) {
+    problems.push(`TANDEM_OIDC_ISSUER: must be an https URL (http only for localhost) (got "${e.TANDEM_OIDC_ISSUER}")`);
+  }
+  if (e.TANDEM_OIDC_ADMIN_VALUE && !e.TANDEM_OIDC_ADMIN_CLAIM) problems.push('TANDEM_OIDC_ADMIN_VALUE: needs TANDEM_OIDC_ADMIN_CLAIM');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    issuer: e.TANDEM_OIDC_ISSUER!,
+    clientId: e.TANDEM_OIDC_CLIENT_ID!,
+    clientSecret: e.TANDEM_OIDC_CLIENT_SECRET,
+    scopes: e.TANDEM_OIDC_SCOPES.trim().split(/\s+/).join(' '),
+    groupsClaim: e.TANDEM_OIDC_GROUPS_CLAIM,
+    adminClaim: e.TANDEM_OIDC_ADMIN_CLAIM,
+    adminValue: e.TANDEM_OIDC_ADMIN_VALUE,
+    name: e.TANDEM_OIDC_NAME,
+  };
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /**
  * The Python interpreter Tandem starts (nbclient for dashboard refreshes, pyspark and torch for

@@ -56,9 +56,9 @@ export class NotebooksApi {
     return this.client.request(`notebooks/${id}/versions/${versionId}/restore`, { method: 'POST' });
   }
 
-  /** The y-websocket URL of a notebook's room (the provider appends nothing). */
+  /** The y-websocket URL of a notebook's room (the provider appends nothing); in session mode the cookie signs it in. */
   roomUrl(id: string): string {
-    return `${this.client.url.replace(/^http/, 'ws')}/tandem/collab/${id}?token=${encodeURIComponent(this.client.token)}`;
+    return this.client.authorizedUrl(`${this.client.url.replace(/^http/, 'ws')}/tandem/collab/${id}`);
   }
 
   /** The notebook as .ipynb, fetched with the token in the Authorization header (never in a URL). */

@@ -184,6 +184,12 @@ export class TandemDrive implements Contents.IDrive, ITandemDrive {
     return model;
   }
 
+  async pathOfNotebook(id: string): Promise<string | undefined> {
+    const find = () => [...this.byPath.entries()].find(([, n]) => n.id === id)?.[0];
+    if (find() === undefined) await this.refresh();
+    return find();
+  }
+
   private async lookup(path: string): Promise<SharedNotebook> {
     const clean = path.replace(/^\/+/, '');
     if (!this.byPath.has(clean)) await this.refresh();

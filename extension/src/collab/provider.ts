@@ -57,7 +57,8 @@ export class CollabProvider implements ICollabProvider {
     this.provider = new WebsocketProvider(server, room, sharedModel.ydoc, {
       connect: false,
       awareness: sharedModel.awareness,
-      // The token rides in the URL, as browsers cannot set headers on a WebSocket.
+      // A token rides in the URL, as browsers cannot set headers on a WebSocket; a session's
+      // cookie goes with the handshake by itself (the server then checks the page's Origin).
       params,
       // Every edit goes through the room, which enforces viewers' read-only: no tab-to-tab shortcut.
       disableBc: true,

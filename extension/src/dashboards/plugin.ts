@@ -4,11 +4,14 @@ import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
+import { addSidebarPanel } from '../sidebar';
 import type { TandemClient } from '../requests';
 import { DRIVE_NAME } from '../collab/drive';
 import { ITandemClient, ITandemDrive } from '../tokens';
 import { DashboardsApi, type DashboardLink, type Published } from './api';
+import { firstHeading, type NotebookCell } from './cells';
 import { checkChoices } from './checks';
+import { DashboardsPanel } from './panel';
 import { askPublishChoices, showPublished } from './publish-dialog';
 
 const dashboardIcon = new LabIcon({
@@ -28,7 +31,7 @@ const metadataOf = (panel: NotebookPanel) => (panel.model?.getMetadata('tandem')
 async function publish(api: DashboardsApi, panel: NotebookPanel, drive: ITandemDrive | null, trans: TranslationBundle): Promise<void> {
   const model = panel.model;
   if (!model) return;
-  const notebook = model.toJSON() as { cells: { cell_type: string; source: string | string[]; outputs?: unknown[] }[] };
+  const notebook = model.toJSON() as unknown as { cells: NotebookCell[] };
   const tandem = metadataOf(panel);
   const shared = panel.context.path.startsWith(`${DRIVE_NAME}:`) ? drive?.notebookAt(panel.context.localPath) : undefined;
   const existing = tandem.dashboard ? await api.get(tandem.dashboard.slug).catch(() => undefined) : undefined;
@@ -37,7 +40,8 @@ async function publish(api: DashboardsApi, panel: NotebookPanel, drive: ITandemD
     {
       title:
         existing?.title ??
-        panel.context.path
+        firstHeading(notebook.cells) ??
+        panel.context.localPath
           .split('/')
           .pop()!
           .replace(/\.ipynb$/, ''),
@@ -131,5 +135,35 @@ export const publishPlugin: JupyterFrontEndPlugin<void> = {
       },
     });
     palette?.addItem({ command: CommandIDs.publishDashboard, category: trans.__('Tandem') });
+  },
+};
+
+/** The Dashboards panel in the left sidebar, opened by `CommandIDs.openDashboards` (optionally with `{ slug }`). */
+export const dashboardsPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@tandem/extension:dashboards',
+  description: 'Dashboards panel: published dashboards with their versions, schedules, refreshes and links.',
+  autoStart: true,
+  requires: [ITandemClient],
+  optional: [ICommandPalette, ITranslator],
+  activate: (app: JupyterFrontEnd, client: TandemClient, palette: ICommandPalette | null, translator: ITranslator | null) => {
+    translator ??= nullTranslator;
+    const trans = translator.load('tandem');
+    const panel = new DashboardsPanel({
+      api: new DashboardsApi(client),
+      openJob: (id) => void app.commands.execute(CommandIDs.openJobs, { id }),
+      loadNotebook: async (path) => (await app.serviceManager.contents.get(path, { type: 'notebook', content: true })).content,
+      translator,
+    });
+    addSidebarPanel(app, palette, trans, {
+      panel,
+      icon: dashboardIcon,
+      rank: 620,
+      command: CommandIDs.openDashboards,
+      label: trans.__('Dashboards'),
+      caption: trans.__('Show the Tandem dashboards you can see'),
+      open: (dashboards, args) => {
+        if (typeof args.slug === 'string') dashboards.open(args.slug);
+      },
+    });
   },
 };

@@ -3,12 +3,8 @@ import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation'
 import { Widget } from '@lumino/widgets';
 import { h } from '../dom';
 import type { CellChoice } from './api';
-
-interface NotebookCell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: unknown[];
-}
+import { describeCells, selectionOf, type NotebookCell } from './cells';
+import { copyButton, scheduleInputs } from './controls';
 
 export interface PublishChoices {
   title: string;
@@ -22,11 +18,6 @@ export interface PublishChoices {
   /** Follow the shared notebook's outputs as collaborators run it. */
   live: boolean;
 }
-
-const preview = (cell: NotebookCell, trans: TranslationBundle) => {
-  const text = (Array.isArray(cell.source) ? cell.source.join('') : cell.source).trim().split('\n')[0] ?? '';
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text || trans.__('(empty)');
-};
 
 /**
  * Asks what to publish: title, description, and per cell whether it shows and whether its code
@@ -45,42 +36,48 @@ export async function askPublishChoices(
     'aria-label': trans.__('Dashboard description'),
   });
   description.value = defaults.description;
-  const cron = h('input', {
+  const { cron, timezone } = scheduleInputs(defaults, trans);
+  const shareLink = h('input', { type: 'checkbox', class: 'jp-mod-styled', 'aria-label': trans.__('Create a share link') });
+  const live = h('input', {
+    type: 'checkbox',
     class: 'jp-mod-styled',
-    value: defaults.cron,
-    placeholder: trans.__('e.g. 0 6 * * 1-5 (06:00 on weekdays); empty: no refresh'),
-    'aria-label': trans.__('Refresh schedule'),
+    checked: defaults.live === true,
+    'aria-label': trans.__('Follow live'),
   });
-  const timezone = h('input', {
-    class: 'jp-mod-styled',
-    value: defaults.timezone,
-    list: 'tandem-time-zones',
-    'aria-label': trans.__('Time zone'),
-  });
-  const zones = h(
-    'datalist',
-    { id: 'tandem-time-zones' },
-    ...Intl.supportedValuesOf('timeZone').map((zone) => h('option', { value: zone })),
-  );
-  const shareLink = h('input', { type: 'checkbox', 'aria-label': trans.__('Create a share link') });
-  const live = h('input', { type: 'checkbox', checked: defaults.live === true, 'aria-label': trans.__('Follow live') });
-  const rows = cells.map((cell, index) => {
-    const isCode = cell.cell_type === 'code';
+  const rows = describeCells(cells).map((cell) => {
+    const isCode = cell.kind === 'code';
+    const name = `${cell.label} ${cell.preview}`.trim();
     const show = h('input', {
       type: 'checkbox',
-      checked: cell.cell_type === 'markdown' || (cell.outputs?.length ?? 0) > 0,
-      'aria-label': trans.__('Show cell %1', index + 1),
+      class: 'jp-mod-styled',
+      checked: cell.chosen,
+      disabled: cell.publishes,
+      'aria-label': trans.__('Show %1', name),
     });
-    const code = h('input', { type: 'checkbox', disabled: !isCode, 'aria-label': trans.__('Show code of cell %1', index + 1) });
+    const code = h('input', {
+      type: 'checkbox',
+      class: 'jp-mod-styled',
+      disabled: !isCode || cell.publishes,
+      'aria-label': trans.__('Show code of %1', name),
+    });
     const row = h(
       'tr',
-      { class: 'tandem-publish-cell' },
+      {
+        class: `tandem-publish-cell${cell.publishes ? ' tandem-publish-publisher' : ''}`,
+        'data-index': cell.index,
+        title: cell.publishes ? trans.__('This cell publishes the dashboard: it is never shown on it') : undefined,
+      },
       h('td', {}, show),
       h('td', {}, isCode ? code : ''),
-      h('td', { class: 'tandem-publish-kind' }, isCode ? `[${index + 1}]` : 'md'),
-      h('td', { class: 'tandem-publish-preview' }, preview(cell, trans)),
+      h('td', { class: 'tandem-publish-kind' }, cell.label),
+      h(
+        'td',
+        { class: 'tandem-publish-preview' },
+        cell.preview || trans.__('(empty)'),
+        cell.publishes && h('span', { class: 'tandem-publish-note' }, trans.__('publishes the dashboard, never shown')),
+      ),
     );
-    return { row, show, code, index };
+    return { row, show, code, cell };
   });
   const body = new Widget({
     node: h(
@@ -104,7 +101,7 @@ export async function askPublishChoices(
         ),
       ),
       h('label', {}, trans.__('Refresh schedule (cron) — re-runs this notebook headless'), cron),
-      h('label', {}, trans.__('Time zone of the schedule'), timezone, zones),
+      h('label', {}, trans.__('Time zone of the schedule'), timezone),
       h('label', { class: 'tandem-publish-inline' }, shareLink, trans.__('Create a secret share link (anyone with it can view)')),
       defaults.live !== undefined &&
         h(
@@ -115,17 +112,20 @@ export async function askPublishChoices(
         ),
     ),
   });
-  const result = await showDialog({
+  const dialog = new Dialog({
     title: defaults.republish ? trans.__('Republish dashboard (new version)') : trans.__('Publish as dashboard'),
     body,
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: defaults.republish ? trans.__('Republish') : trans.__('Publish') })],
     focusNodeSelector: 'input',
   });
+  // Lets the dialog grow past JupyterLab's 500 px, so the cell list is a list and not a slit.
+  dialog.addClass('tandem-publish-dialog');
+  const result = await dialog.launch();
   if (!result.button.accept) return undefined;
   return {
     title: title.value.trim() || defaults.title,
     description: description.value,
-    selection: rows.filter((r) => r.show.checked).map((r) => ({ index: r.index, code: r.code.checked, outputs: true })),
+    selection: selectionOf(rows.map(({ cell, show, code }) => ({ cell, show: show.checked, code: code.checked }))),
     cron: cron.value.trim(),
     timezone: timezone.value.trim() || defaults.timezone,
     shareLink: shareLink.checked,
@@ -133,25 +133,38 @@ export async function askPublishChoices(
   };
 }
 
-/** Tells where the dashboard lives, with the share link to copy when one was made. */
+/** Tells where the dashboard lives, with the secret link to copy when one was made. */
 export async function showPublished(
   info: { title: string; version: number; pageUrl: string; shareUrl?: string },
   trans: TranslationBundle = nullTranslator.load('tandem'),
 ): Promise<void> {
-  const link = info.shareUrl
-    ? h('input', { class: 'jp-mod-styled tandem-publish-link', readonly: true, value: info.shareUrl, 'aria-label': trans.__('Share link') })
-    : null;
-  const result = await showDialog({
-    title: trans.__('Published “%1”, version %2', info.title, info.version),
-    body: new Widget({
-      node: h(
+  const body = info.shareUrl
+    ? h(
         'div',
         { class: 'tandem-publish' },
-        link
-          ? h('label', {}, trans.__('Share link (copy it now: it is shown only once)'), link)
-          : trans.__('Viewers you share it with open it from the link below.'),
-      ),
-    }),
+        h(
+          'label',
+          {},
+          trans.__('Secret share link: anyone with it can view'),
+          h(
+            'span',
+            { class: 'tandem-link-row' },
+            h('input', { class: 'jp-mod-styled', readonly: true, value: info.shareUrl, 'aria-label': trans.__('Share link') }),
+            copyButton(info.shareUrl, trans),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'tandem-publish-hint' },
+          trans.__(
+            'Copy it now: Tandem keeps only a fingerprint of it and cannot show it again. Replace or revoke it in the Dashboards panel.',
+          ),
+        ),
+      )
+    : h('div', { class: 'tandem-publish' }, trans.__('People you share it with find it in their Dashboards panel.'));
+  const result = await showDialog({
+    title: trans.__('Published “%1”, version %2', info.title, info.version),
+    body: new Widget({ node: body }),
     buttons: [Dialog.cancelButton({ label: trans.__('Close') }), Dialog.okButton({ label: trans.__('Open dashboard') })],
   });
   if (result.button.accept) window.open(info.pageUrl, '_blank', 'noopener');

@@ -1,5 +1,6 @@
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { formatFact } from '@tandem/server/api';
 import { formatNumber, h, KeyedRows } from '../dom';
 import { FINAL, type Job, type JobsApi } from './api';
 import { JobModel } from './jobs-model';
@@ -103,6 +104,8 @@ export class JobView extends Widget {
     ]);
     const parts: Part[] = job.error ? [{ key: 'error', data: job.error }] : [];
     for (const [name, value] of Object.entries(job.metrics)) parts.push({ key: `metric:${name}`, data: value });
+    // Facts about the run (row counts): text beside the metrics, not metrics themselves.
+    for (const [name, value] of Object.entries(job.info)) parts.push({ key: `info:${name}`, data: value });
     if (job.result?.model) parts.push({ key: 'model', data: [job.result.model, job.result.version] });
     this.summary.update(parts);
   }
@@ -143,6 +146,10 @@ export class JobView extends Widget {
     if (key.startsWith('metric:')) {
       const name = key.slice('metric:'.length);
       return h('span', { class: 'tandem-jobs-metric' }, `${name} ${formatNumber(job.metrics[name]!)}`);
+    }
+    if (key.startsWith('info:')) {
+      const name = key.slice('info:'.length);
+      return h('span', { class: 'tandem-jobs-info' }, formatFact(name, job.info[name]!));
     }
     const model = job.result!.model!;
     return h(

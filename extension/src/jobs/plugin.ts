@@ -3,6 +3,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
+import { addSidebarPanel } from '../sidebar';
 import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
 import { JobsApi } from './api';
@@ -26,17 +27,16 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     const trans = translator.load('tandem');
     const openModel = (name: string) => void app.commands.execute(CommandIDs.openModels, { name });
     const panel = new JobsPanel(new JobsApi(client), openModel, translator);
-    panel.title.icon = jobsIcon;
-    app.shell.add(panel, 'left', { rank: 610 });
-    app.commands.addCommand(CommandIDs.openJobs, {
+    addSidebarPanel(app, palette, trans, {
+      panel,
+      icon: jobsIcon,
+      rank: 610,
+      command: CommandIDs.openJobs,
       label: trans.__('Jobs'),
       caption: trans.__('Show Tandem Spark and GPU jobs'),
-      icon: jobsIcon,
-      execute: (args) => {
-        app.shell.activateById(panel.id);
-        if (typeof args.id === 'string') panel.open(args.id);
+      open: (jobs, args) => {
+        if (typeof args.id === 'string') jobs.open(args.id);
       },
     });
-    palette?.addItem({ command: CommandIDs.openJobs, category: trans.__('Tandem') });
   },
 };

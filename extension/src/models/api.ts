@@ -1,4 +1,10 @@
 import type {
+  CreateDeploymentRequest,
+  CreatedDeploymentKey,
+  Deployment,
+  DeploymentKey,
+  DeploymentKeyList,
+  DeploymentPage,
   Model,
   ModelEvent,
   ModelPage,
@@ -6,17 +12,19 @@ import type {
   ModelWithRole,
   SetAliasRequest,
   SetTagRequest,
+  UpdateDeploymentRequest,
   UpdateModelRequest,
 } from '@tandem/server/api';
 import { grantsOf, type Grants } from '../sharing/grants';
 import { downloadFile, type TandemClient } from '../requests';
 
-export type { ModelEvent, ModelVersion, Page } from '@tandem/server/api';
+export type { Deployment, DeploymentKey, DeploymentSettings, ModelEvent, ModelVersion, Page } from '@tandem/server/api';
 
 /** A model as the panel shows it: with the caller's role when the answer has it (`GET /models/:name`). */
 export type ModelSummary = Model & Partial<Pick<ModelWithRole, 'role'>>;
 
 const m = (name: string) => `models/${encodeURIComponent(name)}`;
+const d = (id: string) => `deployments/${encodeURIComponent(id)}`;
 
 /** The registry endpoints the Models panel uses, all through `TandemClient.request()`. */
 export class ModelsApi {
@@ -85,10 +93,42 @@ export class ModelsApi {
     return downloadFile(this.client, this.filePath(name, version, path), path.split('/').pop() ?? path);
   }
 
-  /** Live registry events; EventSource reconnects by itself after network blips. */
+  /** The deployments serving aliases of the model (a model has a handful: one page holds them). */
+  async deployments(name: string): Promise<Deployment[]> {
+    return (await this.client.request<DeploymentPage>(`deployments?model=${encodeURIComponent(name)}&limit=200`)).items;
+  }
+
+  createDeployment(body: CreateDeploymentRequest): Promise<Deployment> {
+    return this.client.request('deployments', { method: 'POST', json: body });
+  }
+
+  updateDeployment(id: string, settings: UpdateDeploymentRequest): Promise<Deployment> {
+    return this.client.request(d(id), { method: 'PATCH', json: settings });
+  }
+
+  deleteDeployment(id: string): Promise<void> {
+    return this.client.request(d(id), { method: 'DELETE' });
+  }
+
+  async deploymentKeys(id: string): Promise<DeploymentKey[]> {
+    return (await this.client.request<DeploymentKeyList>(`${d(id)}/keys`)).items;
+  }
+
+  createDeploymentKey(id: string, name: string): Promise<CreatedDeploymentKey> {
+    return this.client.request(`${d(id)}/keys`, { method: 'POST', json: name ? { name } : {} });
+  }
+
+  revokeDeploymentKey(id: string, keyId: string): Promise<void> {
+    return this.client.request(`${d(id)}/keys/${encodeURIComponent(keyId)}`, { method: 'DELETE' });
+  }
+
+  /** A deployment's endpoint as applications call it (the answer's `endpoint` is a path on this server). */
+  endpointUrl(deployment: Pick<Deployment, 'endpoint'>): string {
+    return `${this.client.url}${deployment.endpoint}`;
+  }
+
+  /** Live registry events, until the answer is called. */
   events(onEvent: (event: ModelEvent) => void): () => void {
-    const source = new EventSource(`${this.client.url}/tandem/api/models/events?token=${encodeURIComponent(this.client.token)}`);
-    source.addEventListener('model', (e) => onEvent(JSON.parse((e as MessageEvent<string>).data) as ModelEvent));
-    return () => source.close();
+    return this.client.events<ModelEvent>('models/events', 'model', onEvent);
   }
 }

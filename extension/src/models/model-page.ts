@@ -7,6 +7,7 @@ import { showShareDialog } from '../sharing/share-dialog';
 import type { ModelsApi, ModelSummary } from './api';
 import { metricsChart } from './metrics-chart';
 import { ModelPageModel } from './models-model';
+import { ServingSection } from './serving-section';
 
 /** The code a cell needs to load this model; copied by the "Copy code" button. */
 export function loadSnippet(name: string, alias?: string): string {
@@ -16,12 +17,12 @@ export function loadSnippet(name: string, alias?: string): string {
 
 /** A part of the page, rebuilt only when what it shows (`data`) changed. */
 interface Part {
-  key: 'header' | 'toolbar' | 'error' | 'description' | 'tags' | 'aliases' | 'metrics' | 'versions';
+  key: 'header' | 'toolbar' | 'error' | 'description' | 'tags' | 'aliases' | 'serving' | 'metrics' | 'versions';
   data: unknown;
 }
 
 /**
- * One model: card, tags, aliases, metrics chart, versions with downloads, sharing. The state is a
+ * One model: card, tags, aliases, serving, metrics chart, versions with downloads, sharing. The state is a
  * ModelPageModel; a refresh rebuilds only the parts whose data changed, and the forms' inputs are
  * kept, so a live refresh (someone registered a version) does not wipe what the user is typing.
  */
@@ -38,6 +39,7 @@ export class ModelPage extends Widget {
   private readonly newTag: HTMLInputElement;
   private readonly aliasName: HTMLInputElement;
   private readonly aliasVersion: HTMLSelectElement;
+  private readonly serving: ServingSection;
 
   constructor(
     api: ModelsApi,
@@ -58,18 +60,22 @@ export class ModelPage extends Widget {
     });
     this.aliasVersion = h('select', { 'aria-label': trans.__('version'), class: 'tandem-models-alias-version' });
     this.model = new ModelPageModel(api, name);
+    this.serving = new ServingSection(this.model, trans);
     this.model.stateChanged.connect(this.render, this);
     this.render();
     void this.refresh();
   }
 
   override dispose(): void {
+    this.serving.dispose();
     this.model.dispose();
     super.dispose();
   }
 
-  refresh(): Promise<void> {
-    return this.model.refresh();
+  /** The model first: the serving section needs its owner/name and the caller's role. */
+  async refresh(): Promise<void> {
+    await this.model.refresh();
+    await this.serving.refresh();
   }
 
   private render(): void {
@@ -82,6 +88,9 @@ export class ModelPage extends Widget {
       parts.push({ key: 'description', data: [model.description, canEdit, this.editing] });
       parts.push({ key: 'tags', data: [model.tags, canEdit] });
       parts.push({ key: 'aliases', data: [model.aliases, canEdit, versions.map((v) => v.number)] });
+      // The section keeps its own node and updates itself; it only needs to see the page's changes.
+      parts.push({ key: 'serving', data: null });
+      this.serving.render();
       if (versions.some((v) => Object.keys(v.metrics).length > 0)) parts.push({ key: 'metrics', data: versions });
       parts.push({ key: 'versions', data: versions });
     } else parts.push({ key: 'error', data: null });
@@ -103,6 +112,8 @@ export class ModelPage extends Widget {
         return this.section(this.trans.__('Tags'), this.tags(model));
       case 'aliases':
         return this.section(this.trans.__('Aliases'), this.aliases(model));
+      case 'serving':
+        return this.serving.node;
       case 'metrics':
         return this.section(this.trans.__('Metrics'), metricsChart(this.model.value.versions, this.trans) ?? '');
       case 'versions':
@@ -291,6 +302,7 @@ export class ModelPage extends Widget {
               title: [
                 v.lineage.notebook && trans.__('notebook: %1', v.lineage.notebook),
                 v.lineage.jobId && trans.__('job: %1', v.lineage.jobId),
+                v.runId && trans.__('run: %1', v.runId),
               ]
                 .filter(Boolean)
                 .join('\n'),

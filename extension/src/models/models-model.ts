@@ -1,7 +1,8 @@
-// The state behind the Models panel, without the DOM: the list the search controls ask for, and
-// one model's page. The views (panel.ts, model-page.ts) render them and update on `stateChanged`.
+// The state behind the Models panel, without the DOM: the list the search controls ask for, one
+// model's page and its deployments. The views (panel.ts, model-page.ts, serving-section.ts) render
+// them and update on `stateChanged`.
 import { RemoteState } from '../remote-state';
-import type { ModelsApi, ModelSummary, ModelVersion, Page } from './api';
+import type { Deployment, DeploymentKey, ModelsApi, ModelSummary, ModelVersion, Page } from './api';
 
 /** What the panel's controls say: the search box, the filter box and the order. */
 export interface ModelsQuery {
@@ -40,24 +41,13 @@ export interface ModelPageState {
   versions: ModelVersion[];
 }
 
-/** One model and its versions, and the edits its page makes (each followed by a refresh). */
-export class ModelPageModel extends RemoteState<ModelPageState> {
+/** Loaded state that the page edits through the registry API: each edit is followed by a refresh. */
+abstract class EditableState<T> extends RemoteState<T> {
   constructor(
     readonly api: ModelsApi,
-    /** `owner/name`, or a bare name as the server resolves it for the caller. */
-    readonly name: string,
+    initial: T,
   ) {
-    super({ versions: [] });
-  }
-
-  /** How requests name the model: its `owner/name` once loaded, so a bare name cannot come to mean another model. */
-  get ref(): string {
-    return this.value.model?.fullName ?? this.name;
-  }
-
-  get canEdit(): boolean {
-    const role = this.value.model?.role;
-    return role === 'owner' || role === 'editor';
+    super(initial);
   }
 
   /** Runs an edit, then refreshes; a failure shows in `error` (and is emitted) instead of being thrown. Answers whether it succeeded. */
@@ -71,9 +61,55 @@ export class ModelPageModel extends RemoteState<ModelPageState> {
     await this.refresh();
     return true;
   }
+}
+
+/** One model and its versions, and the edits its page makes (each followed by a refresh). */
+export class ModelPageModel extends EditableState<ModelPageState> {
+  constructor(
+    api: ModelsApi,
+    /** `owner/name`, or a bare name as the server resolves it for the caller. */
+    readonly name: string,
+  ) {
+    super(api, { versions: [] });
+  }
+
+  /** How requests name the model: its `owner/name` once loaded, so a bare name cannot come to mean another model. */
+  get ref(): string {
+    return this.value.model?.fullName ?? this.name;
+  }
+
+  get canEdit(): boolean {
+    const role = this.value.model?.role;
+    return role === 'owner' || role === 'editor';
+  }
 
   protected async fetch(): Promise<ModelPageState> {
     const [model, versions] = await Promise.all([this.api.get(this.ref), this.api.versions(this.ref)]);
     return { model, versions: versions.items };
+  }
+}
+
+export interface ServingState {
+  deployments: Deployment[];
+  /** Keys by deployment id; only editors may list them, so empty for viewers. */
+  keys: Record<string, DeploymentKey[]>;
+}
+
+/**
+ * The deployments of one model page's model, and their keys. It asks the page for the model's
+ * name and the caller's role at each refresh, since both are known only once the page has loaded.
+ */
+export class ServingModel extends EditableState<ServingState> {
+  constructor(
+    api: ModelsApi,
+    private readonly page: Pick<ModelPageModel, 'ref' | 'canEdit'>,
+  ) {
+    super(api, { deployments: [], keys: {} });
+  }
+
+  protected async fetch(): Promise<ServingState> {
+    const deployments = await this.api.deployments(this.page.ref);
+    const keys = this.page.canEdit ? await Promise.all(deployments.map((d) => this.api.deploymentKeys(d.id))) : [];
+    return { deployments, keys: Object.fromEntries(keys.map((k, i) => [deployments[i]!.id, k])) };
   }
 }

@@ -4,6 +4,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { CommandIDs } from '../commands';
+import { addSidebarPanel } from '../sidebar';
 import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
 import { ModelsApi } from './api';
@@ -32,17 +33,20 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     translator ??= nullTranslator;
     const trans = translator.load('tandem');
     const panel = new ModelsPanel(new ModelsApi(client), rendermime ?? undefined, translator);
-    panel.title.icon = modelsIcon;
-    app.shell.add(panel, 'left', { rank: 600 });
-    app.commands.addCommand(CommandIDs.openModels, {
+    // Until someone signs in, the list shows the sign-in prompt; afterwards it shows their models.
+    client.userChanged.connect((_, user) => {
+      if (user) void panel.refresh();
+    });
+    addSidebarPanel(app, palette, trans, {
+      panel,
+      icon: modelsIcon,
+      rank: 600,
+      command: CommandIDs.openModels,
       label: trans.__('Models'),
       caption: trans.__('Show the Tandem model registry'),
-      icon: modelsIcon,
-      execute: (args) => {
-        app.shell.activateById(panel.id);
-        if (typeof args.name === 'string') panel.open(args.name);
+      open: (models, args) => {
+        if (typeof args.name === 'string') models.open(args.name);
       },
     });
-    palette?.addItem({ command: CommandIDs.openModels, category: trans.__('Tandem') });
   },
 };

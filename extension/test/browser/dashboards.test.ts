@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleNotebook, xssNotebook } from '../../../server/test/dashboards/support.js';
-import { launchBrowser, openLab, screenshot, startStack, type Stack } from './support/stack.js';
+import { launchBrowser, openLab, screenshot, setTheme, startStack, type Stack } from './support/stack.js';
 
 describe('Dashboards in Chromium', () => {
   let stack: Stack;
@@ -214,5 +216,161 @@ describe('Dashboards in Chromium', () => {
       expect(html).toContain('live revenue 7');
       expect(html).toContain('● live');
     }, 120_000);
+
+    describe('publishing a notebook that was run', () => {
+      /** A notebook as JupyterLab saves it after running cells out of order, ending with the cell that published it. */
+      const quarterly = {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: 'tandem', display_name: 'TypeScript (Tandem)' } },
+        cells: [
+          { cell_type: 'markdown', metadata: {}, source: ['Notes for managers.\n', '\n', '# Quarterly *revenue*\n'] },
+          ...Array.from({ length: 14 }, (_, i) => ({
+            cell_type: 'code',
+            metadata: {},
+            source: `region(${i})`,
+            execution_count: 20 - i,
+            outputs: [{ output_type: 'stream', name: 'stdout', text: `region ${i} revenue ${i * 7}\n` }],
+          })),
+          { cell_type: 'code', metadata: {}, source: 'draft()', execution_count: null, outputs: [] },
+          {
+            cell_type: 'code',
+            metadata: {},
+            source:
+              "const published = await dashboards.publish({ slug: 'q', title: 'Q', outputs: [] });\nmd(`Published version ${published.version}`)",
+            execution_count: 21,
+            outputs: [
+              {
+                output_type: 'execute_result',
+                execution_count: 21,
+                metadata: {},
+                data: { 'text/markdown': 'Published version 3: [open the dashboard](http://x)', 'text/plain': 'Published version 3' },
+              },
+            ],
+          },
+        ],
+      };
+      let slug: string;
+      const theme = (name: 'JupyterLab Light' | 'JupyterLab Dark') => setTheme(lab, name);
+
+      it('the Publish dialog numbers cells by execution count, titles the dashboard by the first heading, and leaves the publishing cell out', async () => {
+        await writeFile(path.join(stack.lab.rootDir, 'quarterly.ipynb'), JSON.stringify(quarterly));
+        await lab.evaluate(() => (window as any).jupyterapp.commands.execute('docmanager:open', { path: 'quarterly.ipynb' }));
+        await expect
+          .poll(() => lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget?.context?.path), { timeout: 30_000 })
+          .toBe('quarterly.ipynb');
+        await lab.evaluate(() => (window as any).jupyterapp.shell.currentWidget.context.ready);
+        await lab.evaluate(() => void (window as any).jupyterapp.commands.execute('tandem:publish-dashboard'));
+        const dialog = lab.locator('.jp-Dialog');
+        await dialog.locator('.tandem-publish-cell').first().waitFor({ timeout: 30_000 });
+        expect(await dialog.locator('input[aria-label="Dashboard title"]').inputValue()).toBe('Quarterly revenue');
+        const labels = await dialog.locator('.tandem-publish-kind').allTextContents();
+        expect(labels).toEqual(['md', ...Array.from({ length: 14 }, (_, i) => `[${20 - i}]`), '[ ]', '[21]']);
+        const publisher = dialog.locator('.tandem-publish-cell[data-index="16"]');
+        expect(await publisher.locator('input').first().isChecked()).toBe(false);
+        expect(await publisher.locator('input').first().isDisabled()).toBe(true);
+        expect(await publisher.textContent()).toContain('publishes the dashboard, never shown');
+        // A list, not a slit: at least ten rows show without scrolling.
+        const { listHeight, rowHeight } = await dialog.locator('.tandem-publish-cells').evaluate((list) => ({
+          listHeight: list.clientHeight,
+          rowHeight: list.querySelector('tbody tr')!.getBoundingClientRect().height,
+        }));
+        expect(listHeight / rowHeight).toBeGreaterThanOrEqual(10);
+        await screenshot(lab, 'publish-dialog-cells');
+        await theme('JupyterLab Dark');
+        await screenshot(lab, 'publish-dialog-cells-dark');
+        await theme('JupyterLab Light');
+
+        await dialog.locator('.jp-Dialog-footer button', { hasText: 'Publish' }).click();
+        await lab.locator('.jp-Dialog button', { hasText: 'Close' }).click({ timeout: 30_000 });
+        const mine = (await stack.server.api('GET', 'dashboards')).body.items.find(
+          (d: { title: string }) => d.title === 'Quarterly revenue',
+        );
+        expect(mine).toMatchObject({ currentVersion: 1, notebookPath: 'quarterly.ipynb' });
+        slug = mine.slug;
+        const html = await (
+          await fetch(`${stack.tandemUrl}/tandem/d/${slug}`, { headers: { authorization: `Bearer ${stack.token}` } })
+        ).text();
+        expect(html).toContain('region 13 revenue 91');
+        expect(html).not.toContain('Published version');
+        expect(html).not.toContain('dashboards.publish');
+      }, 120_000);
+
+      it('the Dashboards panel lists it, opens it, copies its link, replaces and revokes the secret link, edits the schedule and deletes it', async () => {
+        await lab.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(stack.labUrl).origin });
+        const clipboard = () => lab.evaluate(() => navigator.clipboard.readText());
+        const panel = lab.locator('#tandem-dashboards');
+        await lab.locator('.jp-SideBar [data-id="tandem-dashboards"]').click();
+        expect(await panel.locator('.jp-SidePanel-header h2').textContent()).toBe('Dashboards');
+        const row = panel.locator(`.tandem-dashboards-item[data-slug="${slug}"]`);
+        await row.waitFor({ timeout: 15_000 });
+        expect(await row.textContent()).toMatch(/Quarterly revenue.*v1.*no refresh schedule/);
+
+        await row.locator('button', { hasText: 'Copy link' }).click();
+        await expect.poll(() => row.locator('.tandem-copy').textContent()).toBe('Copied');
+        expect(await clipboard()).toBe(`${stack.tandemUrl}/tandem/d/${slug}`);
+        const [tab] = await Promise.all([lab.context().waitForEvent('page'), row.locator('button', { hasText: 'Open' }).click()]);
+        await tab.waitForLoadState('load');
+        expect(tab.url()).toBe(`${stack.tandemUrl}/tandem/d/${slug}`);
+        expect(await tab.locator('main').textContent()).toContain('region 0 revenue 0');
+        await tab.close();
+        await screenshot(lab, 'dashboards-panel');
+
+        await row.click();
+        const detail = panel.locator('.tandem-dashboards-detail');
+        await expect.poll(() => detail.locator('.tandem-dashboards-version-item').count(), { timeout: 15_000 }).toBe(1);
+        await detail.locator('button', { hasText: 'Create link' }).click();
+        const secret = detail.locator('input[aria-label="Secret link"]');
+        await secret.waitFor({ timeout: 15_000 });
+        const first = await secret.inputValue();
+        await detail.locator('.tandem-dashboards-new-link .tandem-copy').click();
+        expect(await clipboard()).toBe(first);
+        expect((await fetch(first)).status).toBe(200);
+
+        await detail.locator('button', { hasText: 'Replace link…' }).click();
+        await lab.locator('.jp-Dialog', { hasText: 'Replace the secret link?' }).locator('button', { hasText: 'Replace' }).click();
+        await expect.poll(() => secret.inputValue(), { timeout: 15_000 }).not.toBe(first);
+        const second = await secret.inputValue();
+        expect((await fetch(first)).status).toBe(404);
+        expect((await fetch(second)).status).toBe(200);
+
+        await detail.locator('input[aria-label="Refresh schedule"]').fill('30 6 * * 1-5');
+        await detail.locator('input[aria-label="Time zone"]').fill('Europe/Berlin');
+        await detail.locator('button', { hasText: 'Save schedule' }).click();
+        await expect
+          .poll(() => detail.locator('.tandem-dashboards-schedule').textContent(), { timeout: 15_000 })
+          .toContain('refreshes 30 6 * * 1-5 (Europe/Berlin)');
+        expect((await stack.server.api('GET', `dashboards/${slug}`)).body.schedule).toMatchObject({
+          cron: '30 6 * * 1-5',
+          timezone: 'Europe/Berlin',
+        });
+        // No worker runs in this stack: the refresh stays a queued job, which its line links to.
+        await detail.locator('button', { hasText: 'Refresh now' }).click();
+        const job = detail.locator('.tandem-dashboards-run .tandem-dashboards-job');
+        await job.waitFor({ timeout: 15_000 });
+        expect(await detail.locator('.tandem-dashboards-run').textContent()).toMatch(/Last refresh\s*running/);
+        await screenshot(lab, 'dashboards-panel-detail');
+        await job.click();
+        await expect
+          .poll(() => lab.locator('.tandem-jobs-detail-name').textContent(), { timeout: 15_000 })
+          .toBe(`refresh dashboard ${slug}`);
+        await lab.locator('.jp-SideBar [data-id="tandem-dashboards"]').click();
+        await detail.waitFor();
+        await theme('JupyterLab Dark');
+        await screenshot(lab, 'dashboards-panel-detail-dark');
+        await theme('JupyterLab Light');
+
+        await detail.locator('button', { hasText: 'Revoke link…' }).click();
+        await lab.locator('.jp-Dialog', { hasText: 'Revoke the secret link?' }).locator('button', { hasText: 'Revoke' }).click();
+        await expect.poll(() => secret.count(), { timeout: 15_000 }).toBe(0);
+        expect((await fetch(second)).status).toBe(404);
+
+        await detail.locator('button', { hasText: 'Delete dashboard…' }).click();
+        await lab.locator('.jp-Dialog', { hasText: 'Delete “Quarterly revenue”?' }).locator('button', { hasText: 'Delete' }).click();
+        await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(0);
+        expect(await panel.locator('.tandem-dashboards-list').isVisible()).toBe(true);
+        expect((await stack.server.api('GET', `dashboards/${slug}`)).status).toBe(404);
+      }, 120_000);
+    });
   });
 });

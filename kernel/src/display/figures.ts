@@ -2,7 +2,7 @@
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { publishDisplay, type MimeBundle } from '../kernel/channel.js';
-import { mimeBundleOf, toMimeBundle, type SelfDisplaying } from './mime-bundle.js';
+import { snapshotOf, toMimeBundle, type SelfDisplaying } from './mime-bundle.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -34,7 +34,7 @@ export const md = (text: string): SelfDisplaying => displayable({ 'text/markdown
 
 export const html = (markup: string): SelfDisplaying => displayable({ 'text/html': markup, 'text/plain': markup });
 
-/** Shows `value` now (not only as the cell's last expression); `id` lets a later display replace it. */
+/** Shows `value` as it is now (not only as the cell's last expression); `id` lets a later display replace it. */
 export function display(value: unknown, options: { id?: string; update?: boolean } = {}): void {
-  publishDisplay(mimeBundleOf(value), { displayId: options.id, update: options.update });
+  publishDisplay(snapshotOf(value), { displayId: options.id, update: options.update });
 }

@@ -10,7 +10,12 @@ const formatBytes = (n: number) => (n < 1000 ? `${n} B` : n < 1e6 ? `${(n / 1e3)
 /** `model.name` is how the cell named it, `model.fullName` its `owner/name`: links use that, and the card shows it when it differs. */
 export function modelVersionBundle(model: { name: string; fullName: string }, version: ModelVersion, serverUrl: string): MimeBundle {
   const metrics = Object.entries(version.metrics);
-  const from = [version.lineage.source, version.lineage.jobId && `job ${version.lineage.jobId}`, version.lineage.notebook]
+  const from = [
+    version.lineage.source,
+    version.runId && `run ${version.runId.slice(0, 8)}`,
+    version.lineage.jobId && `job ${version.lineage.jobId}`,
+    version.lineage.notebook,
+  ]
     .filter(Boolean)
     .join(' · ');
   const text = [

@@ -1,5 +1,8 @@
-// Turns what tslab's executor reports through `console.error` into Jupyter `error` content.
+// A failed cell as Jupyter `error` content: TypeScript's diagnostics, or the value the cell threw
+// with its stack trace in the cells' own lines.
 import { format } from 'node:util';
+import type { CellDiagnostic } from '../compiler/diagnostics.js';
+import type { CellLocation } from './cell-runner.js';
 
 export interface CellError {
   ename: string;
@@ -7,70 +10,55 @@ export interface CellError {
   traceback: string[];
 }
 
-/** tslab prints each TypeScript diagnostic as ("%s%d:%d - %s", file, line, column, message). */
-function isDiagnostic(args: unknown[]): boolean {
-  return args[0] === '%s%d:%d - %s' && args.length === 5;
-}
+/** Where a position in a compiled cell's script is in the cell the user wrote (cell-runner.ts). */
+export type LocateInCell = (file: string, line: number, column: number) => CellLocation | undefined;
 
-/** Maps a line of the compiled cell to the line the user wrote. */
-export type CellLineOf = (compiledLine: number) => number | undefined;
+const FRAME_POSITION = /(\(?)([^\s()]+):(\d+):(\d+)(\)?)$/;
+const KERNEL_FRAME = /\(node:|at node:|\/kernel\/(dist|bin)\//;
 
-const CELL_FRAME = /evalmachine\.<anonymous>:(\d+):\d+/g;
-
-/** Stack frames of user code (the cell, the user's modules), with cell positions as cell lines. */
-function userFrames(stack: string, lineOf: CellLineOf): string[] {
+/**
+ * Stack frames of user code (cells, the user's modules): frames in cells read `cell line 3, column 5`
+ * for the cell that ran, `cell [4] line 3, column 5` for an earlier one.
+ */
+function userFrames(stack: string, locate: LocateInCell, count: number | undefined): string[] {
   return stack
     .split('\n')
     .slice(1)
     .map((line) => line.trim())
-    .filter((line) => line.startsWith('at ') && !/\(node:|at node:|\/tslab\/dist\/|\/kernel\/(dist|bin)\//.test(line))
-    .map((line) => line.replace(CELL_FRAME, (_, compiled) => `cell line ${lineOf(Number(compiled)) ?? '?'}`));
+    .filter((line) => line.startsWith('at '))
+    .map((line) => {
+      const match = FRAME_POSITION.exec(line);
+      const at = match && locate(match[2]!, Number(match[3]), Number(match[4]));
+      if (!match || !at) return line;
+      const cell = at.count === count ? 'cell' : `cell [${at.count}]`;
+      return `${line.slice(0, match.index)}${match[1]}${cell} line ${at.line}, column ${at.column}${match[5]}`;
+    })
+    .filter((line) => !KERNEL_FRAME.test(line));
 }
 
-/** Collects the error reports of one cell and summarizes them as a single Jupyter error. */
-export class CellErrorCollector {
-  private readonly diagnostics: string[] = [];
-  private thrown: { value: unknown } | undefined;
-  private readonly other: string[] = [];
-
-  constructor(private readonly lineOf: CellLineOf = () => undefined) {}
-
-  report(args: unknown[]): void {
-    if (isDiagnostic(args)) {
-      const [, file, line, column, message] = args as [string, string, number, number, string];
-      const where = file && !file.includes('__tslab__') ? `${file}` : 'cell ';
-      this.diagnostics.push(`${where}line ${line}, column ${column}: ${message}`);
-    } else if (args.length === 1 && this.thrown === undefined) {
-      this.thrown = { value: args[0] };
-    } else {
-      this.other.push(format(...args));
-    }
-  }
-
-  get empty(): boolean {
-    return this.diagnostics.length === 0 && this.thrown === undefined && this.other.length === 0;
-  }
-
-  toError(): CellError {
-    if (this.diagnostics.length > 0) {
-      return {
-        ename: 'TypeScriptError',
-        evalue: this.diagnostics[0],
-        traceback: [`TypeScriptError: ${this.diagnostics.length} compile error(s)`, ...this.diagnostics],
-      };
-    }
-    if (this.thrown) return thrownError(this.thrown.value, this.lineOf);
-    const evalue = this.other.join('\n') || 'the cell failed';
-    return { ename: 'Error', evalue, traceback: [evalue] };
-  }
-}
-
-export function thrownError(value: unknown, lineOf: CellLineOf = () => undefined): CellError {
+/** The error a cell threw (`count` is the cell's execution count). */
+export function thrownError(value: unknown, locate: LocateInCell = () => undefined, count?: number): CellError {
   if (value instanceof Error) {
     const ename = value.name || 'Error';
-    const frames = userFrames(value.stack ?? '', lineOf);
+    const frames = userFrames(value.stack ?? '', locate, count);
     return { ename, evalue: value.message, traceback: [`${ename}: ${value.message}`, ...frames.map((f) => `    ${f}`)] };
   }
   const evalue = format(value);
   return { ename: 'Thrown', evalue, traceback: [`Uncaught ${evalue}`] };
 }
+
+/** TypeScript's errors for a cell that did not compile; the first one is the error's value. */
+export function compileError(diagnostics: CellDiagnostic[]): CellError {
+  const lines = diagnostics.map((d) => `${d.file ? `${d.file} ` : 'cell '}line ${d.line}, column ${d.column}: ${d.message}`);
+  return {
+    ename: 'TypeScriptError',
+    evalue: lines[0] ?? 'the cell did not compile',
+    traceback: [`TypeScriptError: ${lines.length} compile error(s)`, ...lines],
+  };
+}
+
+export const INTERRUPTED: CellError = {
+  ename: 'KeyboardInterrupt',
+  evalue: 'the cell was interrupted',
+  traceback: ['KeyboardInterrupt: the cell was interrupted'],
+};

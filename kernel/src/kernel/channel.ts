@@ -18,6 +18,14 @@ export function publishDisplay(bundle: MimeBundle, options: Parameters<DisplaySi
   sink?.(bundle, options);
 }
 
+/**
+ * Where the cell running now shows its displays, for work that outlives the cell (a job followed
+ * in the background): what it publishes later still goes to that cell, not to whichever runs then.
+ */
+export function currentDisplaySink(): DisplaySink | undefined {
+  return sink;
+}
+
 /** Registers work to cancel when the user interrupts the kernel; call the result when the work ends. */
 export function onInterrupt(handler: () => void): () => void {
   interruptHandlers.add(handler);

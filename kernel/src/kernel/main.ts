@@ -1,71 +1,51 @@
-// Entry point of the "TypeScript (Tandem)" kernel: `tandem-kernel <connection_file>`.
-import { createConverter, type Converter } from 'tslab/dist/converter.js';
-import { createExecutor, type ConverterSet } from 'tslab/dist/executor.js';
-import { prepareCell } from './cell-source.js';
-import { LiveBindings } from './live-bindings.js';
-import { KernelServer, type CellConsole } from './server.js';
+// Entry point of the "TypeScript (Tandem)" kernel: `tandem-kernel <connection_file>`. It binds
+// its sockets and answers at once; TypeScript loads on the compiler thread meanwhile, and the SDK
+// (DuckDB, Arrow, Plot) once the kernel has been idle for a moment.
+import path from 'node:path';
+import { CellRunner } from './cell-runner.js';
+import { CompilerClient } from './compiler-client.js';
+import { loadTypeScriptFiles, notebookRequire } from './notebook-require.js';
+import { KernelServer } from './server.js';
 import { shareKernelModules } from './shared-modules.js';
 
-/** What the node converter reports about a cell it compiled. */
-type Compiled = (source: string, output: string) => void;
-
-/**
- * tslab's converters. The node one compiles each cell as `prepareCell` rewrote it (with diagnostics
- * in the user's columns), reports the compiled cell for error line mapping and keeps the cell's
- * variables live (`LiveBindings`).
- */
-function converters(compiled: Compiled, live: () => LiveBindings): ConverterSet {
-  let node: Converter | undefined;
-  let browser: Converter | undefined;
-  return {
-    get node() {
-      if (!node) {
-        const created = createConverter({ isJS: false, isBrowser: false });
-        node = Object.assign(Object.create(created) as Converter, {
-          convert(prevDecl: string, src: string) {
-            const cell = prepareCell(src);
-            const result = created.convert(prevDecl, cell.text);
-            result.diagnostics = result.diagnostics.map((d) =>
-              d.fileName ? d : { ...d, start: cell.userPosition(d.start), end: cell.userPosition(d.end) },
-            );
-            if (result.output && result.diagnostics.length === 0) {
-              compiled(src, result.output);
-              live().release(cell.declared.all);
-              result.output += LiveBindings.registration(cell.declared.mutable);
-            }
-            return result;
-          },
-        });
-      }
-      return node;
-    },
-    get browser() {
-      return (browser ??= createConverter({ isJS: false, isBrowser: true }));
-    },
-    close() {
-      node?.close();
-      browser?.close();
-    },
-  };
-}
+const KERNEL_DIR = path.resolve(__dirname, '../../..');
+const SDK_IDLE_MS = 300;
 
 export async function startKernel(connectionFile: string): Promise<KernelServer> {
-  shareKernelModules(process.cwd(), require.resolve.paths('@tandem/kernel') ?? []);
-  const convs = converters(
-    (source, output) => (server.lastCompiled = { source, output }),
-    () => live,
-  );
-  void convs.node; // compile the TypeScript service before the first cell arrives
-  // The executor only ever logs a cell's value and reports errors; both go to the running cell.
-  const forward: CellConsole = { log: (value) => server.cellConsole.log(value), error: (...a) => server.cellConsole.error(...a) };
-  const executor = createExecutor(process.cwd(), convs, forward);
-  const live = new LiveBindings(executor.locals);
-  const server = new KernelServer(connectionFile, executor);
+  const dir = process.cwd();
+  shareKernelModules(require.resolve.paths('@tandem/kernel') ?? []);
+  loadTypeScriptFiles();
+  const compiler = new CompilerClient({
+    dir,
+    kernelDir: KERNEL_DIR,
+    typeRoots: [path.join(dir, 'node_modules/@types'), path.dirname(path.dirname(require.resolve('@types/node/package.json')))],
+    overrides: { tslab: path.join(__dirname, '../tslab.d.ts') },
+    preload: ['@tandem/kernel'],
+  });
+  const runner = new CellRunner(dir, notebookRequire(dir, { tslab: path.join(__dirname, '../tslab.js') }));
+  const typescriptVersion = (require('typescript/package.json') as { version: string }).version;
+  const server = new KernelServer(connectionFile, { compiler, runner, typescriptVersion });
   process.on('SIGINT', () => server.interrupt());
   process.on('uncaughtException', (err) => console.error('Uncaught exception (after the cell finished):', err));
   process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
   await server.start();
-  // Preload the SDK (and its table/figure formatters) while the user is still typing.
-  setImmediate(() => require('../index.js'));
+  preloadWhenIdle(server);
   return server;
+}
+
+/**
+ * Loads the SDK (and its table and figure formatters) while the user is still typing: once no
+ * request has been in hand for a moment. Loading takes the kernel's thread for a second, which a
+ * first cell still compiling must not wait for.
+ */
+function preloadWhenIdle(server: KernelServer): void {
+  let timer = setTimeout(load, SDK_IDLE_MS);
+  server.onBusy = (busy) => {
+    clearTimeout(timer);
+    if (!busy) timer = setTimeout(load, SDK_IDLE_MS);
+  };
+  function load() {
+    server.onBusy = () => undefined;
+    require('../index.js');
+  }
 }

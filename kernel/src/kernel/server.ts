@@ -1,15 +1,17 @@
-// The Jupyter side of the kernel: sockets, message dispatch and cell execution on tslab's
-// TypeScript executor. Replaces tslab's ZmqServer, whose unawaited sends lost messages.
+// The Jupyter side of the kernel: sockets, message dispatch and cell execution (cells compile on
+// the compiler thread and run in this one). Every send is awaited in order, so no message is lost.
 import { readFileSync } from 'node:fs';
 import { Publisher, Reply, Router } from 'zeromq';
-import { isCompleteCode } from 'tslab/dist/converter.js';
-import type { Executor } from 'tslab/dist/executor.js';
-import { sourceLineOf } from './cell-lines.js';
-import { CellErrorCollector, thrownError, type CellError } from './cell-errors.js';
+import { compileError, INTERRUPTED, thrownError, type CellError } from './cell-errors.js';
+import type { CellRunner } from './cell-runner.js';
+import type { CompilerClient } from './compiler-client.js';
+import { History, type HistoryRequest } from './history.js';
 import { runInterruptHandlers, setDisplaySink, type MimeBundle } from './channel.js';
 import { StreamBatcher, type StreamName } from './streams.js';
 import { childMessage, OrderedSender, parseMessage, type Message } from './wire.js';
 import { mimeBundleOf } from '../display/mime-bundle.js';
+import { applyIdentity, clearIdentity, IDENTITY_TARGET } from '../identity.js';
+import { setCurrentCell } from '../notebook.js';
 
 interface ConnectionInfo {
   transport: string;
@@ -22,13 +24,16 @@ interface ConnectionInfo {
   hb_port: number;
 }
 
-/** What tslab's executor reports for the running cell: its value, or its errors. */
-export interface CellConsole {
-  log(value: unknown): void;
-  error(...args: unknown[]): void;
-}
+/** Both ways a running cell stops when interrupted: SIGINT while it computes, or while it awaits. */
+const INTERRUPTION = /execution was interrupted|Interrupted asynchronously/;
 
-const INTERRUPTED = /execution was interrupted|Interrupted asynchronously/;
+/** What the kernel runs cells with. */
+export interface Cells {
+  compiler: CompilerClient;
+  runner: CellRunner;
+  /** The TypeScript version cells compile with. */
+  typescriptVersion: string;
+}
 
 export class KernelServer {
   private readonly conn: ConnectionInfo;
@@ -41,31 +46,26 @@ export class KernelServer {
   private readonly shellSender: OrderedSender;
   private readonly controlSender: OrderedSender;
   private executionCount = 0;
-  private cell: { value?: { result: unknown }; errors: CellErrorCollector } | undefined;
+  /** Counts interrupts, so a cell interrupted while it compiles does not run. */
+  private interrupts = 0;
+  private readonly history = new History();
   private closed = false;
-  /** The last cell tslab compiled, to map error positions back to cell lines. */
-  lastCompiled: { source: string; output: string } | undefined;
+  /** Open comms by id, with their target: only `tandem.identity` is served. */
+  private readonly comms = new Map<string, string>();
+  /** Requests being handled now (a cell, and the requests queued behind a failed one). */
+  private active = 0;
+  /** Told when the kernel starts and stops handling requests (it loads the SDK once idle for a while, not while a cell waits). */
+  onBusy: (busy: boolean) => void = () => undefined;
 
   constructor(
     connectionFile: string,
-    private readonly executor: Executor,
+    private readonly cells: Cells,
   ) {
     this.conn = JSON.parse(readFileSync(connectionFile, 'utf8'));
     this.iopubSender = new OrderedSender(this.iopub, this.conn.key);
     this.shellSender = new OrderedSender(this.shell, this.conn.key);
     this.controlSender = new OrderedSender(this.control, this.conn.key);
   }
-
-  /** The console handed to tslab's executor: `log` receives the last expression's value. */
-  readonly cellConsole: CellConsole = {
-    log: (value) => {
-      if (this.cell) this.cell.value = { result: value };
-    },
-    error: (...args) => {
-      if (this.cell) this.cell.errors.report(args);
-      else process.stderr.write(`${args.join(' ')}\n`);
-    },
-  };
 
   async start(): Promise<void> {
     const at = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
@@ -82,7 +82,8 @@ export class KernelServer {
   }
 
   interrupt(): void {
-    this.executor.interrupt();
+    this.interrupts += 1;
+    this.cells.runner.interrupt();
     runInterruptHandlers();
   }
 
@@ -105,6 +106,15 @@ export class KernelServer {
   }
 
   private async dispatch(frames: Buffer[], replies: OrderedSender, aborting = false): Promise<void> {
+    if (this.active++ === 0) this.onBusy(true);
+    try {
+      await this.handle(frames, replies, aborting);
+    } finally {
+      if (--this.active === 0) this.onBusy(false);
+    }
+  }
+
+  private async handle(frames: Buffer[], replies: OrderedSender, aborting: boolean): Promise<void> {
     const msg = parseMessage(this.conn.key, frames);
     const type = msg.header.msg_type;
     await this.publish(msg, 'status', { execution_state: 'busy' });
@@ -114,7 +124,7 @@ export class KernelServer {
         replies.send(childMessage(msg, type.replace(/_request$/, '_reply'), content, true));
       switch (type) {
         case 'kernel_info_request':
-          await reply(kernelInfo());
+          await reply(kernelInfo(this.cells.typescriptVersion));
           break;
         case 'execute_request':
           if (aborting && msg.content.stop_on_error !== false) {
@@ -126,24 +136,30 @@ export class KernelServer {
             });
           }
           break;
-        case 'is_complete_request': {
-          const res = isCompleteCode(msg.content.code);
-          await reply(res.completed ? { status: 'complete' } : { status: 'incomplete', indent: res.indent ?? '' });
+        case 'is_complete_request':
+          await reply(await this.cells.compiler.isComplete(msg.content.code));
           break;
-        }
-        case 'complete_request': {
-          const info = this.executor.complete(msg.content.code, msg.content.cursor_pos);
-          await reply({ status: 'ok', matches: info.candidates, cursor_start: info.start, cursor_end: info.end, metadata: {} });
+        case 'complete_request':
+          await reply(await this.complete(msg.content.code, msg.content.cursor_pos ?? msg.content.code.length));
           break;
-        }
         case 'inspect_request':
-          await reply(this.inspect(msg.content.code, msg.content.cursor_pos));
+          await reply(await this.inspect(msg.content.code, msg.content.cursor_pos ?? msg.content.code.length));
           break;
         case 'comm_info_request':
-          await reply({ status: 'ok', comms: {} });
+          await reply({ status: 'ok', comms: this.commInfo(msg.content.target_name) });
+          break;
+        case 'comm_open':
+          await this.openComm(msg);
+          break;
+        case 'comm_msg':
+          // The identity comm takes nothing after its open; other comms were closed at theirs.
+          break;
+        case 'comm_close':
+          if (this.comms.get(msg.content.comm_id) === IDENTITY_TARGET) clearIdentity();
+          this.comms.delete(msg.content.comm_id);
           break;
         case 'history_request':
-          await reply({ status: 'ok', history: [] });
+          await reply({ status: 'ok', history: this.history.query(msg.content as HistoryRequest) });
           break;
         case 'interrupt_request':
           this.interrupt();
@@ -182,19 +198,58 @@ export class KernelServer {
     }
   }
 
+  /**
+   * `tandem.identity` sets who the SDK acts as and acknowledges with `{ status: 'ok' }`; a bad
+   * identity or an unknown target is answered with a comm_close, as the messaging spec asks, so
+   * the frontend does not hold a comm nobody serves.
+   */
+  private async openComm(msg: Message): Promise<void> {
+    const { comm_id: commId, target_name: target, data } = msg.content as { comm_id: string; target_name: string; data?: unknown };
+    if (target !== IDENTITY_TARGET) {
+      await this.publish(msg, 'comm_close', { comm_id: commId, data: { error: `no comm target ${target} in this kernel` } });
+      return;
+    }
+    try {
+      applyIdentity(data);
+    } catch (err) {
+      await this.publish(msg, 'comm_close', { comm_id: commId, data: { error: (err as Error).message } });
+      return;
+    }
+    this.comms.set(commId, target);
+    await this.publish(msg, 'comm_msg', { comm_id: commId, data: { status: 'ok' } });
+  }
+
+  /** Open comms as comm_info_reply lists them, of one target when asked. */
+  private commInfo(target: unknown): Record<string, { target_name: string }> {
+    const comms: Record<string, { target_name: string }> = {};
+    for (const [id, name] of this.comms) if (!target || name === target) comms[id] = { target_name: name };
+    return comms;
+  }
+
   private publish(parent: Message, type: string, content: Record<string, unknown>): Promise<void> {
     return this.iopubSender.send(childMessage(parent, type, content));
   }
 
   /** Runs one cell and replies. */
   private async execute(msg: Message, reply: (content: Record<string, unknown>) => Promise<void>): Promise<void> {
-    const { code, silent = false } = msg.content as { code: string; silent?: boolean };
-    if (!silent) this.executionCount += 1;
+    const {
+      code,
+      silent = false,
+      store_history: storeHistory = !silent,
+    } = msg.content as { code: string; silent?: boolean; store_history?: boolean };
+    if (storeHistory) this.executionCount += 1;
     const count = this.executionCount;
+    const interrupts = this.interrupts;
+    // The compiler thread starts on the cell while this one sends execute_input; the outcome is
+    // awaited below (the catch only keeps an early failure from counting as unhandled).
+    const compiling = this.cells.compiler.compile(code);
+    compiling.catch(() => undefined);
     if (!silent) await this.publish(msg, 'execute_input', { code, execution_count: count });
+    if (storeHistory) this.history.add(count, code);
 
     const streams = new StreamBatcher((name, text) => this.publish(msg, 'stream', { name, text }));
     this.redirectOutput(streams);
+    setCurrentCell(msg.metadata.cellId);
     setDisplaySink((bundle, { displayId, update, metadata = {} }) => {
       void streams.flush().then(() =>
         this.publish(msg, update ? 'update_display_data' : 'display_data', {
@@ -205,43 +260,28 @@ export class KernelServer {
       );
     });
 
-    const lineOf = (compiledLine: number) => {
-      const compiled = this.lastCompiled;
-      return compiled?.source === code ? sourceLineOf(code, compiled.output, compiledLine) : undefined;
-    };
-    const cell: { value?: { result: unknown }; errors: CellErrorCollector } = { errors: new CellErrorCollector(lineOf) };
-    this.cell = cell;
-    let ok: boolean;
-    try {
-      ok = await this.executor.execute(code);
-    } catch (err) {
-      cell.errors.report([err]);
-      ok = false;
-    } finally {
-      this.cell = undefined;
-    }
-
     let result: MimeBundle | undefined;
     let error: CellError | undefined;
-    if (!ok || !cell.errors.empty) {
-      error = cell.errors.empty ? thrownError(new Error('the cell failed')) : cell.errors.toError();
-      if (INTERRUPTED.test(error.evalue)) {
-        error = {
-          ename: 'KeyboardInterrupt',
-          evalue: 'the cell was interrupted',
-          traceback: ['KeyboardInterrupt: the cell was interrupted'],
-        };
+    try {
+      const compiled = await compiling;
+      if (!compiled.ok) error = compileError(compiled.diagnostics);
+      else if (this.interrupts !== interrupts) error = INTERRUPTED;
+      else {
+        const { value } = await this.cells.runner.run(compiled, count);
+        // As in tslab, `null` and `undefined` show nothing.
+        if (value !== undefined && value !== null && !silent) result = mimeBundleOf(value);
       }
-    } else if (cell.value && !silent) {
-      try {
-        result = mimeBundleOf(cell.value.result);
-      } catch (err) {
-        error = thrownError(err);
-      }
+    } catch (err) {
+      error = INTERRUPTION.test((err as Error)?.message)
+        ? INTERRUPTED
+        : thrownError(err, (...at) => this.cells.runner.locate(...at), count);
     }
 
     await streams.flush();
-    if (result) await this.publish(msg, 'execute_result', { execution_count: count, data: result, metadata: {} });
+    if (result) {
+      await this.publish(msg, 'execute_result', { execution_count: count, data: result, metadata: {} });
+      if (storeHistory && typeof result['text/plain'] === 'string') this.history.setOutput(count, result['text/plain']);
+    }
     if (error) {
       await this.publish(msg, 'error', { ...error });
       await reply({ status: 'error', execution_count: count, ...error });
@@ -263,34 +303,41 @@ export class KernelServer {
     process.stderr.write = to('stderr');
   }
 
-  private inspect(code: string, cursor: number): Record<string, unknown> {
-    const info = this.executor.inspect(code, cursor);
-    if (!info) return { status: 'ok', found: false, data: {}, metadata: {} };
-    const text = [info.displayParts, info.documentation]
-      .map((parts) => (parts ?? []).map((p: { text: string }) => p.text).join(''))
-      .filter(Boolean)
-      .join('\n\n');
-    return { status: 'ok', found: true, data: { 'text/plain': text }, metadata: {} };
+  private async complete(code: string, cursor: number): Promise<Record<string, unknown>> {
+    const found = await this.cells.compiler.complete(code, cursor);
+    const types = found.matches.map((text, i) => ({ start: found.start, end: found.end, text, type: found.kinds[i] }));
+    return {
+      status: 'ok',
+      matches: found.matches,
+      cursor_start: found.start,
+      cursor_end: found.end,
+      metadata: { _jupyter_types_experimental: types },
+    };
+  }
+
+  private async inspect(code: string, cursor: number): Promise<Record<string, unknown>> {
+    const data = await this.cells.compiler.inspect(code, cursor);
+    return { status: 'ok', found: Boolean(data), data: data ?? {}, metadata: {} };
   }
 
   private async close(): Promise<void> {
-    this.executor.close();
+    await this.cells.compiler.close();
     for (const socket of [this.shell, this.control, this.stdin, this.hb, this.iopub]) socket.close();
     // Timers or open handles left by cells must not keep a shut-down kernel alive.
     setTimeout(() => process.exit(0), 100);
   }
 }
 
-function kernelInfo(): Record<string, unknown> {
+function kernelInfo(typescriptVersion: string): Record<string, unknown> {
   return {
     status: 'ok',
     protocol_version: '5.3',
     implementation: 'tandem',
     implementation_version: '0.1.0',
-    banner: 'TypeScript (Tandem): tslab with the Tandem SDK',
+    banner: `TypeScript ${typescriptVersion} (Tandem): type-checked cells with the Tandem SDK`,
     language_info: {
       name: 'typescript',
-      version: '5',
+      version: typescriptVersion,
       mimetype: 'text/typescript',
       file_extension: '.ts',
       codemirror_mode: { name: 'javascript', typescript: true },

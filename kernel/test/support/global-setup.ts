@@ -7,7 +7,7 @@ import { repoRoot } from './jupyter.js';
 
 /** Kernel tests start `kernel/bin/tandem-kernel.js` (the compiled SDK) and worker agents (the compiled server): compile both first. */
 export default async function setup(project: TestProject) {
-  // Not node_modules/.bin/tsc: tslab's private TypeScript 5.0 can win that link.
+  // The workspace's compiler by path, as the set-up runs it (no .bin link or npx lookup).
   execFileSync(
     process.execPath,
     [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', path.join(repoRoot, 'kernel'), path.join(repoRoot, 'server')],

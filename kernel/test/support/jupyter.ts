@@ -13,7 +13,10 @@ export function pythonBin(): string {
 }
 
 export interface Step {
-  code: string;
+  code?: string;
+  /** Sends this shell message instead of code (comm_open, comm_info_request); only *_request ones get a reply. */
+  msg_type?: string;
+  content?: Record<string, unknown>;
   interrupt_after?: number;
   timeout?: number;
   stop_on_error?: boolean;
@@ -27,6 +30,7 @@ export interface Output {
 }
 
 export interface StepResult {
+  /** Null for messages that get no reply (comm_open, comm_close). */
   reply: Record<string, any>;
   outputs: Output[];
   idle: boolean;
@@ -50,6 +54,18 @@ function runPython<T>(script: string, args: string[], stdin = ''): Promise<T> {
 
 export function runCells(steps: Step[], kernel = 'tandem', cwd = repoRoot): Promise<StepResult[]> {
   return runPython('jupyter_driver.py', [], JSON.stringify({ kernel, cwd, steps }));
+}
+
+/** What jupyter_kernel_test's suite (kernel_conformance.py) found: test ids and their failure, error or skip reasons. */
+export interface ConformanceReport {
+  ran: number;
+  failures: { test: string; detail: string }[];
+  errors: { test: string; detail: string }[];
+  skipped: { test: string; detail: string }[];
+}
+
+export function runKernelConformance(): Promise<ConformanceReport> {
+  return runPython('kernel_conformance.py', []);
 }
 
 export interface NotebookCell {

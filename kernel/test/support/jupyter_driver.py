@@ -2,10 +2,11 @@
 
 Reads a JSON script from stdin: {"kernel": name, "cwd": dir, "steps": [...]}; kernel specs are
 found through JUPYTER_PATH.
-Each step is {"code": str, "interrupt_after": seconds?, "timeout": seconds?, "queued": bool?}; steps
-run in order and each waits for its execute_reply and the matching idle status, except that a
-"queued" step's next step is sent at once. Prints one JSON list of results:
-{"reply": content, "outputs": [{"msg_type", "content"}], "idle": bool}.
+Each step is {"code": str, "interrupt_after": seconds?, "timeout": seconds?, "queued": bool?}, or
+{"msg_type": str, "content": {...}} to send any other shell message (comm_open, comm_info_request);
+steps run in order and each waits for its reply (only *_request messages get one) and the matching
+idle status, except that a "queued" step's next step is sent at once. Prints one JSON list of
+results: {"reply": content or null, "outputs": [{"msg_type", "content"}], "idle": bool}.
 """
 import json
 import os
@@ -34,11 +35,11 @@ class Inbox:
         return self.by_parent[msg_id].pop(0)
 
 
-def collect(shell, iopub, msg_id, timeout):
+def collect(shell, iopub, msg_id, timeout, replied=True):
     deadline = time.monotonic() + timeout
-    reply = shell.next_for(msg_id, deadline)
-    if reply is None:
-        raise TimeoutError(f"no execute_reply within {timeout} s")
+    reply = shell.next_for(msg_id, deadline) if replied else None
+    if replied and reply is None:
+        raise TimeoutError(f"no reply within {timeout} s")
     outputs, idle = [], False
     while not idle:
         msg = iopub.next_for(msg_id, deadline)
@@ -49,7 +50,16 @@ def collect(shell, iopub, msg_id, timeout):
             idle = msg["content"]["execution_state"] == "idle"
         elif kind != "execute_input":
             outputs.append({"msg_type": kind, "content": msg["content"]})
-    return {"reply": reply["content"], "outputs": outputs, "idle": idle}
+    return {"reply": reply and reply["content"], "outputs": outputs, "idle": idle}
+
+
+def send(kc, step):
+    """Sends a step; answers its message id and whether a shell reply will come."""
+    if "msg_type" in step:
+        msg = kc.session.msg(step["msg_type"], step["content"])
+        kc.shell_channel.send(msg)
+        return msg["header"]["msg_id"], step["msg_type"].endswith("_request")
+    return kc.execute(step["code"], stop_on_error=step.get("stop_on_error", True)), True
 
 
 def main():
@@ -61,16 +71,16 @@ def main():
     results, pending = [], []
     try:
         for step in script["steps"]:
-            msg_id = kc.execute(step["code"], stop_on_error=step.get("stop_on_error", True))
-            pending.append((msg_id, step.get("timeout", 60)))
+            msg_id, replied = send(kc, step)
+            pending.append((msg_id, step.get("timeout", 60), replied))
             if "interrupt_after" in step:
                 time.sleep(step["interrupt_after"])
                 km.interrupt_kernel()
             # A "queued" step is sent without waiting, like Run All sends every cell at once.
             if not step.get("queued"):
-                results += [collect(shell, iopub, mid, timeout) for mid, timeout in pending]
+                results += [collect(shell, iopub, *waiting) for waiting in pending]
                 pending = []
-        results += [collect(shell, iopub, mid, timeout) for mid, timeout in pending]
+        results += [collect(shell, iopub, *waiting) for waiting in pending]
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)

@@ -29,7 +29,13 @@ export interface ApiSettings {
   /** Base URL of the Tandem server, e.g. http://127.0.0.1:8787 */
   url: string;
   token?: string;
+  /** `include` in a browser signed in by the session cookie (another origin than the server's). */
+  credentials?: RequestInit['credentials'];
+  /** The session's CSRF token: cookie-authenticated writes must send it. */
+  csrfToken?: string;
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface ApiRequestInit extends Omit<RequestInit, 'body'> {
   /** Sent as a JSON body. */
@@ -46,8 +52,10 @@ export async function apiFetch(settings: ApiSettings, path: string, init: ApiReq
   try {
     response = await fetch(`${base}/tandem/api/${path.replace(/^\//, '')}`, {
       ...rest,
+      ...(settings.credentials ? { credentials: settings.credentials } : {}),
       headers: {
         ...(settings.token ? { authorization: `Bearer ${settings.token}` } : {}),
+        ...(settings.csrfToken && !SAFE_METHODS.has((rest.method ?? 'GET').toUpperCase()) ? { 'x-csrf-token': settings.csrfToken } : {}),
         ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(headers as Record<string, string> | undefined),
       },

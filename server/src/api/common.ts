@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_REQUESTS'
   | 'UNAVAILABLE'
+  /** The answer did not come within the endpoint's time limit (a prediction's `timeoutMs`). */
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 /** The body of every error answer. */

@@ -3,7 +3,7 @@ import type { Json } from './common.js';
 /** Spark and GPU training, and notebooks run headless (dashboard refreshes). */
 export type JobKind = 'spark' | 'gpu' | 'notebook';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type JobEventType = 'log' | 'metric' | 'progress' | 'state';
+export type JobEventType = 'log' | 'metric' | 'progress' | 'state' | 'info';
 
 /** Register the job's outputs as a new version of `model` when it succeeds. */
 export interface JobRegistration {
@@ -36,6 +36,12 @@ export interface Job<Time = string> {
   progress: number | null;
   /** Latest value of each metric. */
   metrics: Record<string, number>;
+  /** What the job reported about its run that is not a metric, e.g. `{ train_rows: 1208 }`: shown as text. */
+  info: Record<string, string | number | boolean>;
+  /** The experiment each attempt logs a run into (Spark and GPU jobs always; others when asked). */
+  experimentId: string | null;
+  /** The run of the current attempt: its params, metric series and status follow the job. */
+  runId: string | null;
   error: string | null;
   result: JobResult | null;
   createdBy: string;
@@ -62,6 +68,11 @@ export interface SubmitJobRequest {
   register?: JobRegistration;
   notebook?: string;
   maxAttempts?: number;
+  /**
+   * The experiment (id, or name: yours, else one shared with you to edit, else a new one of
+   * yours) its runs go into; default an experiment of yours named after the job.
+   */
+  experiment?: string;
 }
 
 /** `GET /jobs?status=&kind=&q=&limit=&offset=`. */

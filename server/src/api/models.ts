@@ -21,7 +21,6 @@ export interface Lineage {
   datasetFingerprint?: string;
   author?: string;
   source?: string;
-  run?: string;
 }
 
 /** A file of a version as clients see it (the server also keeps its object-store key). */
@@ -71,6 +70,8 @@ interface VersionFields<Time, File> {
   metrics: Record<string, number>;
   signature: Signature | null;
   lineage: Lineage;
+  /** The experiment run that produced it; null when none was named, or the run was purged. */
+  runId: string | null;
   createdBy: string | null;
   createdAt: Time;
   files: File[];
@@ -131,6 +132,11 @@ export interface NewModelVersion {
   metrics?: Record<string, number>;
   signature?: Signature;
   lineage?: Lineage;
+  /**
+   * The id of the run that produced it: the caller must see the run (404 otherwise, as for a
+   * missing one). The run is tagged `tandem.registeredModel` = `owner/name:version` on commit.
+   */
+  run?: string;
 }
 
 /** `POST /models/:name/uploads`: starts an upload; `createModel` registers the model too. */

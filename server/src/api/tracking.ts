@@ -216,6 +216,18 @@ export interface RunSearchQuery {
 /** `GET /runs/:id/metrics/<key>` (plus `limit` ≤ 25000, `pageToken`): the series in step order. */
 export type MetricHistoryPage = Page<MetricPoint>;
 
+/**
+ * `POST /runs/:id/register` (viewers of the run): copies the artifact at `artifact` (one file, or
+ * every file under that folder) into a new version of `model`, with the run's params, metrics
+ * and lineage, and answers the `ModelVersion` (201). `model` is resolved as a registration does:
+ * `owner/name` needs the editor role on it, a bare name may create the model in your namespace.
+ */
+export interface RegisterRunRequest {
+  model: string;
+  /** Relative path of a file or folder in the run's artifacts, e.g. `model` or `model/model.onnx`. */
+  artifact: string;
+}
+
 /** A file of a run's artifacts. */
 export interface RunArtifact<Time = string> {
   /** Relative path inside the run, e.g. `model/model.onnx`. */
@@ -231,3 +243,29 @@ export interface RunArtifact<Time = string> {
  * with `GET` on the same path (answers `X-Tandem-Sha256`, supports Range).
  */
 export type RunArtifactPage<Time = string> = Page<RunArtifact<Time>>;
+
+/**
+ * What `GET /experiments/:id/events` streams (server-sent events named `experiment`; browsers
+ * pass the token as `?token=`) to viewers of the experiment, so that views follow active runs.
+ * Events say what changed, not the new state: a view refetches what it shows. `run.logged` comes
+ * at most every 250 ms per run, and always after a run's last write.
+ */
+export interface ExperimentEvent {
+  type:
+    | 'experiment.updated'
+    | 'experiment.deleted'
+    | 'experiment.restored'
+    | 'experiment.shared'
+    | 'run.created'
+    | 'run.updated'
+    | 'run.logged'
+    | 'run.deleted'
+    | 'run.restored';
+  /** ISO time. */
+  at: string;
+  experimentId: string;
+  /** The run, for `run.*` events. */
+  runId?: string;
+  /** The run's new status, when `run.updated` changed it. */
+  status?: RunStatus;
+}

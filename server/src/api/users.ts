@@ -90,15 +90,38 @@ export interface AddMemberRequest {
 }
 
 /**
- * A person's token, a worker agent's (only the worker API), or the short-lived one a job acts with
- * as its submitter (made by the server when a worker claims the job).
+ * A person's token, a worker agent's (only the worker API), the short-lived one a job acts with
+ * as its submitter (made by the server when a worker claims the job), or a kernel's: minted by a
+ * browser session for the person's kernels, it works only while that session does. Job and
+ * kernel tokens cannot mint tokens or use admin routes.
  */
-export type TokenKind = 'user' | 'worker' | 'job';
+export type TokenKind = 'user' | 'worker' | 'job' | 'kernel';
 
 /** `POST /tokens`. */
 export interface CreateTokenRequest {
   name: string;
-  kind?: Exclude<TokenKind, 'job'>;
+  kind?: Exclude<TokenKind, 'job' | 'kernel'>;
+}
+
+/** `POST /sessions/current/tokens` (session cookie and CSRF token only): a kernel token for the signed-in person. */
+export interface CreateKernelTokenRequest {
+  /** Shown in token lists, e.g. the kernel's id. */
+  name?: string;
+}
+
+/** What `POST /sessions/current/tokens` answers; the token ends with the session, at `expiresAt` at the latest. */
+export interface KernelToken {
+  id: string;
+  token: string;
+  expiresAt: string;
+}
+
+/**
+ * `POST /sessions/key`: single-person mode only (no TANDEM_AUTH). The key in `<TANDEM_HOME>/sign-in-key`,
+ * which `npm start` hands to JupyterLab, starts a session for the local user; it is no API token.
+ */
+export interface KeySignInRequest {
+  key: string;
 }
 
 /** What `POST /tokens` answers; the value is shown once and never kept. */

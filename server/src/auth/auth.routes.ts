@@ -41,9 +41,9 @@ export function authFeature(ctx: AppContext): Feature {
       status: 201,
       body: z.object({ name, displayName: z.string().min(1).max(200).optional(), isAdmin: z.boolean().optional() }),
     },
-    async ({ body }) => {
-      const user = await auth.createUser(body);
-      const { id: tokenId, token } = await auth.createToken(user.id, 'initial');
+    async ({ caller, body }) => {
+      const user = await auth.createUser(body, caller);
+      const { id: tokenId, token } = await auth.createToken(user.id, 'initial', 'user', caller);
       return { user, token, tokenId };
     },
   );
@@ -62,7 +62,26 @@ export function authFeature(ctx: AppContext): Feature {
     },
     async ({ caller, params, body }) => {
       if (params.userId === caller.id && !body.active) throw new TandemError('INVALID_ARGUMENT', 'you cannot deactivate yourself');
-      return auth.setActive(params.userId, body.active);
+      return auth.setActive(params.userId, body.active, caller);
+    },
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'put',
+      path: '/users/:userId/admin',
+      auth: 'admin',
+      summary: 'Make a user an admin or not (admins only); nobody can unmake themselves, so an admin always remains',
+      tags,
+      params: userParams,
+      body: z.object({ isAdmin: z.boolean() }),
+    },
+    async ({ caller, params, body }) => {
+      if (params.userId === caller.id && !body.isAdmin)
+        throw new TandemError('INVALID_ARGUMENT', 'you cannot remove your own admin rights');
+      return auth.setAdmin(params.userId, body.isAdmin, caller);
     },
   );
 
@@ -87,8 +106,8 @@ export function authFeature(ctx: AppContext): Feature {
       tags,
       params: userParams.extend({ tokenId: ID }),
     },
-    async ({ params }) => {
-      await auth.revokeToken(params.userId, params.tokenId);
+    async ({ caller, params }) => {
+      await auth.revokeToken(params.userId, params.tokenId, caller);
     },
   );
 
@@ -140,7 +159,7 @@ export function authFeature(ctx: AppContext): Feature {
       const team = await teamOf(caller, params.teamId);
       const user = await auth.findUserByName(body.user);
       if (!user) throw new TandemError('NOT_FOUND', `user ${body.user} not found`);
-      await auth.addMember(team.id, user.id);
+      await auth.addMember(team.id, user.id, caller);
     },
   );
 
@@ -157,7 +176,7 @@ export function authFeature(ctx: AppContext): Feature {
     },
     async ({ caller, params }) => {
       const team = await teamOf(caller, params.teamId);
-      await auth.removeMember(team.id, params.userId);
+      await auth.removeMember(team.id, params.userId, caller);
     },
   );
 
@@ -174,7 +193,7 @@ export function authFeature(ctx: AppContext): Feature {
     },
     async ({ caller, params }) => {
       const team = await teamOf(caller, params.teamId);
-      await auth.deleteTeam(team.id);
+      await auth.deleteTeam(team.id, caller);
     },
   );
 
@@ -191,9 +210,10 @@ export function authFeature(ctx: AppContext): Feature {
       body: z.object({ name: z.string().min(1).max(100), kind: z.enum(['user', 'worker']).default('user') }),
     },
     async ({ caller, body }) => {
-      // A job's token lives as long as the job: it may not outlive it through a token of its own.
-      if (caller.tokenKind === 'job') throw new TandemError('FORBIDDEN', 'a job’s token cannot create tokens');
-      return auth.createToken(caller.id, body.name, body.kind);
+      // A job's token lives as long as the job, a kernel's as long as its session: neither may outlive it through a token of its own.
+      if (caller.tokenKind === 'job' || caller.tokenKind === 'kernel')
+        throw new TandemError('FORBIDDEN', `a ${caller.tokenKind}’s token cannot create tokens`);
+      return auth.createToken(caller.id, body.name, body.kind, caller);
     },
   );
 
@@ -216,7 +236,7 @@ export function authFeature(ctx: AppContext): Feature {
       params: z.object({ tokenId: ID }),
     },
     async ({ caller, params }) => {
-      await auth.revokeToken(caller.id, params.tokenId);
+      await auth.revokeToken(caller.id, params.tokenId, caller);
     },
   );
 

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
+import type { Config } from '../config.js';
 import { escapeHtml } from '../dashboards/sanitize.js';
 import { TandemError } from '../errors.js';
+import { sendPage } from '../http/html-page.js';
 
 const STYLE =
   'body{font-family:system-ui,sans-serif;margin:12vh auto;max-width:22rem;color:#1f2328;padding:0 1rem}' +
   'label{display:block;margin:.8rem 0 .2rem}input{width:100%;box-sizing:border-box;padding:.45rem;font:inherit}' +
-  'button{margin-top:1rem;padding:.45rem 1rem;font:inherit}.error{color:#b42318}.who{color:#57606a}';
+  'button{margin-top:1rem;padding:.45rem 1rem;font:inherit}.error{color:#b42318}.who{color:#57606a}' +
+  '.sso{display:block;margin:1rem 0;padding:.6rem 1rem;border:1px solid #1f2328;border-radius:6px;color:inherit;text-align:center;text-decoration:none}';
 
 /** No script at all; the one inline style is allowed by its hash, and forms may only post here. */
 const CSP =
@@ -28,7 +31,17 @@ export function safeNext(next: unknown): string {
   return `${url.pathname}${url.search}${url.hash}`;
 }
 
+/** How people may sign in on this server (TANDEM_AUTH). */
+export interface SignInMethods {
+  password: boolean;
+  /** The OpenID provider's name on the button, when single sign-on is configured. */
+  oidc?: string;
+}
+
+export const signInMethods = (config: Config): SignInMethods => ({ password: config.passwordSignIn, oidc: config.oidc?.name });
+
 export interface LoginPage {
+  methods: SignInMethods;
   next: string;
   name?: string;
   error?: string;
@@ -49,16 +62,22 @@ ${
     : ''
 }
 ${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
-<form method="post" action="/tandem/login">${csrf}
+${
+  // A link, not a form: form-action 'self' would also block the redirect on to the provider.
+  page.methods.oidc
+    ? `<a class="sso" href="/tandem/login/oidc?next=${escapeHtml(encodeURIComponent(page.next))}">Sign in with ${escapeHtml(page.methods.oidc)}</a>`
+    : ''
+}
+${
+  page.methods.password
+    ? `<form method="post" action="/tandem/login">${csrf}
 <input type="hidden" name="next" value="${escapeHtml(page.next)}">
 <label for="name">User name</label><input id="name" name="name" autocomplete="username" required value="${escapeHtml(page.name ?? '')}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form></body></html>`;
-  res.setHeader('Content-Security-Policy', CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader('Cache-Control', 'no-store');
-  res.status(status).type('html').send(html);
+</form>`
+    : ''
+}
+</body></html>`;
+  sendPage(res, status, CSP, html);
 }

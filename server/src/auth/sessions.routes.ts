@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { AppContext, Feature } from '../context.js';
 import { TandemError } from '../errors.js';
 import { callerFor, route } from '../http/route.js';
-import { DEFAULT_NEXT, safeNext, sendLoginPage } from './login-page.js';
+import { DEFAULT_NEXT, safeNext, sendLoginPage, signInMethods } from './login-page.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import { meOf, SESSION_COOKIE, sessionsService } from './sessions.service.js';
 
@@ -17,6 +17,7 @@ const password = z.string().max(MAX_PASSWORD_LENGTH);
 export function sessionsFeature(ctx: AppContext): Feature {
   const sessions = ctx.shared(sessionsService);
   const { config, openapi } = ctx;
+  const methods = signInMethods(config);
   const api = Router();
   const pages = Router();
 
@@ -100,10 +101,10 @@ export function sessionsFeature(ctx: AppContext): Feature {
     try {
       next = safeNext(req.query.next);
     } catch (error) {
-      sendLoginPage(res, 400, { next, signedIn, error: (error as Error).message });
+      sendLoginPage(res, 400, { methods, next, signedIn, error: (error as Error).message });
       return;
     }
-    sendLoginPage(res, 200, { next, signedIn });
+    sendLoginPage(res, 200, { methods, next, signedIn });
   });
 
   pages.post('/tandem/login', async (req, res) => {
@@ -124,7 +125,7 @@ export function sessionsFeature(ctx: AppContext): Feature {
       if (!(error instanceof TandemError) || error.code === 'INTERNAL') throw error;
       const retryAfter = (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
       if (retryAfter) res.setHeader('Retry-After', String(retryAfter));
-      sendLoginPage(res, error.status, { next, name, error: error.message, signedIn: signedInAs(req) });
+      sendLoginPage(res, error.status, { methods, next, name, error: error.message, signedIn: signedInAs(req) });
     }
   });
 
@@ -138,12 +139,12 @@ export function sessionsFeature(ctx: AppContext): Feature {
   return { name: 'sessions', api, pages };
 }
 
-function signedInAs(req: Request): { name: string; csrfToken: string } | undefined {
+export function signedInAs(req: Request): { name: string; csrfToken: string } | undefined {
   return req.principal && req.session ? { name: req.principal.name, csrfToken: req.session.csrfToken } : undefined;
 }
 
 /** The client's address for rate limits (behind a local proxy, the one it forwarded). */
-const address = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+export const address = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 /**
  * Refuses sign-ins that a page of another site started (browsers always send Origin then).
@@ -157,9 +158,9 @@ function checkOrigin(req: Request, config: Config, allowCors: boolean): void {
   if (!own.includes(origin)) throw new TandemError('FORBIDDEN', `sign-in from another site (${origin}) is refused`);
 }
 
-const secure = (config: Config) => config.publicUrl?.startsWith('https:') ?? false;
+export const secure = (config: Config) => config.publicUrl?.startsWith('https:') ?? false;
 
-function setSessionCookie(res: Response, config: Config, sessionId: string): void {
+export function setSessionCookie(res: Response, config: Config, sessionId: string): void {
   res.append(
     'Set-Cookie',
     serialize(SESSION_COOKIE, sessionId, {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Me } from '../api/index.js';
 import type { AppContext } from '../context.js';
+import type { Queryable } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import { audited } from '../mutations.js';
 import type { AuthStore } from './auth.store.js';
@@ -45,6 +46,7 @@ export class SessionsService {
   private readonly cache = new Map<string, Cached>();
   private readonly idleMs: number;
   private readonly maxMs: number;
+  private readonly passwordSignIn: boolean;
   /** A hash to verify against when the name is unknown, so both cost the same scrypt. */
   private dummyHash?: Promise<string>;
 
@@ -56,12 +58,14 @@ export class SessionsService {
     this.auth = ctx.auth;
     this.idleMs = ctx.config.sessionIdleMs;
     this.maxMs = ctx.config.sessionMaxMs;
+    this.passwordSignIn = ctx.config.passwordSignIn;
     this.byName = new FailureLimiter(NAME_LIMIT, WINDOW_MS, now);
     this.byAddress = new FailureLimiter(ADDRESS_LIMIT, WINDOW_MS, now);
   }
 
   /** Signs in with a password; answers the new session's id (the cookie's value) and CSRF token. */
   async signIn(name: string, password: string, address: string): Promise<{ sessionId: string; csrfToken: string; user: Me }> {
+    if (!this.passwordSignIn) throw new TandemError('FORBIDDEN', 'password sign-in is off here (TANDEM_AUTH); use single sign-on');
     const nameKey = name.toLowerCase();
     this.throttle(nameKey, address);
     const found = await this.store.credentials(name);
@@ -88,12 +92,24 @@ export class SessionsService {
     const principal = await this.auth.principalOf(found.userId);
     if (!principal) throw new TandemError('FORBIDDEN', 'this account is deactivated; ask an admin');
     this.byName.clear(nameKey);
+    return this.startSession(principal, { address }, (tx) => this.store.clearFailures(tx, found.userId));
+  }
+
+  /**
+   * Opens a session for a person who just proved who they are (a password, or an OpenID
+   * provider's answer); `alsoInTransaction` commits with it. Answers the cookie's value.
+   */
+  async startSession(
+    principal: Principal,
+    details: Record<string, unknown>,
+    alsoInTransaction?: (tx: Queryable) => Promise<void>,
+  ): Promise<{ sessionId: string; csrfToken: string; user: Me }> {
     const sessionId = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
     const now = new Date(this.now());
     const row: SessionRow = {
       idHash: hashToken(sessionId),
-      userId: found.userId,
+      userId: principal.id,
       csrfSecret: csrfToken,
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.maxMs),
@@ -101,9 +117,9 @@ export class SessionsService {
     await audited(
       this.store,
       principal,
-      { action: 'user.sign_in', resourceType: 'user', resourceId: found.userId, details: { address } },
+      { action: 'user.sign_in', resourceType: 'user', resourceId: principal.id, details },
       async (tx) => {
-        await this.store.clearFailures(tx, found.userId);
+        await alsoInTransaction?.(tx);
         await this.store.create(tx, row, now);
       },
     );

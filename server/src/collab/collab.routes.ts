@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { grantRoutes } from '../auth/grants.routes.js';
+import { sessionsService } from '../auth/sessions.service.js';
 import type { AppContext, Feature } from '../context.js';
 import { route } from '../http/route.js';
 import { collabMetrics } from './collab.metrics.js';
@@ -27,7 +28,16 @@ export async function collabFeature(ctx: AppContext): Promise<Feature> {
   const store = new CollabStore(ctx.db);
   // The gauges read the rooms only when /metrics is scraped, after they exist.
   const observer = collabMetrics(ctx.metrics.registry, () => rooms.counts());
-  const rooms = new Rooms(store, ctx.auth, ctx.permissions, ctx.log, observer, ctx.config.maxBodyBytes);
+  const rooms = new Rooms(
+    store,
+    ctx.auth,
+    ctx.permissions,
+    ctx.log,
+    observer,
+    ctx.config.maxBodyBytes,
+    ctx.shared(sessionsService),
+    ctx.config,
+  );
   const notebooks = new CollabService(store, rooms, ctx.permissions, ctx.auth, ctx.events);
   const stopWatchingAccess = await rooms.watchAccess();
   const api = Router();

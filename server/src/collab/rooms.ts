@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { parse as parseCookies } from 'cookie';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { atLeast, type Permissions } from '../auth/permissions.js';
 import type { AuthChange, AuthStore } from '../auth/auth.store.js';
 import type { Principal } from '../auth/principal.js';
+import { SESSION_COOKIE, type SessionsService } from '../auth/sessions.service.js';
 import { hashToken } from '../auth/tokens.js';
+import type { Config } from '../config.js';
 import { TandemError } from '../errors.js';
 import { tokenOf } from '../http/authenticate.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +18,9 @@ import { CloseCode, Room, type Peer } from './room.js';
 
 export const COLLAB_PATH = /^\/tandem\/collab\/([A-Za-z0-9-]{1,64})(?:\?|$)/;
 const PING_MS = 30_000;
+
+/** What a socket signed in with: an API token, or a browser's session cookie. */
+type Credential = { token: string } | { sessionId: string };
 
 /** WebSocket close reasons are at most 123 bytes of UTF-8: cut on a character boundary. */
 export function closeReason(reason: string): string {
@@ -36,8 +42,8 @@ export class Rooms {
   private readonly wss: WebSocketServer;
   private readonly ping: NodeJS.Timeout;
   private readonly principals = new WeakMap<Peer, Principal>();
-  /** The token each socket connected with, to re-check it when tokens or users change. */
-  private readonly tokens = new WeakMap<Peer, string>();
+  /** What each socket signed in with, to re-check it when tokens, sessions or users change. */
+  private readonly credentials = new WeakMap<Peer, Credential>();
   private readonly stopWatchingAuth: () => void;
   /** Tells this server's own announcements from other servers'. */
   private readonly origin = randomUUID();
@@ -49,6 +55,8 @@ export class Rooms {
     private readonly log: Logger,
     private readonly observer: RoomObserver,
     maxMessageBytes: number,
+    private readonly sessions: Pick<SessionsService, 'resolve'>,
+    private readonly origins: Pick<Config, 'allowedOrigins' | 'publicUrl'>,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
     // Sockets of clients that vanished without closing (laptop lid, network loss) are dropped.
@@ -67,8 +75,9 @@ export class Rooms {
   }
 
   /**
-   * Re-checks every open socket's token after tokens, users or teams changed (here or on another
-   * server): revoked tokens and deactivated users are disconnected, and roles follow team changes.
+   * Re-checks every open socket's token or session after tokens, sessions, users or teams changed
+   * (here or on another server): revoked tokens, ended sessions and deactivated users are
+   * disconnected, and roles follow team changes.
    */
   private async reauthenticate(change: AuthChange): Promise<void> {
     const revoked = change.kind === 'tokens' ? new Set(change.hashes) : undefined;
@@ -76,12 +85,17 @@ export class Rooms {
       const room = await loading.catch(() => undefined);
       if (!room) continue;
       for (const peer of room.connectedPeers()) {
-        const token = this.tokens.get(peer);
+        const credential = this.credentials.get(peer);
         // Only named tokens were revoked: nobody else's rights changed.
-        if (revoked && !(token && revoked.has(hashToken(token)))) continue;
-        const principal = token ? await this.auth.authenticate(token) : undefined;
+        if (revoked && !(credential && 'token' in credential && revoked.has(hashToken(credential.token)))) continue;
+        const principal = credential && (await this.principalOf(credential));
         if (!principal) {
-          peer.close(CloseCode.unauthenticated, 'your token was revoked or your account deactivated');
+          peer.close(
+            CloseCode.unauthenticated,
+            credential && 'sessionId' in credential
+              ? 'your session ended: sign in again'
+              : 'your token was revoked or your account deactivated',
+          );
           continue;
         }
         this.principals.set(peer, principal);
@@ -167,22 +181,46 @@ export class Rooms {
   }
 
   private async connect(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const token = tokenOf({ headers: req.headers, url: req.url ?? '/' });
-    const principal = token ? await this.auth.authenticate(token) : undefined;
+    const credential = this.credentialOf(req);
+    const principal = credential && (await this.principalOf(credential));
     if (!principal || principal.tokenKind !== 'user')
-      throw new TandemError('UNAUTHENTICATED', 'a user API token is required (?token= or Authorization: Bearer)');
+      throw new TandemError('UNAUTHENTICATED', 'sign in, or send a user API token (?token= or Authorization: Bearer)');
     const role = await this.permissions.roleOf(principal, 'notebook', id);
     if (!role) throw new TandemError('NOT_FOUND', `notebook ${id} not found`);
     const room = await this.acquire(id);
     try {
       const ws = await new Promise<WebSocket>((resolve) => this.wss.handleUpgrade(req, socket, head, resolve));
-      this.attach(room, ws, principal, token!, atLeast(role, 'editor'));
+      this.attach(room, ws, principal, credential!, atLeast(role, 'editor'));
     } finally {
       this.release(room);
     }
   }
 
-  private attach(room: Room, ws: WebSocket & { alive?: boolean }, principal: Principal, token: string, canWrite: boolean): void {
+  /**
+   * The handshake's token, else its session cookie. Browsers send cookies with handshakes that
+   * any site's page starts (cross-site WebSocket hijacking), so a cookie counts only when the
+   * page's Origin is this server or one listed in TANDEM_ALLOWED_ORIGINS.
+   */
+  private credentialOf(req: IncomingMessage): Credential | undefined {
+    const token = tokenOf({ headers: req.headers, url: req.url ?? '/' });
+    if (token) return { token };
+    const sessionId = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
+    if (!sessionId) return undefined;
+    const { allowedOrigins, publicUrl } = this.origins;
+    const own = publicUrl ? new URL(publicUrl).origin : `http://${req.headers.host}`;
+    const origin = req.headers.origin;
+    if (!origin || !(origin === own || (allowedOrigins !== '*' && allowedOrigins.includes(origin)))) {
+      throw new TandemError('FORBIDDEN', `signing in by cookie from another site (${origin ?? 'no Origin'}) is refused`);
+    }
+    return { sessionId };
+  }
+
+  private async principalOf(credential: Credential): Promise<Principal | undefined> {
+    if ('token' in credential) return this.auth.authenticate(credential.token);
+    return (await this.sessions.resolve(credential.sessionId))?.principal;
+  }
+
+  private attach(room: Room, ws: WebSocket & { alive?: boolean }, principal: Principal, credential: Credential, canWrite: boolean): void {
     ws.binaryType = 'nodebuffer';
     ws.alive = true;
     const peer: Peer = {
@@ -201,7 +239,7 @@ export class Rooms {
       },
     };
     this.principals.set(peer, principal);
-    this.tokens.set(peer, token);
+    this.credentials.set(peer, credential);
     ws.on('pong', () => {
       ws.alive = true;
     });

@@ -91,13 +91,17 @@ export class DashboardsService {
           notebookPath: input.notebookPath,
           createdBy: who.id,
         });
+        await this.store.setSelection(tx, created.id, input.selection ?? null);
         return { ...created, version: await this.store.addVersion(tx, created.id, published(who, input, content)) };
       },
     );
     return { dashboard: await this.get(who, slug), version };
   }
 
-  /** Republishing adds a version; earlier versions stay as they were. */
+  /**
+   * Republishing adds a version; earlier versions stay as they were. The chosen cells are kept, so a
+   * schedule set later (from the Dashboards panel, with the notebook alone) shows the same cells.
+   */
   async publish(who: Principal, slug: string, input: PublishInput): Promise<{ dashboard: DashboardView; version: number }> {
     const row = await this.access(who, slug, 'editor');
     const content = extractContent(input.notebook, input.selection);
@@ -105,7 +109,10 @@ export class DashboardsService {
       this.changes,
       who,
       (number: number) => onDashboard(row.id, 'dashboard.publish', { version: number }),
-      (tx) => this.store.addVersion(tx, row.id, published(who, input, content)),
+      async (tx) => {
+        await this.store.setSelection(tx, row.id, input.selection ?? null);
+        return this.store.addVersion(tx, row.id, published(who, input, content));
+      },
     );
     this.changed(row, version);
     return { dashboard: await this.get(who, slug), version };
@@ -221,7 +228,8 @@ export class DashboardsService {
   async access(who: Principal, slug: string, needed: Role): Promise<DashboardRow & { role: Role }> {
     const row = await this.store.find(slug);
     if (!row) throw new TandemError('NOT_FOUND', `dashboard ${slug} not found`);
-    return { ...row, role: await this.permissions.require(who, 'dashboard', row.id, needed) };
+    // Labelled by slug: an unseen dashboard answers as one that does not exist, never with its id.
+    return { ...row, role: await this.permissions.require(who, 'dashboard', row.id, needed, { label: slug }) };
   }
 
   /** Viewers see what the page shows; the schedule and run status are for editors. */

@@ -188,6 +188,11 @@ export class DashboardsStore {
     );
   }
 
+  /** The cells a publish chose (null: all), which later refreshes and live mode show unless told otherwise. */
+  async setSelection(tx: Queryable, id: string, selection: CellChoice[] | null): Promise<void> {
+    await tx.query('UPDATE dashboards SET selection = $2 WHERE id = $1', [id, selection ? JSON.stringify(selection) : null]);
+  }
+
   async setLinkKeyHash(tx: Queryable, id: string, hash: string | null): Promise<void> {
     await tx.query('UPDATE dashboards SET link_key_hash = $2, updated_at = now() WHERE id = $1', [id, hash]);
   }
@@ -204,13 +209,14 @@ export class DashboardsStore {
     );
   }
 
+  /** Sets or (null) stops the schedule; the cells shown stay chosen when a schedule stops or names none. */
   async setSchedule(
     tx: Queryable,
     id: string,
     schedule: (Schedule & { nextRunAt: Date; sourceKey: string; selection: CellChoice[] | null; setBy: string }) | null,
   ): Promise<void> {
     await tx.query(
-      `UPDATE dashboards SET schedule_cron = $2, schedule_timezone = $3, next_run_at = $4, source_key = $5, selection = $6,
+      `UPDATE dashboards SET schedule_cron = $2, schedule_timezone = $3, next_run_at = $4, source_key = $5, selection = COALESCE($6, selection),
          schedule_set_by = $7, updated_at = now()
         WHERE id = $1`,
       [

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppContext, Feature } from '../context.js';
 import { pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import { sessionsService } from '../auth/sessions.service.js';
+import { sameSecret } from '../auth/tokens.js';
 import { authenticate } from './authenticate.js';
 
 /** The Express app: cross-cutting middleware, health, metrics, OpenAPI, then each feature. */
@@ -89,12 +89,18 @@ function routeLabel(req: Request): string {
   return route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched';
 }
 
+/**
+ * Any origin may call with a token (`*`, the default). Only origins listed by name
+ * (TANDEM_ALLOWED_ORIGINS) may call with the session cookie (`credentials: 'include'`), as a
+ * JupyterLab on another port of the same site does; their writes still need the CSRF token.
+ */
 function cors(allowed: string[] | '*') {
   return (req: Request, res: Response, next: NextFunction) => {
     const origin = req.headers.origin;
     if (origin && (allowed === '*' || allowed.includes(origin))) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
+      if (allowed !== '*') res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-CSRF-Token, X-Tandem-Sha256');
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
       res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition, X-Tandem-Sha256');
@@ -105,10 +111,4 @@ function cors(allowed: string[] | '*') {
     }
     next();
   };
-}
-
-/** Compares secrets in constant time (hashed first, so lengths do not leak either). */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Principal } from '../auth/principal.js';
 import { csrfMatches, SESSION_COOKIE, type SessionsService } from '../auth/sessions.service.js';
-import { hashToken } from '../auth/tokens.js';
+import { DEPLOYMENT_KEY_PREFIX, hashToken } from '../auth/tokens.js';
 import { TandemError } from '../errors.js';
 
 const CACHE_MS = 5_000;
@@ -28,6 +28,8 @@ export function authenticate(auth: AuthStore, sessions: Pick<SessionsService, 'r
   return async (req: Request, _res: Response, next: NextFunction) => {
     const token = tokenOf(req);
     if (!token) return signInBySession(req, sessions, next);
+    // A deployment's API key signs nobody in: the serving routes check it against their deployment.
+    if (token.startsWith(DEPLOYMENT_KEY_PREFIX)) return next();
     const now = Date.now();
     const hash = hashToken(token);
     let hit = cache.get(hash);
@@ -54,6 +56,8 @@ async function signInBySession(req: Request, sessions: Pick<SessionsService, 're
       throw new TandemError(
         'FORBIDDEN',
         'requests signed in by the session cookie must send its CSRF token in the X-CSRF-Token header (GET /tandem/api/sessions/current answers it)',
+        // Clients tell this refusal from others: fetching the token again and retrying can help.
+        { details: { reason: 'csrf' } },
       );
     }
   }

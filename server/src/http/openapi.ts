@@ -4,7 +4,10 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface RouteDoc {
   method: HttpMethod;
-  /** Express-style path below /tandem/api, e.g. `/models/:name`. */
+  /**
+   * Express-style path below /tandem/api, e.g. `/models/:name`; or from the site root for routes
+   * of a feature's `pages` (`/tandem/serve/:model/:alias/predict`).
+   */
   path: string;
   summary: string;
   /** Who may call it (see `route()`); public routes need no token. */
@@ -29,7 +32,7 @@ export class OpenApiRegistry {
   document(): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of this.routes) {
-      const path = `/tandem/api${r.path.replace(/:(\w+)/g, '{$1}')}`;
+      const path = `${r.path.startsWith('/tandem/') ? '' : '/tandem/api'}${r.path.replace(/:(\w+)/g, '{$1}')}`;
       const parameters = [...objectParams(r.params, 'path'), ...objectParams(r.query, 'query')];
       (paths[path] ??= {})[r.method] = {
         summary: r.summary,

@@ -8,8 +8,8 @@ import { parseInput } from './validate.js';
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /**
- * Who may call a route: a person's token (`user`; also the token a job acts with as its
- * submitter), an admin's (`admin`; never a job's), a worker agent's token (`worker`), or anyone
+ * Who may call a route: a person's token (`user`; also the token a job or a kernel acts with as
+ * that person), an admin's (`admin`; never a job's or a kernel's), a worker agent's token (`worker`), or anyone
  * (`public`, the caller is then optional). Worker tokens are refused everywhere except `worker`
  * routes, and people's tokens there.
  */
@@ -79,8 +79,11 @@ export function callerFor(auth: RouteAuth, principal: Principal | undefined): Pr
   if (auth === 'worker' && principal.tokenKind !== 'worker') {
     throw new TandemError('FORBIDDEN', 'the worker API needs a worker token (POST /tandem/api/tokens {"kind":"worker"})');
   }
-  if (auth === 'admin' && (!principal.isAdmin || principal.tokenKind === 'job')) {
-    throw new TandemError('FORBIDDEN', principal.isAdmin ? 'a job’s token cannot use admin routes' : 'only admins may do this');
+  if (auth === 'admin' && (!principal.isAdmin || principal.tokenKind === 'job' || principal.tokenKind === 'kernel')) {
+    throw new TandemError(
+      'FORBIDDEN',
+      principal.isAdmin ? `a ${principal.tokenKind}’s token cannot use admin routes` : 'only admins may do this',
+    );
   }
   return principal;
 }

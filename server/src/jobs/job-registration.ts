@@ -5,7 +5,7 @@ import { TandemError } from '../errors.js';
 import type { Job, JobOutput } from './jobs.store.js';
 
 /** Spec fields worth keeping as a version's params: the scalar settings the job ran with. */
-function paramsOf(job: Job): Record<string, string | number | boolean | null> {
+export function paramsOf(job: Job): Record<string, string | number | boolean | null> {
   const flat: Record<string, string | number | boolean | null> = {};
   const add = (prefix: string, value: unknown) => {
     if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) flat[prefix] = value as string | number | boolean | null;
@@ -18,11 +18,18 @@ function paramsOf(job: Job): Record<string, string | number | boolean | null> {
 
 /**
  * Registers a finished job's outputs as a new version of `job.register.model`, as the user who
- * submitted the job, with the job as lineage. Files are streamed from the job's artifacts.
+ * submitted the job, with the job (and `run`, its attempt's run) as lineage. Files are streamed
+ * from the job's artifacts.
  */
 export async function registerJobModel(
   models: ModelsService,
-  { job, creator, outputs, metrics }: { job: Job; creator: Principal; outputs: JobOutput[]; metrics: Record<string, number> },
+  {
+    job,
+    creator,
+    outputs,
+    metrics,
+    run,
+  }: { job: Job; creator: Principal; outputs: JobOutput[]; metrics: Record<string, number>; run?: string },
 ): Promise<ModelVersion> {
   if (!job.register) throw new TandemError('INVALID_ARGUMENT', `job ${job.id} does not register a model`);
   if (outputs.length === 0) throw new TandemError('INVALID_ARGUMENT', `job ${job.id} produced no output files to register`);
@@ -37,8 +44,8 @@ export async function registerJobModel(
       source: `${job.kind}:${String(job.spec.template ?? 'script')}`,
       ...(job.notebook ? { notebook: job.notebook } : {}),
       author: creator.name,
-      run: String(job.attempt),
     },
+    run,
     files: outputs.map((o) => ({ path: o.path, fromKey: o.key, sha256: o.sha256 })),
   });
 }

@@ -13,7 +13,7 @@ import { createJobsService } from './jobs.service.js';
 const tags = ['jobs'];
 const KIND = z.enum(['spark', 'gpu', 'notebook']);
 const STATUS = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
-const EVENT_TYPE = z.enum(['log', 'metric', 'progress', 'state']);
+const EVENT_TYPE = z.enum(['log', 'metric', 'progress', 'state', 'info']);
 const jobParams = z.object({ id: z.uuid() });
 const leaseParams = z.object({ workerId: z.uuid(), jobId: z.uuid(), attempt: z.coerce.number().int().min(1) });
 const LEASE_MS = z.number().int().min(1000).max(600_000).default(30_000);
@@ -32,6 +32,7 @@ const submitBody = z
     register: z.object({ model: MODEL_REF, description: z.string().max(100_000).optional() }).optional(),
     notebook: z.string().max(1000).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
+    experiment: z.string().trim().min(1).max(500).optional(),
   })
   .transform((body, ctx) => {
     const spec = jobSpec(body.kind).safeParse(body.spec);
@@ -45,6 +46,10 @@ const submitBody = z
 const workerEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('log'), data: z.object({ stream: z.enum(['stdout', 'stderr', 'system']), line: z.string().max(20_000) }) }),
   z.object({ type: z.literal('metric'), data: z.record(z.string().max(128), z.number().finite()) }),
+  z.object({
+    type: z.literal('info'),
+    data: z.record(z.string().max(128), z.union([z.string().max(1000), z.number().finite(), z.boolean()])),
+  }),
   z.object({
     type: z.literal('progress'),
     data: z.object({ fraction: z.number().min(0).max(1).optional(), message: z.string().max(1000).optional() }),

@@ -8,8 +8,10 @@ import type { EventBus, TandemEvent } from '../events.js';
 import { audited, createOwned } from '../mutations.js';
 import type { AppContext } from '../context.js';
 import { createModelsService, type ModelsService } from '../models/models.service.js';
+import { createTrackingService } from '../tracking/tracking.service.js';
 import { dataKey, dataRefsOf, type DataRef } from './job-data.js';
 import { registerJobModel } from './job-registration.js';
+import { JobRuns } from './job-runs.js';
 import {
   FINAL_STATUSES,
   type Job,
@@ -31,6 +33,8 @@ export interface SubmitInput {
   register?: { model: string; description?: string };
   notebook?: string;
   maxAttempts?: number;
+  /** The experiment (id or name) its runs go into; see JobRuns.experimentFor. */
+  experiment?: string;
 }
 
 export interface Outcome {
@@ -65,6 +69,7 @@ export class JobsService {
     private readonly events: EventBus,
     private readonly auth: AuthStore,
     private readonly models: ModelsService,
+    private readonly runs: JobRuns,
     private readonly limits: JobsLimits,
   ) {}
 
@@ -72,6 +77,8 @@ export class JobsService {
 
   async submit(who: Principal, input: SubmitInput, { dataChecked = false } = {}): Promise<Job> {
     if (!dataChecked) await this.requireUploaded(who, dataRefsOf(input.spec));
+    const name = input.name ?? defaultName(input);
+    const experimentId = await this.runs.experimentFor(who, input.kind, name, input.experiment);
     return createOwned(
       { db: this.store, permissions: this.permissions, events: this.events },
       who,
@@ -84,10 +91,11 @@ export class JobsService {
       async (tx) => {
         const created = await this.store.create(tx, {
           kind: input.kind,
-          name: input.name ?? defaultName(input),
+          name,
           spec: input.spec,
           register: input.register,
           notebook: input.notebook,
+          experimentId,
           maxAttempts: input.maxAttempts ?? 3,
           createdBy: who.id,
         });
@@ -167,6 +175,7 @@ export class JobsService {
         register: job.register ?? undefined,
         notebook: job.notebook ?? undefined,
         maxAttempts: job.maxAttempts,
+        experiment: job.experimentId ?? undefined,
       },
       { dataChecked: true },
     );
@@ -274,6 +283,7 @@ export class JobsService {
       if (job || deadline <= Date.now()) {
         queued.cancel();
         if (!job) return undefined;
+        job = await this.startRun(job);
         this.publish('job.updated', job);
         // The job acts as its submitter with this token, never with the worker's.
         return { job, token: await this.auth.createJobToken(job.createdBy, job.id, this.limits.jobTokenTtlMs) };
@@ -307,6 +317,10 @@ export class JobsService {
       return job;
     });
     this.publish('job.event', job);
+    if (job.runId) {
+      const creator = await this.auth.principalOf(job.createdBy);
+      if (creator) await this.runs.mirror(job, creator, events);
+    }
   }
 
   /** Streams one output file of the current attempt into the artifact store. */
@@ -344,21 +358,36 @@ export class JobsService {
       try {
         const creator = await this.creatorOf(job);
         const outputs = await this.store.outputs(job.id, job.attempt);
-        const version = await registerJobModel(this.models, { job, creator, outputs, metrics: { ...job.metrics, ...outcome.metrics } });
+        const version = await registerJobModel(this.models, {
+          job,
+          creator,
+          outputs,
+          metrics: { ...job.metrics, ...outcome.metrics },
+          run: await this.runs.linkable(job, creator),
+        });
         result = { model: job.register.model, version: version.number };
       } catch (cause) {
         status = 'failed';
         error = `registering model ${job.register.model} failed: ${(cause as Error).message}`;
       }
     }
-    const done = await this.store.transaction(async (tx) => {
+    const { done, final } = await this.store.transaction(async (tx) => {
       const current = await this.requireLease(tx, lease);
       // Final metrics usually repeat the last streamed values; only new ones are events.
       const fresh = Object.entries(outcome.metrics ?? {}).filter(([k, v]) => current.metrics[k] !== v);
-      if (fresh.length > 0)
-        await this.store.addEvents(tx, current.id, current.attempt, [{ type: 'metric', data: Object.fromEntries(fresh) }]);
-      return this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined });
+      const final = fresh.length > 0 ? [{ type: 'metric' as const, data: Object.fromEntries(fresh) }] : [];
+      await this.store.addEvents(tx, current.id, current.attempt, final);
+      return {
+        done: await this.store.setStatus(tx, current, status, { error, result, progress: status === 'succeeded' ? 1 : undefined }),
+        final,
+      };
     });
+    // The run ends before followers hear the job did, so that they find it ended.
+    if (done.runId) {
+      const creator = await this.auth.principalOf(done.createdBy);
+      if (creator) await this.runs.mirror(done, creator, final);
+      await this.runs.end(done, creator);
+    }
     await this.auth.revokeJobTokens(done.id);
     this.publish('job.updated', done);
     return done;
@@ -382,6 +411,7 @@ export class JobsService {
       // The lost attempt's token dies with it; a retry gets a new one when claimed.
       await this.auth.revokeJobTokens(job.id);
       this.publish(job.status === 'queued' ? 'job.queued' : 'job.updated', job);
+      if (job.runId) await this.runs.end(job, await this.auth.principalOf(job.createdBy));
     }
     return changed;
   }
@@ -402,6 +432,18 @@ export class JobsService {
     const job = await this.store.leased(tx, lease);
     if (!job) throw new TandemError('CONFLICT', `job ${lease.jobId} attempt ${lease.attempt} is no longer leased to this worker`);
     return job;
+  }
+
+  /**
+   * The claimed attempt's run, recorded on the job; none when it could not be made, so that the
+   * attempt never writes into an earlier attempt's run.
+   */
+  private async startRun(job: Job): Promise<Job> {
+    if (!job.experimentId) return job;
+    const creator = await this.auth.principalOf(job.createdBy);
+    const runId = (creator && (await this.runs.start(job, creator))) ?? null;
+    await this.store.setRun(job.id, job.attempt, runId);
+    return { ...job, runId };
   }
 
   private async creatorOf(job: Job): Promise<Principal> {
@@ -446,6 +488,7 @@ export function createJobsService(ctx: AppContext): JobsService {
     ctx.events,
     ctx.auth,
     ctx.shared(createModelsService),
+    new JobRuns(ctx.shared(createTrackingService), ctx.log),
     { maxOutputBytes: ctx.config.maxArtifactBytes, workerOnlineMs: 60_000, jobTokenTtlMs: 24 * 60 * 60_000 },
   );
 }

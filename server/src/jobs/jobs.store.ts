@@ -26,6 +26,8 @@ export interface NewJob {
   spec: Json;
   register?: Job['register'];
   notebook?: string;
+  /** The experiment its attempts log runs into. */
+  experimentId?: string;
   maxAttempts: number;
   createdBy: string;
 }
@@ -54,7 +56,7 @@ export interface Lease {
 
 const JOB_COLUMNS = `id, kind, name, status, spec, register, notebook, attempt, max_attempts AS "maxAttempts",
   worker_id AS "workerId", lease_expires_at AS "leaseExpiresAt", cancel_requested AS "cancelRequested",
-  progress, metrics, error, result, created_by AS "createdBy", created_at AS "createdAt",
+  progress, metrics, info, error, result, experiment_id AS "experimentId", run_id AS "runId", created_by AS "createdBy", created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt", updated_at AS "updatedAt"`;
 
 const WORKER_COLUMNS = `id, name, owner_id AS "ownerId", capabilities, gpus, concurrency, only_owner AS "onlyOwner", team_id AS "teamId", last_seen_at AS "lastSeenAt"`;
@@ -75,8 +77,8 @@ export class JobsStore {
 
   async create(tx: Queryable, job: NewJob): Promise<Job> {
     const [row] = await tx.query<Job>(
-      `INSERT INTO jobs (id, kind, name, status, spec, register, notebook, max_attempts, created_by)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING ${JOB_COLUMNS}`,
+      `INSERT INTO jobs (id, kind, name, status, spec, register, notebook, max_attempts, created_by, experiment_id)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9) RETURNING ${JOB_COLUMNS}`,
       [
         randomUUID(),
         job.kind,
@@ -86,9 +88,15 @@ export class JobsStore {
         job.notebook ?? null,
         job.maxAttempts,
         job.createdBy,
+        job.experimentId ?? null,
       ],
     );
     return row!;
+  }
+
+  /** Records the run of the job's current attempt (unless another attempt started meanwhile). */
+  async setRun(jobId: string, attempt: number, runId: string | null): Promise<void> {
+    await this.db.query('UPDATE jobs SET run_id = $3 WHERE id = $1 AND attempt = $2', [jobId, attempt, runId]);
   }
 
   async get(id: string, q: Queryable = this.db): Promise<Job | undefined> {
@@ -200,7 +208,7 @@ export class JobsStore {
     );
   }
 
-  /** Appends events; progress and metric events also update the job row so lists show them. */
+  /** Appends events; progress, metric and info events also update the job row so lists show them. */
   async addEvents(tx: Queryable, jobId: string, attempt: number, events: { type: JobEventType; data: Json }[]): Promise<void> {
     if (events.length === 0) return;
     await tx.query(
@@ -214,10 +222,12 @@ export class JobsStore {
         .filter((e) => e.type === 'metric')
         .flatMap((e) => Object.entries(e.data).filter(([k, v]) => k !== 'step' && typeof v === 'number')),
     );
-    if (progress || Object.keys(metrics).length > 0) {
+    const info = Object.assign({}, ...events.filter((e) => e.type === 'info').map((e) => e.data));
+    if (progress || Object.keys(metrics).length > 0 || Object.keys(info).length > 0) {
       await tx.query(
-        `UPDATE jobs SET progress = coalesce($2, progress), metrics = metrics || $3::jsonb, updated_at = now() WHERE id = $1`,
-        [jobId, progress ? progress.data.fraction : null, JSON.stringify(metrics)],
+        `UPDATE jobs SET progress = coalesce($2, progress), metrics = metrics || $3::jsonb, info = info || $4::jsonb, updated_at = now()
+         WHERE id = $1`,
+        [jobId, progress ? progress.data.fraction : null, JSON.stringify(metrics), JSON.stringify(info)],
       );
     }
   }

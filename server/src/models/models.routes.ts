@@ -7,7 +7,9 @@ import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { TandemEvent } from '../events.js';
+import { openEventStream } from '../http/event-stream.js';
 import { route } from '../http/route.js';
+import { RUN_ID } from '../tracking/tracking.schemas.js';
 import { ALIAS, MODEL_NAME, MODEL_REF, searchQuery, TAG_KEY } from './models.search.js';
 import { createModelsService, type ModelsService } from './models.service.js';
 import type { ModelVersion } from './models.store.js';
@@ -50,10 +52,11 @@ const newVersion = z.object({
     .optional(),
   signature: z.object({ inputs: z.array(columnSchema).max(10_000), outputs: z.array(columnSchema).max(10_000) }).optional(),
   lineage: z
-    .object({ notebook: SHORT, jobId: SHORT, datasetFingerprint: SHORT, author: SHORT, source: SHORT, run: SHORT })
+    .object({ notebook: SHORT, jobId: SHORT, datasetFingerprint: SHORT, author: SHORT, source: SHORT })
     .partial()
     .strict()
     .optional(),
+  run: RUN_ID.optional(),
   createModel: z.boolean().optional(),
 });
 
@@ -384,37 +387,23 @@ export function modelsFeature(ctx: AppContext): Feature {
 }
 
 /** Object-store keys are internal: clients address files by path. */
-function publicVersion(version: ModelVersion) {
+export function publicVersion(version: ModelVersion) {
   return { ...version, files: version.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) };
 }
 
 /** Relays model events the caller may see until the client disconnects. */
 function streamEvents(models: ModelsService, who: Principal, req: Request, res: Response): Promise<void> {
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream',
-    'Cache-Control': 'no-cache',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
-  res.write(': connected\n\n');
+  const stream = openEventStream(req, res);
   const send = async (event: TandemEvent) => {
     const { audience, ...data } = event.data ?? {};
     const visible = audience
       ? who.isAdmin ||
         (audience as { type: string; id: string }[]).some((p) => (p.type === 'user' ? p.id === who.id : who.teamIds.includes(p.id)))
       : await models.canSee(who, event.resourceId);
-    if (visible && !res.writableEnded) res.write(`event: model\ndata: ${JSON.stringify({ type: event.type, at: event.at, ...data })}\n\n`);
+    if (visible) stream.send('model', { type: event.type, at: event.at, ...data });
   };
   const unsubscribe = models.subscribe((event) => {
     send(event).catch(() => undefined);
   });
-  // Proxies drop idle connections; a comment every 25 s keeps the stream open.
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
-  return new Promise((resolve) => {
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-      resolve();
-    });
-  });
+  return stream.ended.then(unsubscribe);
 }

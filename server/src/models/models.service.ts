@@ -10,6 +10,7 @@ import type { PageRequest } from '../db/paging.js';
 import { notFound, TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
 import { audited, createOwned } from '../mutations.js';
+import { createTrackingService, type TrackingService } from '../tracking/tracking.service.js';
 import type { ModelSearch } from './models.search.js';
 import { ModelsStore, type Model, type ModelFile, type ModelVersion, type NewVersion, type Page } from './models.store.js';
 
@@ -70,6 +71,8 @@ export class ModelsService {
     private readonly permissions: Permissions,
     private readonly events: EventBus,
     auth: AuthStore,
+    /** Experiment tracking, for the runs versions come from. */
+    private readonly tracking: TrackingService,
     private readonly limits: ModelsLimits,
   ) {
     this.sharing = new Sharing(permissions, auth);
@@ -175,13 +178,15 @@ export class ModelsService {
 
   /**
    * Starts a version upload; returns the pending version (its id is the upload id) and the
-   * `fullName` of its model, which the file uploads and the commit should name.
+   * `fullName` of its model, which the file uploads and the commit should name. A run it names
+   * must be one the caller can see.
    */
   async startVersion(
     who: Principal,
     name: string,
     input: NewVersion & { createModel?: boolean },
   ): Promise<ModelVersion & { model: string }> {
+    if (input.run) await this.tracking.access(who, input.run, 'viewer');
     const model = input.createModel ? await this.modelForRegistration(who, name) : (await this.access(who, name, 'editor')).model;
     const id = await this.store.transaction((tx) => this.store.createPendingVersion(tx, model.id, input, who.id));
     return { ...(await this.store.findVersionById(id))!, model: model.fullName };
@@ -215,10 +220,14 @@ export class ModelsService {
     return recorded;
   }
 
-  /** Makes a pending version visible with the model's next number, once all its files are stored. */
+  /**
+   * Makes a pending version visible with the model's next number, once all its files are stored,
+   * and tags the run it came from with it. The caller must still see that run.
+   */
   async commitVersion(who: Principal, name: string, uploadId: string): Promise<ModelVersion> {
     const { model } = await this.access(who, name, 'editor');
     const version = await this.pendingVersion(model, uploadId);
+    const run = version.runId ? await this.tracking.access(who, version.runId, 'viewer') : undefined;
     if (version.files.length === 0)
       throw new TandemError('INVALID_ARGUMENT', `upload ${uploadId} has no files: upload at least one before committing`);
     for (const file of version.files) {
@@ -233,6 +242,7 @@ export class ModelsService {
       (tx) => this.store.commitVersion(tx, version),
     );
     this.publish('model.version.created', model, { version: number });
+    if (run) await this.tracking.noteRegisteredModel(run, `${model.fullName}:${number}`);
     return (await this.store.findVersionById(version.id))!;
   }
 
@@ -258,6 +268,37 @@ export class ModelsService {
       if (current?.status === 'pending') await this.removePending(current).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Registers what a run stored at `artifact` (a file, or every file under a folder) as a new
+   * version of `model`, resolved and created as `registerVersion` does. The bytes are copied in the
+   * object store; the version takes the run's params, its finite latest metrics and its lineage.
+   */
+  async registerFromRun(who: Principal, runId: string, { model, artifact }: { model: string; artifact: string }): Promise<ModelVersion> {
+    const run = await this.tracking.getRun(who, runId);
+    const files = await this.tracking.artifactFiles(who, runId, artifact, this.limits.maxFilesPerVersion);
+    // Refused before anything is created, rather than half-way through the copy.
+    for (const file of files) assertFilePath(file.name);
+    const trainedOn = run.inputs.find((i) => i.context === 'train') ?? run.inputs[0];
+    return this.registerVersion({
+      model,
+      actor: who,
+      run: run.id,
+      description: `Registered from run ${run.name}`,
+      params: run.params,
+      metrics: Object.fromEntries(
+        Object.entries(run.metrics).flatMap(([key, point]) => (typeof point.value === 'number' ? [[key, point.value]] : [])),
+      ),
+      lineage: {
+        source: `run:${artifact}`,
+        author: run.userName,
+        ...(run.notebook ? { notebook: run.notebook } : {}),
+        ...(run.jobId ? { jobId: run.jobId } : {}),
+        ...(trainedOn ? { datasetFingerprint: trainedOn.digest } : {}),
+      },
+      files: files.map((f) => ({ path: f.name, fromKey: f.key, sha256: f.sha256 })),
+    });
   }
 
   /** A file of a ready version, after checking the caller may read it. */
@@ -414,9 +455,17 @@ function only<T extends Model>(name: string, candidates: T[]): T {
 
 /** The registry service wired to the server's shared stores; jobs use this to register versions. */
 export function createModelsService(ctx: AppContext): ModelsService {
-  return new ModelsService(new ModelsStore(ctx.db, ctx.permissions), ctx.artifacts, ctx.permissions, ctx.events, ctx.auth, {
-    maxFileBytes: ctx.config.maxArtifactBytes,
-    maxFilesPerVersion: 1000,
-    pendingTtlMs: 24 * 60 * 60 * 1000,
-  });
+  return new ModelsService(
+    new ModelsStore(ctx.db, ctx.permissions),
+    ctx.artifacts,
+    ctx.permissions,
+    ctx.events,
+    ctx.auth,
+    ctx.shared(createTrackingService),
+    {
+      maxFileBytes: ctx.config.maxArtifactBytes,
+      maxFilesPerVersion: 1000,
+      pendingTtlMs: 24 * 60 * 60 * 1000,
+    },
+  );
 }

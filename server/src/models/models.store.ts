@@ -40,7 +40,7 @@ const MODEL_COLUMNS = `m.id, m.name, u.name AS owner, u.name || '/' || m.name AS
             WHERE a.model_id = m.id), '{}'::jsonb) AS aliases`;
 
 const VERSION_COLUMNS = `v.id, v.model_id AS "modelId", v.number, v.status, v.description, v.params, v.metrics, v.signature, v.lineage,
-  v.created_by AS "createdBy", v.created_at AS "createdAt", v.ready_at AS "readyAt",
+  v.run_id AS "runId", v.created_by AS "createdBy", v.created_at AS "createdAt", v.ready_at AS "readyAt",
   COALESCE((SELECT jsonb_agg(jsonb_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256, 'key', f.key) ORDER BY f.path)
             FROM model_files f WHERE f.version_id = v.id), '[]'::jsonb) AS files,
   COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM model_aliases a WHERE a.version_id = v.id), ARRAY[]::text[]) AS aliases`;
@@ -168,8 +168,8 @@ export class ModelsStore {
   async createPendingVersion(tx: Queryable, modelId: string, input: NewVersion, createdBy: string): Promise<string> {
     const id = randomUUID();
     await tx.query(
-      `INSERT INTO model_versions (id, model_id, status, description, params, metrics, signature, lineage, created_by)
-       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO model_versions (id, model_id, status, description, params, metrics, signature, lineage, run_id, created_by)
+       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9)`,
       [
         id,
         modelId,
@@ -178,6 +178,7 @@ export class ModelsStore {
         JSON.stringify(input.metrics ?? {}),
         input.signature ? JSON.stringify(input.signature) : null,
         JSON.stringify(input.lineage ?? {}),
+        input.run ?? null,
         createdBy,
       ],
     );

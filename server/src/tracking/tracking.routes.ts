@@ -6,9 +6,13 @@ import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import { route } from '../http/route.js';
+import { publicVersion } from '../models/models.routes.js';
+import { MODEL_REF } from '../models/models.search.js';
+import { createModelsService } from '../models/models.service.js';
 import { requestedRange } from '../models/range.js';
 import { mlflowRouter } from './mlflow.routes.js';
 import { EXPERIMENT_VOCABULARY, RUN_VOCABULARY } from './tracking.filter.js';
+import { streamExperimentEvents } from './tracking.events.js';
 import {
   DATASET_INPUT,
   EXPERIMENT_ID,
@@ -87,6 +91,7 @@ const datasetInput = (i: z.output<typeof DATASET_INPUT>): DatasetInput => ({
 /** Experiments and runs under /tandem/api, the MLflow-compatible API under /tandem/mlflow, and the reaper of silent runs. */
 export function trackingFeature(ctx: AppContext): Feature {
   const tracking = ctx.shared(createTrackingService);
+  const models = ctx.shared(createModelsService);
   const api = Router();
   const { openapi } = ctx;
 
@@ -194,6 +199,20 @@ export function trackingFeature(ctx: AppContext): Feature {
       await tracking.setExperimentDeleted(caller, params.id, false);
       return tracking.experiment(caller, params.id, 'viewer');
     },
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/experiments/:id/events',
+      auth: 'user',
+      summary: 'Server-sent events about the experiment and its runs, for its viewers (token via ?token=)',
+      tags,
+      params: experimentParams,
+    },
+    ({ caller, req, res, params }) => streamExperimentEvents({ tracking, auth: ctx.auth }, caller, params.id, req, res),
   );
 
   grantRoutes(api, openapi, {
@@ -442,6 +461,22 @@ export function trackingFeature(ctx: AppContext): Feature {
       if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
       await pipeline(stream, res);
     },
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/runs/:id/register',
+      auth: 'user',
+      summary: 'Register an artifact file or folder of the run as a new model version (viewers of the run, editors of the model)',
+      tags,
+      status: 201,
+      params: runParams,
+      body: z.object({ model: MODEL_REF, artifact: z.string().min(1).max(1024) }),
+    },
+    async ({ caller, params, body }) => publicVersion(await models.registerFromRun(caller, params.id, body)),
   );
 
   const reaper = setInterval(() => {

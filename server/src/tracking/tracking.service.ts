@@ -6,7 +6,6 @@ import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { Sharing, type Grantee, type NamedGrant } from '../auth/sharing.js';
 import type { AppContext } from '../context.js';
-import type { Queryable } from '../db/db.js';
 import { encodePageToken, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
@@ -14,6 +13,7 @@ import { audited, createOwned } from '../mutations.js';
 import type { DatasetInput, MetricPoint, MetricValue, Page, RunPage, RunStatus, ViewType } from '../api/index.js';
 import type { Comparison, OrderTerm } from './tracking.filter.js';
 import {
+  EMPTY_BATCH,
   TrackingStore,
   type Experiment,
   type ExperimentWithRole,
@@ -22,7 +22,8 @@ import {
   type RunArtifact,
   type Search,
   type StoredArtifact,
-  type StoredPoint,
+  type StoredBatch,
+  type ParamConflict,
 } from './tracking.store.js';
 
 export interface TrackingLimits {
@@ -64,6 +65,9 @@ export interface RunSearch extends PageRequest {
 }
 
 const FINAL: RunStatus[] = ['FINISHED', 'FAILED', 'KILLED'];
+const LOGGED_EVENT_MS = 250;
+/** The tag naming the latest model version registered from a run, as `owner/name:version`. */
+export const REGISTERED_MODEL_TAG = 'tandem.registeredModel';
 /** The experiment MLflow's client logs to when told none: each person's own, made on first use. */
 export const DEFAULT_EXPERIMENT = 'Default';
 
@@ -93,6 +97,9 @@ export class TrackingService {
   private readonly sharing: Sharing;
   /** When this server last moved each run's last_seen_at (see `touch`). */
   private readonly touched = new Map<string, number>();
+  /** Runs whose `run.logged` event waits for its turn (see `announceLogged`). */
+  private readonly announcing = new Map<string, NodeJS.Timeout>();
+  private readonly announced = new Map<string, number>();
 
   constructor(
     private readonly store: TrackingStore,
@@ -150,6 +157,22 @@ export class TrackingService {
     }
   }
 
+  /**
+   * The experiment a writer means by a name: its own of that name, else one shared with it to
+   * edit, else a new one of its own (made on first use, as MLflow's `set_experiment`).
+   */
+  async writableExperiment(who: Principal, name: string): Promise<ExperimentWithRole> {
+    const found = await this.store.experimentByName(who, name);
+    if (found && (found.createdBy === who.id || atLeast(found.role, 'editor'))) return found;
+    try {
+      return await this.createExperiment(who, { name });
+    } catch (error) {
+      // A concurrent first request made it.
+      if (!(error instanceof TandemError && error.code === 'ALREADY_EXISTS')) throw error;
+      return this.experimentByName(who, name);
+    }
+  }
+
   searchExperiments(who: Principal, search: Search<undefined>): Promise<Page<ExperimentWithRole>> {
     return this.store.searchExperiments(who, search);
   }
@@ -198,35 +221,40 @@ export class TrackingService {
       throw new TandemError('CONFLICT', `experiment ${experiment.name} is deleted: restore it before starting runs in it`);
     if (input.parentRunId) await this.access(who, input.parentRunId, 'viewer');
     if (input.jobId) await this.permissions.require(who, 'job', input.jobId, 'viewer');
-    const id = await this.store.atomically(1 + statementsOf(input.batch ?? {}), async (tx) => {
-      const runId = await this.store.createRun(tx, {
+    const created = await this.store.createRun(
+      {
         ...input,
         experimentId: experiment.id,
         startTime: input.startTime ?? new Date(),
         createdBy: who.id,
         heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? this.limits.heartbeatTimeoutSeconds,
-      });
-      if (input.batch) await this.write(tx, runId, experiment.id, input.batch);
-      return runId;
-    });
-    this.touched.set(id, Date.now());
-    this.events.publish(runEvent('run.created', id, experiment.id));
-    return (await this.store.runs([id]))[0]!;
+      },
+      storedBatch(input.batch ?? {}),
+    );
+    this.touched.set(created.id, Date.now());
+    this.events.publish(runEvent('run.created', created.id, experiment.id));
+    return created;
   }
 
   async getRun(who: Principal, id: string): Promise<Run> {
     await this.access(who, id, 'viewer');
-    return (await this.store.runs([id]))[0]!;
+    return (await this.store.run(id))!;
   }
 
   /** Renames or sets the status; a final status without `endTime` ends the run now, RUNNING reopens it. */
   async updateRun(who: Principal, id: string, change: { name?: string; status?: RunStatus; endTime?: Date }): Promise<Run> {
-    const run = await this.access(who, id, 'editor', { write: true });
     const endTime =
       change.endTime ?? (change.status === 'RUNNING' ? null : change.status && FINAL.includes(change.status) ? new Date() : undefined);
-    await this.store.atomically(1, (q) => this.store.updateRun(q, id, { name: change.name, status: change.status, endTime }));
-    this.events.publish(runEvent('run.updated', id, run.experimentId, { status: change.status }));
-    return (await this.store.runs([id]))[0]!;
+    const update = { name: change.name, status: change.status, endTime };
+    // The access check rides in the update's statement; when it fails, runAccess says why.
+    let updated = await this.store.atomically(1, (q) => this.store.updateRun(q, id, update, who));
+    if (!updated) {
+      await this.access(who, id, 'editor', { write: true });
+      // Allowed by now (a concurrent restore or share): update as before.
+      updated = await this.store.atomically(1, (q) => this.store.updateRun(q, id, update));
+    }
+    this.events.publish(runEvent('run.updated', id, updated!.experimentId, { status: change.status }));
+    return updated!;
   }
 
   /** Soft deletion (editors), as MLflow: the run's data stays until restored. */
@@ -247,9 +275,18 @@ export class TrackingService {
    * stored. Once it answers, every point is committed. Counts as a heartbeat.
    */
   async log(who: Principal, id: string, batch: Batch): Promise<void> {
-    const run = await this.access(who, id, 'editor', { write: true });
-    await this.store.atomically(statementsOf(batch), (q) => this.write(q, id, run.experimentId, batch));
+    const stored = storedBatch(batch);
+    // The access check rides in the write's statement; when it fails, runAccess says why.
+    let written = await this.store.writeAs(who, id, stored);
+    if (!written) {
+      const run = await this.access(who, id, 'editor', { write: true });
+      // Allowed by now (a concurrent restore or share): write as before.
+      const conflicts = await this.store.atomically(1, (q) => this.store.write(q, id, run.experimentId, stored));
+      written = { experimentId: run.experimentId, conflicts };
+    }
+    throwOnConflicts(id, written.conflicts);
     await this.touch(id);
+    this.announceLogged(id, written.experimentId);
   }
 
   /** The writer is alive: keeps a RUNNING run from being reaped. */
@@ -259,12 +296,17 @@ export class TrackingService {
   }
 
   async searchRuns(who: Principal, search: RunSearch): Promise<RunPage<Date>> {
-    let scope: string[];
+    let found: { ids: string[]; more: boolean };
     if (search.experimentIds) {
-      for (const experimentId of search.experimentIds) await this.experiment(who, experimentId, 'viewer');
-      scope = search.experimentIds;
-    } else scope = await this.store.visibleExperimentIds(who, search.view);
-    const { ids, more } = await this.store.searchRuns({ ...search, scope });
+      // The checks and the search run at once (a round trip less per search); a failed check
+      // throws before anything found is used.
+      const checks = Promise.all(search.experimentIds.map((id) => this.experiment(who, id, 'viewer')));
+      const searched = this.store.searchRuns({ ...search, scope: search.experimentIds });
+      searched.catch(() => undefined); // awaited below; a check's failure must not leave it unheard
+      await checks;
+      found = await searched;
+    } else found = await this.store.searchRuns({ ...search, scope: await this.store.visibleExperimentIds(who, search.view) });
+    const { ids, more } = found;
     const items = await this.store.runs(ids);
     return { items, nextPageToken: more ? encodePageToken(search.offset + ids.length) : undefined };
   }
@@ -279,6 +321,51 @@ export class TrackingService {
     const reaped = await this.store.reapSilent(now);
     for (const run of reaped) this.events.publish(runEvent('run.updated', run.id, run.experimentId, { status: 'KILLED' }));
     return reaped.length;
+  }
+
+  /**
+   * Calls `listener` with every change to the experiment and its runs, for viewers of it (NOT_FOUND
+   * for others), until the answered function is called. When its sharing changes, the caller's
+   * access is checked again: losing it calls `lost` and stops.
+   */
+  async watchExperiment(who: Principal, id: string, listener: (event: TandemEvent) => void, lost: () => void): Promise<() => void> {
+    await this.experiment(who, id, 'viewer');
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      unsubscribe();
+    };
+    const unsubscribe = this.events.subscribe((event) => {
+      const ofExperiment = event.resourceType === 'experiment' && event.resourceId === id;
+      if (!ofExperiment && !(event.resourceType === 'run' && event.data?.experimentId === id)) return;
+      if (ofExperiment && event.type === 'experiment.shared') {
+        this.experiment(who, id, 'viewer').catch(() => {
+          if (stopped) return;
+          stop();
+          lost();
+        });
+      }
+      listener(event);
+    });
+    return stop;
+  }
+
+  /**
+   * Tells watchers a run logged something, at most every LOGGED_EVENT_MS per run: a writer sends
+   * several batches a second (the MLflow client one call per metric), and watchers only refetch.
+   * The last batch is always announced, when its turn comes.
+   */
+  private announceLogged(id: string, experimentId: string): void {
+    if (this.announcing.has(id)) return;
+    const wait = (this.announced.get(id) ?? 0) + LOGGED_EVENT_MS - Date.now();
+    const announce = () => {
+      this.announcing.delete(id);
+      if (this.announced.size > 10_000) this.announced.clear();
+      this.announced.set(id, Date.now());
+      this.events.publish(runEvent('run.logged', id, experimentId));
+    };
+    if (wait <= 0) announce();
+    else this.announcing.set(id, setTimeout(announce, wait).unref());
   }
 
   // ---- artifacts
@@ -339,6 +426,35 @@ export class TrackingService {
     return { file, open: (range) => this.artifacts.get(file.key, range) };
   }
 
+  /**
+   * What `path` names among a run's artifacts, for copying elsewhere: the file itself (named by
+   * its last segment), else every file under the folder `path` (named relative to it). NOT_FOUND
+   * naming `path` when there is neither; at most `limit` files.
+   */
+  async artifactFiles(who: Principal, runId: string, path: string, limit: number): Promise<(StoredArtifact & { name: string })[]> {
+    assertArtifactPath(path);
+    await this.access(who, runId, 'viewer');
+    // In path order the file comes first; one more than `limit` tells a folder that is too big.
+    const found = await this.store.artifactsAt(runId, path, limit + 1);
+    const file = found[0]?.path === path ? found[0] : undefined;
+    if (file) return [{ ...file, name: path.slice(path.lastIndexOf('/') + 1) }];
+    if (found.length === 0) throw new TandemError('NOT_FOUND', `artifact ${path} not found in run ${runId}`);
+    if (found.length > limit) throw new TandemError('PAYLOAD_TOO_LARGE', `artifact folder ${path} holds more than ${limit} files`);
+    return found.map((f) => ({ ...f, name: f.path.slice(path.length + 1) }));
+  }
+
+  /**
+   * Tags a run with a model version registered from it, so that the run shows where it went. The
+   * registry's note, not a write of the registering user's: it checked they can see the run, and
+   * viewers may register from it.
+   */
+  async noteRegisteredModel(run: Pick<RunAccess, 'id' | 'experimentId'>, version: string): Promise<void> {
+    await this.store.atomically(1, (q) =>
+      this.store.write(q, run.id, run.experimentId, { ...EMPTY_BATCH, tags: [[REGISTERED_MODEL_TAG, version]] }),
+    );
+    this.announceLogged(run.id, run.experimentId);
+  }
+
   // ---- helpers
 
   /**
@@ -354,7 +470,7 @@ export class TrackingService {
   }
 
   /** The run's access for the caller, or NOT_FOUND / FORBIDDEN; writes also need it active. */
-  private async access(who: Principal, id: string, needed: Role, { write = false } = {}): Promise<RunAccess> {
+  async access(who: Principal, id: string, needed: Role, { write = false } = {}): Promise<RunAccess> {
     const run = await this.store.runAccess(who, id);
     if (!run) throw new TandemError('NOT_FOUND', `run ${id} not found`);
     if (!atLeast(run.role, needed))
@@ -363,36 +479,29 @@ export class TrackingService {
       throw new TandemError('CONFLICT', `run ${id} is deleted: restore it before writing to it`);
     return run;
   }
-
-  private async write(tx: Queryable, runId: string, experimentId: string, batch: Batch): Promise<void> {
-    const params = distinctParams(batch.params ?? []);
-    const conflicts = await this.store.logParams(tx, runId, params);
-    if (conflicts.length > 0) {
-      const c = conflicts[0]!;
-      throw new TandemError(
-        'CONFLICT',
-        `param ${c.key} of run ${runId} was already logged as ${JSON.stringify(c.old)} and cannot change (attempted ${JSON.stringify(c.new)}); params are immutable: log a new run, or a metric or tag instead`,
-        { details: { conflicts } },
-      );
-    }
-    const now = Date.now();
-    const points: StoredPoint[] = (batch.metrics ?? []).map((m) => ({
-      key: m.key,
-      value: m.value,
-      step: m.step ?? 0,
-      timestamp: m.timestamp ?? now,
-    }));
-    await this.store.logMetrics(tx, runId, experimentId, points);
-    await this.store.setTags(tx, runId, [...new Map(batch.tags ?? []).entries()]);
-    await this.store.deleteTags(tx, runId, batch.removeTags ?? []);
-    await this.store.logInputs(tx, runId, batch.inputs ?? []);
-  }
 }
 
-/** How many statements writing `batch` takes (params take two: insert, then check). */
-function statementsOf(batch: Batch): number {
-  const parts = [batch.metrics, batch.tags, batch.removeTags, batch.inputs].filter((p) => p !== undefined && p.length > 0).length;
-  return parts + (batch.params?.length ? 2 : 0);
+/** Refuses a batch that would change logged params (nothing of it was stored). */
+function throwOnConflicts(runId: string, conflicts: ParamConflict[]): void {
+  if (conflicts.length === 0) return;
+  const c = conflicts[0]!;
+  throw new TandemError(
+    'CONFLICT',
+    `param ${c.key} of run ${runId} was already logged as ${JSON.stringify(c.old)} and cannot change (attempted ${JSON.stringify(c.new)}); params are immutable: log a new run, or a metric or tag instead`,
+    { details: { conflicts } },
+  );
+}
+
+/** A logging call as the store writes it: each param and tag once, every point with its step and time. */
+function storedBatch(batch: Batch): StoredBatch {
+  const now = Date.now();
+  return {
+    params: distinctParams(batch.params ?? []),
+    points: (batch.metrics ?? []).map((m) => ({ key: m.key, value: m.value, step: m.step ?? 0, timestamp: m.timestamp ?? now })),
+    tags: [...new Map(batch.tags ?? []).entries()],
+    removeTags: batch.removeTags ?? [],
+    inputs: batch.inputs ?? [],
+  };
 }
 
 /** Params of one call, each key once; a key given twice with different values is refused. */

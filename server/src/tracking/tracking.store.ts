@@ -86,12 +86,109 @@ export const metricValue = (value: number): MetricValue => (Number.isFinite(valu
 
 const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
 
+/** What one logging call writes, each key once (see `TrackingStore.write`). */
+export interface StoredBatch {
+  params: [string, string][];
+  points: StoredPoint[];
+  tags: [string, string][];
+  removeTags: string[];
+  inputs: DatasetInput[];
+}
+
+export interface ParamConflict {
+  key: string;
+  old: string;
+  new: string;
+}
+
+/** Where a run's row and side rows are read from: its tables, or CTEs of the same statement. */
+interface RunSources {
+  runs: string;
+  params: string;
+  tags: string;
+  metrics: string;
+  inputs: string;
+}
+
+const TABLES: RunSources = {
+  runs: 'runs',
+  params: 'run_params',
+  tags: 'run_tags',
+  metrics: 'run_latest_metrics',
+  inputs: 'run_inputs',
+};
+
+export const EMPTY_BATCH: StoredBatch = { params: [], points: [], tags: [], removeTags: [], inputs: [] };
+
+/** How PostgreSQL reports the deliberate failure of a batch with a changed param (see `TrackingStore.write`). */
+const NOT_NULL_VIOLATION = '23502';
+
+/** A json column: parsed already by node-postgres and PGlite, text where a driver leaves it so. */
+const parseJson = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
 /** Binds values as numbered parameters. */
 function binder(params: unknown[]) {
   return (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
   };
+}
+
+/**
+ * The CTEs that write a batch to the run whose id is parameter $1 (see `TrackingStore.write`);
+ * `bind` adds the other parameters, `experiment` the run's experiment id (called only when needed:
+ * a parameter bound but unused fails the statement).
+ */
+function batchCtes(bind: (value: unknown) => string, experiment: () => string, batch: StoredBatch, guard?: string): string[] {
+  // Guarded, every part writes only if the guard CTE has a row.
+  const when = guard ? ` WHERE EXISTS (SELECT 1 FROM ${guard})` : '';
+  const ctes: string[] = [];
+  if (batch.params.length > 0) {
+    const [keys, vals] = [bind(batch.params.map(([k]) => k)), bind(batch.params.map(([, v]) => v))];
+    ctes.push(`params AS (
+      INSERT INTO run_params AS p (run_id, key, value)
+      SELECT $1, key, value FROM unnest(${keys}::text[], ${vals}::text[]) AS i(key, value)${when} ORDER BY key
+      ON CONFLICT (run_id, key) DO UPDATE SET run_id = NULL WHERE p.value <> EXCLUDED.value
+      RETURNING p.run_id, p.key, p.value)`);
+  }
+  if (batch.points.length > 0) {
+    const p = batch.points;
+    // 'NaN' and '±Infinity' travel as text elements, which float8[] reads back as those values.
+    ctes.push(
+      `points AS (SELECT * FROM unnest(${bind(p.map((x) => x.key))}::text[], ${bind(p.map((x) => x.value))}::float8[],
+         ${bind(p.map((x) => x.step))}::bigint[], ${bind(p.map((x) => x.timestamp))}::bigint[]) AS p(key, value, step, ts)${when})`,
+      `series AS (INSERT INTO run_metrics (run_id, key, step, timestamp_ms, value) SELECT $1, key, step, ts, value FROM points)`,
+      `latest AS (
+        INSERT INTO run_latest_metrics AS l (run_id, experiment_id, key, value, step, timestamp_ms)
+        SELECT DISTINCT ON (key) $1, ${experiment()}, key, value, step, ts FROM points ORDER BY key, step DESC, ts DESC, value DESC
+        ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
+        WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (l.step, l.timestamp_ms, l.value)
+        RETURNING l.run_id, l.key, l.value, l.step, l.timestamp_ms)`,
+    );
+  }
+  if (batch.tags.length > 0) {
+    ctes.push(`tags AS (
+      INSERT INTO run_tags (run_id, key, value)
+      SELECT $1, key, value FROM unnest(${bind(batch.tags.map(([k]) => k))}::text[], ${bind(batch.tags.map(([, v]) => v))}::text[]) AS t(key, value)${when}
+      ORDER BY key
+      ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value
+      RETURNING run_id, key, value)`);
+  }
+  // The keys removed are never among those set (a call names each key once).
+  if (batch.removeTags.length > 0)
+    ctes.push(
+      `untags AS (DELETE FROM run_tags WHERE run_id = $1 AND key = ANY(${bind(batch.removeTags)}::text[])${guard ? ` AND EXISTS (SELECT 1 FROM ${guard})` : ''})`,
+    );
+  if (batch.inputs.length > 0) {
+    const column = (pick: (i: DatasetInput) => string | null) => bind(batch.inputs.map(pick));
+    ctes.push(`inputs AS (
+      INSERT INTO run_inputs (run_id, name, digest, source_type, source, schema, profile, context)
+      SELECT $1, * FROM unnest(${column((i) => i.name)}::text[], ${column((i) => i.digest)}::text[], ${column((i) => i.sourceType)}::text[],
+        ${column((i) => i.source)}::text[], ${column((i) => i.schema)}::text[], ${column((i) => i.profile)}::text[], ${column((i) => i.context)}::text[])${when}
+      ON CONFLICT (run_id, name, digest, context) DO NOTHING
+      RETURNING run_id, name, digest, source_type, source, schema, profile, context, created_at)`);
+  }
+  return ctes;
 }
 
 /** Tracking data in PostgreSQL: experiments, runs and what runs log. SQL lives here only. */
@@ -231,27 +328,32 @@ export class TrackingStore {
 
   // ---- runs
 
-  async createRun(tx: Queryable, run: NewRun): Promise<string> {
+  /**
+   * Creates a run and writes what came along with it (`batch`) in one statement: the run row
+   * is a CTE beside the batch's (see `write`), whose foreign keys are checked at the statement's
+   * end, when the run exists. Atomic without a transaction; a new run has no params to conflict.
+   */
+  async createRun(run: NewRun, batch: StoredBatch = EMPTY_BATCH): Promise<Run> {
     const id = randomUUID().replace(/-/g, '');
-    await tx.query(
-      `INSERT INTO runs (id, experiment_id, name, status, start_time, parent_run_id, notebook, cell, notebook_version, job_id,
-         created_by, heartbeat_timeout_s)
-       VALUES ($1, $2, $3, 'RUNNING', $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        id,
-        run.experimentId,
-        run.name ?? `run-${id.slice(0, 8)}`,
-        run.startTime,
-        run.parentRunId ?? null,
-        run.notebook ?? null,
-        run.cell ?? null,
-        run.notebookVersion ?? null,
-        run.jobId ?? null,
-        run.createdBy,
-        run.heartbeatTimeoutSeconds,
-      ],
-    );
-    return id;
+    const values: unknown[] = [id];
+    const bind = binder(values);
+    const created = `created AS (
+      INSERT INTO runs (id, experiment_id, name, status, start_time, parent_run_id, notebook, cell, notebook_version, job_id,
+        created_by, heartbeat_timeout_s)
+      VALUES ($1, ${bind(run.experimentId)}, ${bind(run.name ?? `run-${id.slice(0, 8)}`)}, 'RUNNING', ${bind(run.startTime)}::timestamptz,
+        ${bind(run.parentRunId ?? null)}, ${bind(run.notebook ?? null)}, ${bind(run.cell ?? null)}, ${bind(run.notebookVersion ?? null)},
+        ${bind(run.jobId ?? null)}, ${bind(run.createdBy)}, ${bind(run.heartbeatTimeoutSeconds)}::int)
+      RETURNING *)`;
+    const ctes = [created, ...batchCtes(bind, () => `${bind(run.experimentId)}::text`, batch)];
+    // The new run as its CTEs returned it: it has nothing else yet.
+    const from: RunSources = {
+      runs: 'created',
+      params: batch.params.length > 0 ? 'params' : TABLES.params,
+      tags: batch.tags.length > 0 ? 'tags' : TABLES.tags,
+      metrics: batch.points.length > 0 ? 'latest' : TABLES.metrics,
+      inputs: batch.inputs.length > 0 ? 'inputs' : TABLES.inputs,
+    };
+    return (await this.selectRun(this.db, `WITH ${ctes.join(',\n')}`, from, values))!;
   }
 
   /** The run's place and state and the caller's role on its experiment, in one query; undefined when they have none. */
@@ -267,45 +369,105 @@ export class TrackingStore {
   }
 
   /**
-   * Full runs (params, tags, latest metrics, inputs), in the order of `ids`. Five set-based
-   * queries rather than per-run subqueries: building JSON per run in SQL cost twice as much for
-   * a page of 100 runs.
+   * One full run in one query, the side tables aggregated in SQL: the answer of every write call
+   * (create, update) and of a get, where five round trips cost more than the JSON building.
+   * JSON (not jsonb) objects keep the keys in the order aggregated.
+   */
+  async run(id: string, q: Queryable = this.db): Promise<Run | undefined> {
+    return this.selectRun(q, '', TABLES, [id]);
+  }
+
+  /**
+   * `run()` of the run $1 as `from` has it: tables, or CTEs that `prefix` defines (a statement's
+   * read sees its CTEs' rows only through their RETURNING).
+   */
+  private async selectRun(q: Queryable, prefix: string, from: RunSources, values: unknown[]): Promise<Run | undefined> {
+    const [row] = await q.query<
+      Omit<Run, 'metrics'> & { metrics: { key: string; value: number | string; step: number; timestamp: number }[] }
+    >(
+      `${prefix} SELECT ${RUN_COLUMNS},
+         COALESCE((SELECT json_object_agg(p.key, p.value ORDER BY p.key) FROM ${from.params} p WHERE p.run_id = r.id), '{}') AS params,
+         COALESCE((SELECT json_object_agg(t.key, t.value ORDER BY t.key) FROM ${from.tags} t WHERE t.run_id = r.id), '{}') AS tags,
+         COALESCE((SELECT json_agg(json_build_object('key', m.key, 'value', m.value, 'step', m.step, 'timestamp', m.timestamp_ms)
+                   ORDER BY m.key) FROM ${from.metrics} m WHERE m.run_id = r.id), '[]') AS metrics,
+         COALESCE((SELECT json_agg(json_build_object('name', d.name, 'digest', d.digest, 'sourceType', d.source_type, 'source', d.source,
+                   'schema', d.schema, 'profile', d.profile, 'context', d.context) ORDER BY d.created_at, d.name, d.context)
+                   FROM ${from.inputs} d WHERE d.run_id = r.id), '[]') AS inputs
+       FROM ${from.runs} r JOIN users u ON u.id = r.created_by WHERE r.id = $1`,
+      values,
+    );
+    if (!row) return undefined;
+    // JSON carries NaN and the infinities as the strings "NaN", "Infinity" and "-Infinity".
+    const metrics: Run['metrics'] = {};
+    for (const m of parseJson(row.metrics))
+      metrics[m.key] = { value: metricValue(Number(m.value)), step: Number(m.step), timestamp: Number(m.timestamp) };
+    return { ...row, params: parseJson(row.params), tags: parseJson(row.tags), metrics, inputs: parseJson(row.inputs) };
+  }
+
+  /**
+   * Full runs (params, tags, latest metrics, inputs), in the order of `ids`: the run rows, and
+   * every side-table row of the page in one set-based UNION, two queries at once. Building JSON
+   * per run in SQL cost twice as much for a page of 100 runs, and five queries (one per table)
+   * each waited their turn for a connection and a backend on a busy server.
    */
   async runs(ids: string[], q: Queryable = this.db): Promise<Run[]> {
     if (ids.length === 0) return [];
-    const of = <R>(sql: string) => q.query<R & { runId: string }>(sql, [ids]);
-    const [rows, params, tags, metrics, inputs] = await Promise.all([
-      of<Omit<Run, 'params' | 'tags' | 'metrics' | 'inputs'>>(
+    const [rows, side] = await Promise.all([
+      q.query<Omit<Run, 'params' | 'tags' | 'metrics' | 'inputs'> & { runId: string }>(
         `SELECT ${RUN_COLUMNS}, r.id AS "runId" FROM runs r JOIN users u ON u.id = r.created_by WHERE r.id = ANY($1::text[])`,
+        [ids],
       ),
-      of<{ key: string; value: string }>(
-        'SELECT run_id AS "runId", key, value FROM run_params WHERE run_id = ANY($1::text[]) ORDER BY key',
-      ),
-      of<{ key: string; value: string }>('SELECT run_id AS "runId", key, value FROM run_tags WHERE run_id = ANY($1::text[]) ORDER BY key'),
-      of<{ key: string; value: number; step: number; timestamp: number }>(
-        `SELECT run_id AS "runId", key, value, step::float8 AS step, timestamp_ms::float8 AS timestamp FROM run_latest_metrics
-         WHERE run_id = ANY($1::text[]) ORDER BY key`,
-      ),
-      of<DatasetInput>(
-        `SELECT run_id AS "runId", name, digest, source_type AS "sourceType", source, schema, profile, context FROM run_inputs
-         WHERE run_id = ANY($1::text[]) ORDER BY created_at, name, context`,
+      // kind: 0 param, 1 tag, 2 metric (its value in number), 3 input (as JSON in value, ordered by `at`, name, context).
+      q.query<{ runId: string; kind: number; key: string; value: string | null; number: number | null; step: number; timestamp: number }>(
+        `SELECT run_id AS "runId", 0 AS kind, key, value, NULL::float8 AS number, NULL::float8 AS step, NULL::float8 AS timestamp,
+           NULL::timestamptz AS at, NULL::text AS context FROM run_params WHERE run_id = ANY($1::text[])
+         UNION ALL SELECT run_id, 1, key, value, NULL, NULL, NULL, NULL, NULL FROM run_tags WHERE run_id = ANY($1::text[])
+         UNION ALL SELECT run_id, 2, key, NULL, value, step::float8, timestamp_ms::float8, NULL, NULL FROM run_latest_metrics
+           WHERE run_id = ANY($1::text[])
+         UNION ALL SELECT run_id, 3, name, json_build_object('name', name, 'digest', digest, 'sourceType', source_type, 'source', source,
+             'schema', schema, 'profile', profile, 'context', context)::text, NULL, NULL, NULL, created_at, context
+           FROM run_inputs WHERE run_id = ANY($1::text[])
+         ORDER BY kind, at, key, context`,
+        [ids],
       ),
     ]);
     const byId = new Map<string, Run>(rows.map(({ runId, ...run }) => [runId, { ...run, params: {}, tags: {}, metrics: {}, inputs: [] }]));
-    for (const { runId, key, value } of params) byId.get(runId)!.params[key] = value;
-    for (const { runId, key, value } of tags) byId.get(runId)!.tags[key] = value;
-    for (const { runId, key, value, step, timestamp } of metrics)
-      byId.get(runId)!.metrics[key] = { value: metricValue(value), step, timestamp };
-    for (const { runId, ...input } of inputs) byId.get(runId)!.inputs.push(input);
+    for (const { runId, kind, key, value, number, step, timestamp } of side) {
+      const run = byId.get(runId)!;
+      if (kind === 0) run.params[key] = value!;
+      else if (kind === 1) run.tags[key] = value!;
+      else if (kind === 2) run.metrics[key] = { value: metricValue(number!), step, timestamp };
+      else run.inputs.push(JSON.parse(value!) as DatasetInput);
+    }
     return ids.map((id) => byId.get(id)).filter((r): r is Run => r !== undefined);
   }
 
-  async updateRun(tx: Queryable, id: string, change: { name?: string; status?: RunStatus; endTime?: Date | null }): Promise<void> {
-    await tx.query(
-      `UPDATE runs SET name = COALESCE($2, name), status = COALESCE($3, status),
-         end_time = CASE WHEN $4::boolean THEN $5::timestamptz ELSE end_time END, last_seen_at = now()
-       WHERE id = $1`,
-      [id, change.name ?? null, change.status ?? null, change.endTime !== undefined, change.endTime ?? null],
+  /**
+   * Renames, sets the status or the end; answers the run as updated (one statement: the update
+   * is a CTE of the read). With `who`, only if they may write to it (editor of its experiment,
+   * the run active), checked in the same statement as `runAccess` would: undefined when not.
+   */
+  async updateRun(
+    q: Queryable,
+    id: string,
+    change: { name?: string; status?: RunStatus; endTime?: Date | null },
+    who?: Principal,
+  ): Promise<Run | undefined> {
+    const values: unknown[] = [id, change.name ?? null, change.status ?? null, change.endTime !== undefined, change.endTime ?? null];
+    let allowed = '';
+    if (who) {
+      const role = this.permissions.roleJoin(who, 'experiment', 'x.experiment_id', values.length + 1);
+      values.push(...role.params);
+      allowed = `AND x.lifecycle_stage = 'active' AND (SELECT r.role FROM (SELECT 1) AS one ${role.sql}) IN ('owner', 'editor')`;
+    }
+    return this.selectRun(
+      q,
+      `WITH updated AS (
+         UPDATE runs x SET name = COALESCE($2, x.name), status = COALESCE($3, x.status),
+           end_time = CASE WHEN $4::boolean THEN $5::timestamptz ELSE x.end_time END, last_seen_at = now()
+         WHERE x.id = $1 ${allowed} RETURNING x.*)`,
+      { ...TABLES, runs: 'updated' },
+      values,
     );
   }
 
@@ -314,93 +476,71 @@ export class TrackingStore {
   }
 
   /**
-   * Logs params that are new and answers those already logged with another value (nothing of
-   * which is changed). Two statements on purpose: the check must see params that concurrent
-   * writers committed while the insert waited on them.
+   * Writes one logging call — params, metric points (series and each key's latest value), tags
+   * set and removed, inputs — as ONE statement of data-modifying CTEs, so that it is atomic
+   * without BEGIN and COMMIT: a batch costs one round trip instead of up to seven.
+   *
+   * Params are immutable. A key logged again with its value is left alone; one logged with
+   * another value takes ON CONFLICT's DO UPDATE arm (which sees the latest committed row, also
+   * one a concurrent writer committed while this insert waited on it), and that arm sets run_id
+   * to NULL: the NOT NULL violation aborts the whole statement, so nothing of the batch is
+   * stored. The conflicts are then read and answered (the caller refuses the batch with them).
+   * Latest values and params are written in key order, so concurrent batches to one run lock
+   * their rows in the same order and cannot deadlock.
    */
-  async logParams(tx: Queryable, runId: string, params: [string, string][]): Promise<{ key: string; old: string; new: string }[]> {
-    if (params.length === 0) return [];
-    const keys = params.map(([k]) => k);
-    const values = params.map(([, v]) => v);
-    await tx.query(
-      `INSERT INTO run_params (run_id, key, value)
-       SELECT $1, key, value FROM unnest($2::text[], $3::text[]) AS p(key, value) ORDER BY key
-       ON CONFLICT (run_id, key) DO NOTHING`,
-      [runId, keys, values],
-    );
-    return tx.query<{ key: string; old: string; new: string }>(
-      `SELECT p.key, p.value AS old, i.value AS new FROM unnest($2::text[], $3::text[]) AS i(key, value)
-       JOIN run_params p ON p.run_id = $1 AND p.key = i.key WHERE p.value <> i.value ORDER BY p.key`,
-      [runId, keys, values],
-    );
+  async write(q: Queryable, runId: string, experimentId: string, batch: StoredBatch): Promise<ParamConflict[]> {
+    const values: unknown[] = [runId];
+    const bind = binder(values);
+    const ctes = batchCtes(bind, () => `${bind(experimentId)}::text`, batch);
+    if (ctes.length === 0) return [];
+    try {
+      await q.query(`WITH ${ctes.join(',\n')} SELECT 1`, values);
+      return [];
+    } catch (error) {
+      return this.conflictsOf(error, runId, batch);
+    }
   }
 
   /**
-   * Appends metric points and moves each key's latest value, in one statement: a batch of any
-   * size is one multi-row INSERT from arrays. The latest values are upserted in key order, so
-   * concurrent batches to one run lock their rows in the same order and cannot deadlock.
+   * `write` for a caller who must be an editor of the run's experiment, with the run active: the
+   * check is a CTE of the same statement (the batch is written only if it passes), as
+   * `runAccess` would make it. Answers the run's experiment and any param conflicts (then
+   * nothing is written), or undefined when the check failed (nothing written; `runAccess` says why).
    */
-  async logMetrics(tx: Queryable, runId: string, experimentId: string, points: StoredPoint[]): Promise<void> {
-    if (points.length === 0) return;
-    await tx.query(
-      `WITH points AS (
-         SELECT * FROM unnest($3::text[], $4::float8[], $5::bigint[], $6::bigint[]) AS p(key, value, step, ts)
-       ), series AS (
-         INSERT INTO run_metrics (run_id, key, step, timestamp_ms, value) SELECT $1, key, step, ts, value FROM points
-       )
-       INSERT INTO run_latest_metrics AS l (run_id, experiment_id, key, value, step, timestamp_ms)
-       SELECT DISTINCT ON (key) $1, $2, key, value, step, ts FROM points ORDER BY key, step DESC, ts DESC, value DESC
-       ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, step = EXCLUDED.step, timestamp_ms = EXCLUDED.timestamp_ms
-       WHERE (EXCLUDED.step, EXCLUDED.timestamp_ms, EXCLUDED.value) > (l.step, l.timestamp_ms, l.value)`,
-      [
-        runId,
-        experimentId,
-        points.map((p) => p.key),
-        // 'NaN' and '±Infinity' travel as text elements, which float8[] reads back as those values.
-        points.map((p) => p.value),
-        points.map((p) => p.step),
-        points.map((p) => p.timestamp),
-      ],
-    );
+  async writeAs(
+    who: Principal,
+    runId: string,
+    batch: StoredBatch,
+  ): Promise<{ experimentId: string; conflicts: ParamConflict[] } | undefined> {
+    const values: unknown[] = [runId];
+    const bind = binder(values);
+    const role = this.permissions.roleJoin(who, 'experiment', 'x.experiment_id', values.length + 1);
+    values.push(...role.params);
+    const ok = `ok AS (SELECT x.experiment_id FROM runs x WHERE x.id = $1 AND x.lifecycle_stage = 'active'
+      AND (SELECT r.role FROM (SELECT 1) AS one ${role.sql}) IN ('owner', 'editor'))`;
+    const ctes = [ok, ...batchCtes(bind, () => '(SELECT experiment_id FROM ok)', batch, 'ok')];
+    try {
+      const [row] = await this.db.query<{ experimentId: string }>(
+        `WITH ${ctes.join(',\n')} SELECT experiment_id AS "experimentId" FROM ok`,
+        values,
+      );
+      return row && { experimentId: row.experimentId, conflicts: [] };
+    } catch (error) {
+      return { experimentId: '', conflicts: await this.conflictsOf(error, runId, batch) };
+    }
   }
 
-  async setTags(tx: Queryable, runId: string, tags: [string, string][]): Promise<void> {
-    if (tags.length === 0) return;
-    await tx.query(
-      `INSERT INTO run_tags (run_id, key, value) SELECT $1, key, value FROM unnest($2::text[], $3::text[]) AS t(key, value) ORDER BY key
-       ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value`,
-      [runId, tags.map(([k]) => k), tags.map(([, v]) => v)],
+  /** The param conflicts that made a batch's statement fail (see `write`); rethrows any other failure. */
+  private async conflictsOf(error: unknown, runId: string, batch: StoredBatch): Promise<ParamConflict[]> {
+    if (pgErrorCode(error) !== NOT_NULL_VIOLATION || batch.params.length === 0) throw error;
+    // Read from the database, not the failed statement's connection: inside a transaction it is aborted now.
+    const conflicts = await this.db.query<ParamConflict>(
+      `SELECT p.key, p.value AS old, i.value AS new FROM unnest($2::text[], $3::text[]) AS i(key, value)
+       JOIN run_params p ON p.run_id = $1 AND p.key = i.key WHERE p.value <> i.value ORDER BY p.key`,
+      [runId, batch.params.map(([k]) => k), batch.params.map(([, v]) => v)],
     );
-  }
-
-  /** Removes tags; answers the keys that were there. */
-  async deleteTags(tx: Queryable, runId: string, keys: string[]): Promise<string[]> {
-    if (keys.length === 0) return [];
-    const rows = await tx.query<{ key: string }>('DELETE FROM run_tags WHERE run_id = $1 AND key = ANY($2::text[]) RETURNING key', [
-      runId,
-      keys,
-    ]);
-    return rows.map((r) => r.key);
-  }
-
-  async logInputs(tx: Queryable, runId: string, inputs: DatasetInput[]): Promise<void> {
-    if (inputs.length === 0) return;
-    const column = (pick: (i: DatasetInput) => string | null) => inputs.map(pick);
-    await tx.query(
-      `INSERT INTO run_inputs (run_id, name, digest, source_type, source, schema, profile, context)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-       ON CONFLICT (run_id, name, digest, context) DO NOTHING`,
-      [
-        runId,
-        column((i) => i.name),
-        column((i) => i.digest),
-        column((i) => i.sourceType),
-        column((i) => i.source),
-        column((i) => i.schema),
-        column((i) => i.profile),
-        column((i) => i.context),
-      ],
-    );
+    if (conflicts.length === 0) throw error;
+    return conflicts;
   }
 
   /** Records that the run's writer is alive (outside any logging transaction: writers would queue on the run's row). */
@@ -478,6 +618,15 @@ export class TrackingStore {
       [runId, path],
     );
     return row;
+  }
+
+  /** The file at `path` and the files under the folder `path`, with their keys, in path order; at most `limit`. */
+  async artifactsAt(runId: string, path: string, limit: number): Promise<StoredArtifact[]> {
+    return this.db.query<StoredArtifact>(
+      `SELECT path, key, size::float8 AS size, sha256, created_at AS "createdAt" FROM run_artifacts
+       WHERE run_id = $1 AND (path = $2 OR path LIKE $3) ORDER BY path LIMIT $4`,
+      [runId, path, `${escapeLike(path)}/%`, limit],
+    );
   }
 
   /** Files whose path starts with `prefix` ('' for all), in path order. */

@@ -157,10 +157,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       entry.process = runSupervised(runtime.python, command.command, command.args, {
         cwd: dir,
         env: command.env,
-        emit: (e) => events.push(e),
+        emit: (e) => {
+          if (e.type === 'log' && command.isNoise?.(String(e.data.line))) return;
+          events.push(e);
+        },
       });
-      const stopProgress = command.sparkUiPort ? followSparkProgress(command.sparkUiPort, job.id, (e) => events.push(e)) : () => undefined;
-      const result = await entry.process.done.finally(stopProgress);
+      const progress = command.sparkEventLog ? followSparkProgress(command.sparkEventLog, (e) => events.push(e)) : undefined;
+      // The final Spark state is read after the driver has written its last events, before the job ends.
+      const result = await entry.process.done.finally(() => progress?.stop());
       if (entry.state !== 'running') return await finish(entry, events);
       if (result.code !== 0) {
         const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;

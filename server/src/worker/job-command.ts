@@ -1,5 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClaimedJob } from './worker.client.js';
 import { NOTEBOOK_OUTPUT } from '../jobs/job-spec.js';
@@ -7,7 +6,8 @@ import { SERVER_ROOT } from '../paths.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
 import { jobEnvironment, type Sandbox } from './sandbox.js';
 import { classArchiveJavaOptions, DRIVER_JAVA_OPTIONS } from './spark-class-archive.js';
-import { JOB_PROPERTY } from './spark-progress.js';
+import { isSparkNoise, sparkLogJavaOption } from './spark-logging.js';
+import { sparkProgressConf } from './spark-progress.js';
 
 export interface Runtime {
   python: string;
@@ -26,29 +26,22 @@ export interface Runtime {
 export interface JobCommand {
   command: string;
   args: string[];
-  /** The job's own command line, without the sandbox around it: for the job's log. */
+  /**
+   * The job's own command line as its log shows it: without the sandbox around it, nor the
+   * settings Tandem adds to every Spark job (logging, progress, class archive).
+   */
   inner: string[];
   env: NodeJS.ProcessEnv;
-  /** Spark driver UI port, for progress. */
-  sparkUiPort?: number;
+  /** Where the Spark driver writes its event log, read for progress. */
+  sparkEventLog?: string;
+  /** Output lines of the job's tools (not the job's own) that tell its user nothing: left out of its log. */
+  isNoise?: (line: string) => boolean;
 }
 
 const TEMPLATE_FILES: Record<string, string> = {
   'mllib-train': 'spark_train.py',
   'tabular-mlp': 'gpu_tabular_mlp.py',
 };
-
-/** A port nobody listens on right now (Spark's UI would otherwise probe 4040, 4041, …). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes what the job runs into `dir` and returns the program to start: a script file plus its argv. */
 async function scriptOf(job: ClaimedJob, dir: string): Promise<{ file: string; args: string[] }> {
@@ -140,34 +133,39 @@ export async function jobCommand(
       env: { ...env, CUDA_VISIBLE_DEVICES: cudaDevices.join(',') },
     };
   }
-  const sparkUiPort = await freePort();
+  const sparkEventLog = path.join(dir, 'spark-events');
+  await mkdir(sparkEventLog);
   const userConf = (job.spec.conf as Record<string, string> | undefined) ?? {};
   const conf: Record<string, string> = {
-    'spark.log.level': 'WARN',
     // The job runs as the sandbox's user while a cluster's executors write parts of its output
     // into the job's folder as theirs: Hadoop must leave those parts for the job to move.
     'spark.hadoop.fs.permissions.umask-mode': '000',
     'spark.ui.showConsoleProgress': 'false',
     ...userConf,
-    ...(runtime.sparkClassArchive && {
-      // Before the user's own default options, so that theirs win where they overlap.
-      [DRIVER_JAVA_OPTIONS]: [classArchiveJavaOptions(runtime.sparkClassArchive), userConf[DRIVER_JAVA_OPTIONS]].filter(Boolean).join(' '),
-    }),
-    'spark.ui.enabled': 'true',
-    'spark.ui.port': String(sparkUiPort),
+    // Before the user's own default options, so that theirs win where they overlap.
+    [DRIVER_JAVA_OPTIONS]: [
+      sparkLogJavaOption(),
+      runtime.sparkClassArchive && classArchiveJavaOptions(runtime.sparkClassArchive),
+      userConf[DRIVER_JAVA_OPTIONS],
+    ]
+      .filter(Boolean)
+      .join(' '),
+    ...sparkProgressConf(sparkEventLog),
     'spark.app.name': `tandem-${job.name}`.slice(0, 100),
-    [JOB_PROPERTY]: job.id,
   };
+  const submit = (settings: Record<string, string>) => [
+    '--master',
+    runtime.sparkMaster,
+    ...Object.entries(settings).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+    file,
+    ...args,
+  ];
   return {
-    ...sandboxed(sparkSubmit(runtime.python), [
-      '--master',
-      runtime.sparkMaster,
-      ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
-      file,
-      ...args,
-    ]),
+    ...sandboxed(sparkSubmit(runtime.python), submit(conf)),
+    inner: [sparkSubmit(runtime.python), ...submit(userConf)],
     env: { SPARK_LOCAL_IP: '127.0.0.1', ...env, PYSPARK_PYTHON: runtime.python, PYSPARK_DRIVER_PYTHON: runtime.python },
-    sparkUiPort,
+    sparkEventLog,
+    isNoise: isSparkNoise,
   };
 }
 

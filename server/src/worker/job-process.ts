@@ -4,7 +4,7 @@ import { spawnGroup } from '../processes.js';
 import { PYTHON_DIR } from './python.js';
 import type { WorkerEvent } from './worker.client.js';
 
-/** Scripts report structure by printing `##tandem {"metric": {...}}` or `##tandem {"progress": {...}}` lines. */
+/** Scripts report structure by printing `##tandem {"metric" | "progress" | "info": {...}}` lines. */
 const PROTOCOL = '##tandem ';
 const MAX_LINE = 20_000;
 const TAIL_LINES = 60;
@@ -29,9 +29,10 @@ export function parseLine(stream: 'stdout' | 'stderr', raw: string): WorkerEvent
   const line = raw.length > MAX_LINE ? `${raw.slice(0, MAX_LINE)}… (${raw.length - MAX_LINE} more characters)` : raw;
   if (line.startsWith(PROTOCOL)) {
     try {
-      const message = JSON.parse(line.slice(PROTOCOL.length)) as { metric?: Record<string, unknown>; progress?: Record<string, unknown> };
+      const message = JSON.parse(line.slice(PROTOCOL.length)) as Partial<Record<'metric' | 'progress' | 'info', Record<string, unknown>>>;
       if (message.metric) return { type: 'metric', data: message.metric };
       if (message.progress) return { type: 'progress', data: message.progress };
+      if (message.info) return { type: 'info', data: message.info };
     } catch {
       // not valid protocol JSON: keep it as a log line so nothing is lost
     }

@@ -104,7 +104,7 @@ export function createSandbox({ disabled = false, isRoot = process.getuid?.() ==
           '--unshare-uts',
           // Not the cgroup namespace: the JVM's container support then fails to start Spark (no BufferPool MBean).
           ...(isRoot ? [] : ['--unshare-user']),
-          // The network stays: Spark drivers reach their master and the agent reads the driver's UI.
+          // The network stays: Spark drivers reach their master, and jobs call the server back.
           '--die-with-parent',
           '--new-session',
           '--proc',

@@ -1,17 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inheritedEnvironment, loadWorkerConfig } from '../config.js';
 import { runSupervised } from './job-process.js';
 import { PYTHON_DIR, sparkSubmit } from './python.js';
+import { sparkProgressConf } from './spark-progress.js';
 
 /**
- * A Spark driver spends seconds of CPU finding its classes among Spark's ~250 jars, and the
- * REST monitoring API (read for progress) loads another two thousand on its first request. A JVM
+ * A Spark driver spends seconds of CPU finding its classes among Spark's ~250 jars. A JVM
  * class-data-sharing archive of those classes, dumped once per Spark installation and JVM, makes
  * drivers start from memory-mapped classes instead: jobs finish seconds sooner.
  */
@@ -110,19 +110,21 @@ async function lock(file: string): Promise<(() => Promise<void>) | undefined> {
 }
 
 async function runWarmup(python: string, archive: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+  // Jobs' drivers write an event log instead of serving a UI: the warm-up runs as they do.
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-spark-warmup-'));
+  const conf = {
+    [DRIVER_JAVA_OPTIONS]: `-XX:ArchiveClassesAtExit=${archive} ${QUIET}`,
+    'spark.log.level': 'ERROR',
+    ...sparkProgressConf(scratch),
+  };
   const args = [
     '--master',
     'local[1]',
-    '--conf',
-    `${DRIVER_JAVA_OPTIONS}=-XX:ArchiveClassesAtExit=${archive} ${QUIET}`,
-    '--conf',
-    'spark.log.level=ERROR',
-    '--conf',
-    'spark.ui.port=0',
+    ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
     path.join(PYTHON_DIR, 'spark_warmup.py'),
   ];
   const warmup = runSupervised(python, sparkSubmit(python), args, {
-    cwd: os.tmpdir(),
+    cwd: scratch,
     env: { SPARK_LOCAL_IP: '127.0.0.1', ...env, PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python },
     emit: () => undefined,
   });
@@ -130,9 +132,10 @@ async function runWarmup(python: string, archive: string, env: NodeJS.ProcessEnv
   signal?.addEventListener('abort', stop);
   if (signal?.aborted) stop();
   const timeout = setTimeout(stop, BUILD_TIMEOUT_MS);
-  const result = await warmup.done.finally(() => {
+  const result = await warmup.done.finally(async () => {
     clearTimeout(timeout);
     signal?.removeEventListener('abort', stop);
+    await rm(scratch, { recursive: true, force: true });
   });
   if (result.code !== 0) {
     const how = result.signal ? `was stopped (${result.signal})` : `exited with ${result.code}`;

@@ -31,6 +31,19 @@ describe('API token revocation', () => {
     expect((await server.api('GET', 'me', { token: alice.token })).status).toBe(200);
   });
 
+  it('a token’s list entry says when it was last used, and an unused one says never', async () => {
+    const used = await newToken(alice.token, { name: 'used' });
+    const unused = await newToken(alice.token, { name: 'unused' });
+    const before = Date.now();
+    expect((await server.api('GET', 'me', { token: used.token })).status).toBe(200);
+    const { tokens } = (await server.api('GET', 'tokens', { token: alice.token })).body as {
+      tokens: { id: string; lastUsedAt: string | null }[];
+    };
+    const entry = (id: string) => tokens.find((t) => t.id === id)!;
+    expect(Date.parse(entry(used.id).lastUsedAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(entry(unused.id).lastUsedAt).toBeNull();
+  });
+
   it('a token can revoke itself, and is refused from then on', async () => {
     const script = await newToken(alice.token, { name: 'script' });
     expect((await server.api('DELETE', `tokens/${script.id}`, { token: script.token })).status).toBe(204);

@@ -83,6 +83,24 @@ describe('scheduled refresh with the Tandem kernel', () => {
     expect(await page('failing')).toContain('last good numbers');
   }, 120_000);
 
+  it('a schedule set after publishing, with the notebook alone, refreshes only the cells chosen at publish', async () => {
+    const source = notebook('console.log("kept figure")', 'console.log("Published version 1: internal link")');
+    const res = await server.api('POST', 'dashboards', {
+      body: { slug: 'chosen', title: 'Chosen', notebook: source, selection: [{ index: 0 }, { index: 1 }] },
+    });
+    expect(res.status).toBe(201);
+    // As the Dashboards panel sets it: cron, time zone and the saved notebook, no selection.
+    const scheduled = await server.api('PUT', 'dashboards/chosen/schedule', {
+      body: { cron: '@daily', timezone: 'UTC', notebook: source },
+    });
+    expect(scheduled.status).toBe(200);
+    expect((await server.api('POST', 'dashboards/chosen/refresh')).status).toBe(202);
+    expect((await settle('chosen')).lastRun).toMatchObject({ status: 'succeeded' });
+    const html = await page('chosen');
+    expect(html).toContain('kept figure');
+    expect(html).not.toContain('Published version');
+  }, 120_000);
+
   it('refuses a refresh without a schedule, and clearing the schedule forgets the notebook', async () => {
     await create('manual');
     const refused = await server.api('POST', 'dashboards/manual/refresh');

@@ -13,6 +13,8 @@ import { EventBus, type TandemEvent } from '../../src/events.js';
 import { searchQuery } from '../../src/models/models.search.js';
 import { ModelsService } from '../../src/models/models.service.js';
 import { ModelsStore } from '../../src/models/models.store.js';
+import { TrackingService } from '../../src/tracking/tracking.service.js';
+import { TrackingStore } from '../../src/tracking/tracking.store.js';
 import { describeEachDb } from '../support/backends.js';
 
 const bytes = (text: string) => Readable.from([Buffer.from(text)]);
@@ -46,7 +48,12 @@ describeEachDb('ModelsService', (backend) => {
     const bus = new EventBus();
     bus.subscribe((e) => events.push(e));
     artifacts = await createFolderStore(dir);
-    models = new ModelsService(new ModelsStore(db, permissions), artifacts, permissions, bus, auth, {
+    const tracking = new TrackingService(new TrackingStore(db, permissions), artifacts, permissions, bus, auth, {
+      maxArtifactBytes: 1024,
+      heartbeatTimeoutSeconds: 120,
+      mlflowHeartbeatTimeoutSeconds: 3600,
+    });
+    models = new ModelsService(new ModelsStore(db, permissions), artifacts, permissions, bus, auth, tracking, {
       maxFileBytes: 1024,
       maxFilesPerVersion: 3,
       pendingTtlMs: 60_000,

@@ -1,85 +1,69 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { followSparkProgress, JOB_PROPERTY } from '../../src/worker/spark-progress.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runJobProcess } from '../../src/worker/job-process.js';
+import { sparkSubmit, venvPython } from '../../src/worker/python.js';
+import { followSparkProgress, sparkProgressConf } from '../../src/worker/spark-progress.js';
 import type { WorkerEvent } from '../../src/worker/worker.client.js';
 
-/** A Spark driver UI's REST API for one application of `jobId` with the given task counts; records each request's Accept-Encoding. */
-function sparkUi(jobId: string, tasks: { done: number; total: number }, encodings: (string | undefined)[] = []) {
-  return createServer((req, res) => {
-    encodings.push(req.headers['accept-encoding']);
-    const answer = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.url === '/api/v1/applications') answer([{ id: `app-${jobId}` }]);
-    else if (req.url === `/api/v1/applications/app-${jobId}/environment`) answer({ sparkProperties: [[JOB_PROPERTY, jobId]] });
-    else if (req.url === `/api/v1/applications/app-${jobId}/jobs`)
-      answer([
-        {
-          jobId: 0,
-          status: 'RUNNING',
-          numTasks: tasks.total,
-          numCompletedTasks: tasks.done,
-          numSkippedTasks: 0,
-          numActiveStages: 1,
-          name: `count at ${jobId}.py`,
-        },
-      ]);
-    else res.writeHead(404).end();
-  });
-}
+/**
+ * Three Spark jobs of known size: 4 slow tasks; a shuffle of 3 map and 2 reduce tasks; one task
+ * that fails (the script catches the error and goes on).
+ */
+const SCRIPT = `
+import time
+from pyspark.sql import SparkSession
+sc = SparkSession.builder.getOrCreate().sparkContext
+print("sum", sc.parallelize(range(4), 4).map(lambda x: time.sleep(1) or x).sum(), flush=True)
+print("groups", len(sc.parallelize(range(100), 3).map(lambda x: (x % 5, 1)).reduceByKey(lambda a, b: a + b, 2).collect()), flush=True)
+try:
+    sc.parallelize([1], 1).map(lambda x: x / 0).collect()
+except Exception:
+    print("the third job failed, as it should", flush=True)
+`;
 
-const listen = (server: Server, port = 0) =>
-  new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
+describe('Spark progress from the driver’s event log (real Spark, local[1])', () => {
+  let dir: string;
+  const progress: { fraction?: number; message: string }[] = [];
+  const output: string[] = [];
 
-describe('followSparkProgress()', () => {
-  const servers: Server[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-  });
-
-  it('reports the progress of its own job’s application even when Spark moved the UI to the next port', async () => {
-    // Another application holds the chosen port; ours went one up, as Spark does.
-    const decoy = sparkUi('someone-else', { done: 9, total: 10 });
-    servers.push(decoy);
-    let chosen = await listen(decoy);
-    const ours = sparkUi('job-1', { done: 1, total: 4 });
-    servers.push(ours);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await listen(ours, chosen + 1);
-        break;
-      } catch (error) {
-        if (attempt === 5) throw error;
-        await new Promise((resolve) => decoy.close(resolve));
-        chosen = await listen(decoy);
-      }
-    }
-    const events: WorkerEvent[] = [];
-    const stop = followSparkProgress(chosen, 'job-1', (e) => events.push(e), 50);
-    try {
-      await expect.poll(() => events.length, { timeout: 5_000 }).toBeGreaterThan(0);
-    } finally {
-      stop();
-    }
-    expect(events[0]).toEqual({
-      type: 'progress',
-      data: { fraction: 0.25, message: 'Spark: 1 job, 1/4 tasks (running: count at job-1.py)' },
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-spark-progress-'));
+    const eventLog = path.join(dir, 'spark-events');
+    await mkdir(eventLog);
+    await writeFile(path.join(dir, 'job.py'), SCRIPT);
+    const conf = Object.entries(sparkProgressConf(eventLog)).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
+    const python = venvPython();
+    const emit = (event: WorkerEvent) => {
+      if (event.type === 'progress') progress.push(event.data as { fraction?: number; message: string });
+      if (event.type === 'log') output.push(String(event.data.line));
+    };
+    const follower = followSparkProgress(eventLog, emit, 100);
+    const driver = runJobProcess(sparkSubmit(python), ['--master', 'local[1]', '--conf', 'spark.log.level=ERROR', ...conf, 'job.py'], {
+      cwd: dir,
+      env: { ...process.env, SPARK_LOCAL_IP: '127.0.0.1', PYSPARK_PYTHON: python, PYSPARK_DRIVER_PYTHON: python },
+      emit,
     });
+    const result = await driver.done.finally(() => follower.stop());
+    if (result.code !== 0) throw new Error(`the driver failed:\n${output.join('\n')}`);
+  }, 180_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
-  it('asks for uncompressed answers, which Spark 4 does not fail while its UI starts or stops', async () => {
-    const encodings: (string | undefined)[] = [];
-    const ui = sparkUi('job-2', { done: 2, total: 2 }, encodings);
-    servers.push(ui);
-    const events: WorkerEvent[] = [];
-    const stop = followSparkProgress(await listen(ui), 'job-2', (e) => events.push(e), 50);
-    try {
-      await expect.poll(() => events.length, { timeout: 5_000 }).toBeGreaterThan(0);
-    } finally {
-      stop();
-    }
-    expect(new Set(encodings)).toEqual(new Set(['identity']));
+  it('reports the tasks of the jobs started so far while the driver runs, the fraction only growing and below 1', () => {
+    const live = progress.slice(0, -1);
+    expect(live.length).toBeGreaterThan(0);
+    for (const p of live) expect(p.message).toMatch(/^Spark: \d+ jobs?, \d+\/\d+ tasks( \(running: .+\))?$/);
+    expect(live.map((p) => p.message)).toContainEqual(expect.stringMatching(/^Spark: 1 job, \d\/4 tasks/));
+    const fractions = live.map((p) => p.fraction!);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    expect(Math.max(...fractions)).toBeLessThan(1);
+  });
+
+  it('ends with what ran, counting each task once and naming the job that failed', () => {
+    expect(output).toContain('the third job failed, as it should');
+    expect(progress.at(-1)).toEqual({ message: 'ended: 3 Spark jobs, 9/10 tasks (1 failed)' });
   });
 });

@@ -9,6 +9,15 @@ import { startStandaloneSpark, writeChurnCsv, type SparkCluster } from './spark-
 
 const finished = (j: { status: string }) => !['queued', 'running'].includes(j.status);
 
+/** What the job's own process printed (not the worker's notes). */
+async function jobOutput(server: TestServer, id: string): Promise<string[]> {
+  const { body } = await server.api('GET', `jobs/${id}/events?types=log&limit=5000`);
+  return body.events.filter((e: any) => e.data.stream !== 'system').map((e: any) => e.data.line as string);
+}
+
+const progressMessages = async (server: TestServer, id: string): Promise<string[]> =>
+  (await server.api('GET', `jobs/${id}/events?types=progress`)).body.events.map((e: any) => e.data.message);
+
 const SUM_SCRIPT = `
 import sys
 from pyspark.sql import SparkSession
@@ -68,12 +77,17 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('submits a script with args and conf through spark-submit and reports Spark progress', async () => {
+  it('submits a script with args and conf through spark-submit and ends its progress with the final Spark state', async () => {
     const job = await waitForJob(server, ids.sum, finished, 200_000);
     expect(job.status, job.error).toBe('succeeded');
-    expect(await logLines(server, job.id)).toContain('sum=499500 partitions=3');
-    const { body } = await server.api('GET', `jobs/${job.id}/events?types=progress`);
-    expect(body.events.map((e: any) => e.data.message)).toContainEqual(expect.stringMatching(/^Spark: \d+ jobs?, \d+\/\d+ tasks/));
+    expect(await jobOutput(server, job.id)).toEqual(['sum=499500 partitions=3']);
+    expect((await progressMessages(server, job.id)).at(-1)).toMatch(/^done: [1-9]\d* Spark jobs?, (\d+)\/\1 tasks$/);
+  }, 210_000);
+
+  it('keeps Spark and the JVM out of the job log: the template prints nothing but what the user asked for', async () => {
+    const job = await waitForJob(server, ids.train, finished, 200_000);
+    expect(job.status, job.error).toBe('succeeded');
+    expect(await jobOutput(server, job.id)).toEqual([]);
   }, 210_000);
 
   it('trains an MLlib model from the template, records metrics and registers a version with lineage', async () => {
@@ -81,6 +95,10 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
     expect(job.status, job.error).toBe('succeeded');
     expect(job.result).toEqual({ model: 'churn-spark', version: 1 });
     expect(job.metrics.accuracy).toBeGreaterThan(0.7);
+    // Row counts describe the data: info, not metrics; the loss is the solver's own curve.
+    expect(Object.keys(job.metrics).sort()).toEqual(['accuracy', 'auc', 'f1', 'loss']);
+    expect(job.info).toEqual({ train_rows: expect.any(Number), test_rows: expect.any(Number) });
+    expect(job.info.train_rows + job.info.test_rows).toBe(600);
     const version = (await server.api('GET', 'models/churn-spark/versions/1')).body;
     expect(version.metrics).toMatchObject({ accuracy: job.metrics.accuracy, auc: expect.any(Number), f1: expect.any(Number) });
     expect(version.lineage).toMatchObject({ jobId: job.id, source: 'spark:mllib-train', author: 'admin' });
@@ -90,10 +108,13 @@ describe('Spark jobs on local[*] (PostgreSQL + MinIO)', () => {
     expect(body.events.filter((e: any) => e.data.step !== undefined).length).toBeGreaterThan(1);
   }, 210_000);
 
-  it('fails a broken Spark script with the Spark error in the job error', async () => {
+  it('fails a broken Spark script with the Spark error in the job error and its log', async () => {
     const job = await waitForJob(server, ids.broken, finished, 200_000);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/Traceback[\s\S]*no_such_column/);
+    const output = await jobOutput(server, job.id);
+    expect(output[0]).toBe('Traceback (most recent call last):');
+    expect(output.join('\n')).toMatch(/AnalysisException.*no_such_column/);
   }, 210_000);
 });
 
@@ -142,6 +163,9 @@ describe('Spark jobs on a standalone cluster', () => {
     expect(job.status, job.error).toBe('succeeded');
     expect(job.result).toEqual({ model: 'churn-forest', version: 1 });
     expect(job.metrics.accuracy).toBeGreaterThan(0.7);
+    // A forest has no loss curve: no placeholder loss either.
+    expect(Object.keys(job.metrics).sort()).toEqual(['accuracy', 'auc', 'f1']);
     expect((await logLines(server, job.id))[0]).toMatch(/spark-submit --master spark:\/\/127\.0\.0\.1:\d+/);
+    expect(await jobOutput(server, job.id)).toEqual([]);
   }, 200_000);
 });

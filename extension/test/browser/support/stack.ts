@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../../../server/test/support/server.js';
 // @ts-expect-error plain ESM helpers shared with the root scripts
 import { startJupyterLab } from '../../../../scripts/lib/jupyter.mjs';
@@ -122,7 +123,9 @@ export async function openNotebook(browser: Browser, lab: Lab, name: string, sou
     nbformat_minor: 5,
   };
   await writeFile(path.join(lab.rootDir, name), JSON.stringify(notebook));
-  return openLab(browser, lab.url, `lab/tree/${name}`);
+  // `reset`: only this notebook, not the tabs earlier tests left in the workspace (whose files
+  // may have changed on disk since, which opens a dialog over everything).
+  return openLab(browser, lab.url, `lab/tree/${name}?reset`);
 }
 
 /**
@@ -138,6 +141,14 @@ export async function runAllCells(page: Page): Promise<void> {
     await panel.context.ready;
     await app.commands.execute('notebook:run-all-cells');
   });
+}
+
+/** Switches JupyterLab's theme and waits until its style sheets have loaded. */
+export async function setTheme(page: Page, name: 'JupyterLab Light' | 'JupyterLab Dark'): Promise<void> {
+  await page.evaluate((t) => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: t }), name);
+  await expect.poll(() => page.evaluate(() => document.body.dataset.jpThemeName), { timeout: 15_000 }).toBe(name);
+  // JupyterLab shows its splash screen while the theme's style sheets load.
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached', timeout: 15_000 });
 }
 
 /** Saves `test-results/<name>.png` and returns its path. */

@@ -118,4 +118,25 @@ describe('ModelsApi against a real Tandem server', { timeout: 60_000 }, () => {
     expect(await asNia.get('fraud.v2')).toMatchObject({ fullName: 'nia/fraud.v2', tags: { team: 'nia' } });
     await expect(asNia.get('admin/fraud.v2')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
   });
+
+  it('serves an alias: deployments() lists it with a readable load error for a file that is not ONNX; keys are made, listed and revoked', async () => {
+    await api.setAlias('churn-logistic', 'serving', 1);
+    const created = await api.createDeployment({ model: 'churn-logistic', alias: 'serving', maxBatchSize: 4 });
+    expect(created).toMatchObject({ model: 'admin/churn-logistic', alias: 'serving', maxBatchSize: 4 });
+    expect(api.endpointUrl(created)).toBe(`${server.url}/tandem/serve/admin%2Fchurn-logistic/serving/predict`);
+    await expect
+      .poll(async () => (await api.deployments('admin/churn-logistic'))[0]?.status.state, { timeout: 10_000 })
+      .toBe('unavailable');
+    const [listed] = await api.deployments('churn-logistic');
+    expect(listed!.status.lastError).toMatchObject({ version: 1, message: expect.stringContaining('not a loadable ONNX model') });
+    expect((await api.updateDeployment(created.id, { timeoutMs: 500 })).timeoutMs).toBe(500);
+    const { key, secret } = await api.createDeploymentKey(created.id, 'app');
+    expect(secret.startsWith(key.prefix)).toBe(true);
+    expect((await api.deploymentKeys(created.id)).map((k) => k.name)).toEqual(['app']);
+    await api.revokeDeploymentKey(created.id, key.id);
+    expect(await api.deploymentKeys(created.id)).toEqual([]);
+    await expect(api.createDeployment({ model: 'churn-logistic', alias: 'serving' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await api.deleteDeployment(created.id);
+    expect(await api.deployments('churn-logistic')).toEqual([]);
+  });
 });

@@ -1,0 +1,288 @@
+import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { IDisposable } from '@lumino/disposable';
+import { Widget } from '@lumino/widgets';
+import { h, KeyedRows } from '../dom';
+import type { Deployment, DeploymentKey, DeploymentSettings } from './api';
+import { ServingModel, type ModelPageModel } from './models-model';
+import { curlExample, exampleRow, fetchExample, lastErrorText, statusText } from './serving-examples';
+
+/** How often an open page asks for its deployments' status: loading and swaps are not announced as events. */
+const POLL_MS = 3000;
+
+const SETTINGS: (keyof DeploymentSettings)[] = ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs'];
+
+/** A piece of the section, rebuilt only when what it shows (`data`) changed, so that forms keep what is typed. */
+interface Block {
+  key: string;
+  kind: 'error' | 'serve' | 'empty' | 'status' | 'endpoint' | 'settings' | 'keys';
+  /** The deployment it shows, if any. */
+  id?: string;
+  data: unknown;
+}
+
+/**
+ * The Serving section of a model page: the deployments of the model's aliases with their status,
+ * endpoint and example calls; for editors also serving an alias, settings, keys and deleting.
+ * Its state is a ServingModel, polled while the page is open.
+ */
+export class ServingSection implements IDisposable {
+  readonly model: ServingModel;
+  readonly node: HTMLElement;
+  private readonly blocks = new KeyedRows<Block>(
+    h('div', { class: 'tandem-serving-blocks' }),
+    (block) => block.key,
+    (block) => this.build(block),
+  );
+  private readonly error = h('div', { class: 'tandem-models-error', role: 'alert' });
+  private readonly timer: number;
+  private disposed = false;
+
+  constructor(
+    private readonly page: ModelPageModel,
+    private readonly trans: TranslationBundle,
+  ) {
+    this.model = new ServingModel(page.api, page);
+    this.model.stateChanged.connect(this.render, this);
+    this.node = h('section', { class: 'tandem-models-section tandem-serving' }, h('h3', {}, trans.__('Serving')), this.blocks.node);
+    // Only while shown: a collapsed sidebar or a closed page asks nothing.
+    this.timer = window.setInterval(() => this.node.offsetParent !== null && void this.refresh(), POLL_MS);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    window.clearInterval(this.timer);
+    this.model.dispose();
+  }
+
+  /** Asks for the deployments once the page knows its model. */
+  async refresh(): Promise<void> {
+    if (this.page.value.model) await this.model.refresh();
+  }
+
+  /** Shows the state; the page calls it too, when the model's aliases, versions or the caller's role changed. */
+  render(): void {
+    const { deployments, keys } = this.model.value;
+    const canEdit = this.page.canEdit;
+    this.error.textContent = this.model.error ?? '';
+    const blocks: Block[] = [{ key: 'error', kind: 'error', data: null }];
+    const served = new Set(deployments.map((d) => d.alias));
+    const free = Object.keys(this.page.value.model?.aliases ?? {}).filter((alias) => !served.has(alias));
+    if (canEdit) blocks.push({ key: 'serve', kind: 'serve', data: free });
+    if (this.model.loaded && deployments.length === 0) blocks.push({ key: 'empty', kind: 'empty', data: null });
+    for (const d of deployments) {
+      const { id } = d;
+      blocks.push({ key: `${id}/status`, kind: 'status', id, data: [d.alias, d.aliasVersion, d.status, canEdit] });
+      blocks.push({ key: `${id}/endpoint`, kind: 'endpoint', id, data: [d.endpoint, this.columnsFor(d)] });
+      blocks.push({ key: `${id}/settings`, kind: 'settings', id, data: [SETTINGS.map((s) => d[s]), canEdit] });
+      if (canEdit) blocks.push({ key: `${id}/keys`, kind: 'keys', id, data: keys[id] ?? [] });
+    }
+    this.blocks.update(blocks);
+  }
+
+  /** The input columns of the version the deployment serves (else of the latest version that has a signature). */
+  private columnsFor(deployment: Deployment) {
+    const versions = this.page.value.versions;
+    const number = deployment.status.servedVersion ?? deployment.aliasVersion;
+    const version = versions.find((v) => v.number === number && v.signature) ?? versions.find((v) => v.signature);
+    return version?.signature?.inputs;
+  }
+
+  private build(block: Block): HTMLElement {
+    const deployment = this.model.value.deployments.find((d) => d.id === block.id)!;
+    switch (block.kind) {
+      case 'error':
+        return this.error;
+      case 'empty':
+        return h('p', { class: 'tandem-serving-empty' }, this.trans.__('No alias of this model is served.'));
+      case 'serve':
+        return this.serveForm(block.data as string[]);
+      case 'status':
+        return this.status(deployment);
+      case 'endpoint':
+        return this.endpoint(deployment);
+      case 'settings':
+        return this.settings(deployment);
+      case 'keys':
+        return this.keys(deployment, this.model.value.keys[deployment.id] ?? []);
+    }
+  }
+
+  private serveForm(aliases: string[]): HTMLElement {
+    const trans = this.trans;
+    if (aliases.length === 0) {
+      const hint = Object.keys(this.page.value.model?.aliases ?? {}).length
+        ? trans.__('Every alias is served.')
+        : trans.__('Set an alias (e.g. production) to serve the version it points at.');
+      return h('p', { class: 'tandem-serving-hint' }, hint);
+    }
+    const alias = h(
+      'select',
+      { 'aria-label': trans.__('alias to serve'), class: 'tandem-serving-alias' },
+      ...aliases.map((a) => h('option', { value: a }, a)),
+    );
+    return h(
+      'form',
+      {
+        class: 'tandem-serving-serve',
+        onsubmit: (e) => {
+          e.preventDefault();
+          void this.model.act((api) => api.createDeployment({ model: this.page.ref, alias: alias.value }));
+        },
+      },
+      alias,
+      h('button', { type: 'submit', class: 'jp-mod-styled jp-mod-accept tandem-serving-serve-button' }, trans.__('Serve')),
+    );
+  }
+
+  private status(d: Deployment): HTMLElement {
+    const trans = this.trans;
+    return h(
+      'div',
+      { class: 'tandem-serving-deployment', 'data-deployment': d.id, 'data-alias': d.alias },
+      h(
+        'div',
+        { class: 'tandem-serving-title' },
+        h('b', {}, d.aliasVersion === null ? d.alias : `${d.alias} → v${d.aliasVersion}`),
+        h('span', { class: 'tandem-serving-state', 'data-state': d.status.state }, statusText(d.status, trans)),
+        this.page.canEdit
+          ? h('button', { class: 'jp-mod-styled tandem-serving-delete', onclick: () => void this.remove(d) }, trans.__('Delete'))
+          : null,
+      ),
+      d.status.lastError ? h('div', { class: 'tandem-serving-last-error tandem-models-error' }, lastErrorText(d.status, trans)) : null,
+    );
+  }
+
+  private endpoint(d: Deployment): HTMLElement {
+    const trans = this.trans;
+    const url = this.page.api.endpointUrl(d);
+    const row = exampleRow(this.columnsFor(d));
+    const copyable = (cls: string, label: string, text: string) =>
+      h(
+        'div',
+        { class: 'tandem-serving-copyable' },
+        h('pre', { class: cls }, text),
+        h(
+          'button',
+          { class: 'jp-mod-styled', title: trans.__('Copy %1', label), onclick: () => Clipboard.copyToSystem(text) },
+          trans.__('Copy'),
+        ),
+      );
+    return h(
+      'div',
+      { class: 'tandem-serving-endpoint-block' },
+      h('div', {}, trans.__('Endpoint'), ' ', h('code', { class: 'tandem-serving-endpoint' }, `POST ${url}`)),
+      copyable('tandem-serving-curl', 'curl', curlExample(url, row)),
+      copyable('tandem-serving-fetch', 'TypeScript', fetchExample(url, row)),
+      h('div', { class: 'tandem-serving-hint' }, trans.__('Send a deployment key (below) or a viewer’s API token as TANDEM_KEY.')),
+    );
+  }
+
+  private settings(d: Deployment): HTMLElement {
+    const trans = this.trans;
+    const labels: Record<keyof DeploymentSettings, string> = {
+      maxBatchSize: trans.__('Max batch size (rows)'),
+      maxWaitMs: trans.__('Max wait (ms)'),
+      queueLimit: trans.__('Queue limit (requests)'),
+      timeoutMs: trans.__('Timeout (ms)'),
+    };
+    const canEdit = this.page.canEdit;
+    const inputs = SETTINGS.map((s) =>
+      h('input', { type: 'number', min: s === 'maxWaitMs' ? 0 : 1, step: 1, value: String(d[s]), name: s, disabled: !canEdit }),
+    );
+    return h(
+      'form',
+      {
+        class: 'tandem-serving-settings',
+        onsubmit: (e) => {
+          e.preventDefault();
+          const change = Object.fromEntries(SETTINGS.map((s, i) => [s, Number(inputs[i]!.value)]));
+          void this.model.act((api) => api.updateDeployment(d.id, change));
+        },
+      },
+      ...SETTINGS.map((s, i) => h('label', {}, labels[s], inputs[i]!)),
+      canEdit ? h('button', { type: 'submit', class: 'jp-mod-styled' }, trans.__('Save settings')) : null,
+    );
+  }
+
+  private keys(d: Deployment, keys: DeploymentKey[]): HTMLElement {
+    const trans = this.trans;
+    const when = (at: string | null) =>
+      at ? new Date(at).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }) : trans.__('never');
+    const name = h('input', {
+      placeholder: trans.__('key name, e.g. web-app'),
+      'aria-label': trans.__('key name'),
+      class: 'tandem-serving-key-name',
+    });
+    return h(
+      'div',
+      { class: 'tandem-serving-keys' },
+      h('div', {}, trans.__('API keys')),
+      h(
+        'ul',
+        {},
+        ...keys.map((k) =>
+          h(
+            'li',
+            { 'data-key': k.id },
+            h('b', {}, k.name),
+            ' ',
+            h('code', {}, `${k.prefix}…`),
+            ` ${trans.__('created %1, last used %2', when(k.createdAt), when(k.lastUsedAt))} `,
+            h(
+              'button',
+              {
+                class: 'jp-mod-styled tandem-serving-revoke',
+                onclick: () => void this.model.act((api) => api.revokeDeploymentKey(d.id, k.id)),
+              },
+              trans.__('Revoke'),
+            ),
+          ),
+        ),
+      ),
+      h(
+        'form',
+        {
+          onsubmit: (e) => {
+            e.preventDefault();
+            void this.createKey(d, name.value.trim());
+          },
+        },
+        name,
+        h('button', { type: 'submit', class: 'jp-mod-styled tandem-serving-create-key' }, trans.__('Create key')),
+      ),
+    );
+  }
+
+  /** Creates a key and shows its secret once, in a dialog with a copy button. */
+  private async createKey(d: Deployment, name: string): Promise<void> {
+    const trans = this.trans;
+    let secret = '';
+    if (!(await this.model.act(async (api) => (secret = (await api.createDeploymentKey(d.id, name)).secret)))) return;
+    const body = new Widget({
+      node: h(
+        'div',
+        { class: 'tandem-serving-secret-dialog' },
+        h('p', {}, trans.__('Copy the key now: it is stored hashed and will not be shown again.')),
+        h('code', { class: 'tandem-serving-secret' }, secret),
+        h('button', { class: 'jp-mod-styled', onclick: () => Clipboard.copyToSystem(secret) }, trans.__('Copy')),
+      ),
+    });
+    await showDialog({ title: trans.__('Key for %1', d.alias), body, buttons: [Dialog.okButton({ label: trans.__('Done') })] });
+  }
+
+  private async remove(d: Deployment): Promise<void> {
+    const trans = this.trans;
+    const answer = await showDialog({
+      title: trans.__('Stop serving %1?', d.alias),
+      body: trans.__('The endpoint stops answering and its keys are deleted.'),
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })],
+    });
+    if (answer.button.accept) await this.model.act((api) => api.deleteDeployment(d.id));
+  }
+}

@@ -1,0 +1,108 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linear, registerOnnx } from '../../../server/test/serving/onnx.js';
+import { launchBrowser, openLab, screenshot, startStack, type Stack } from './support/stack.js';
+
+describe('Serving a model from its page in JupyterLab', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let secret = '';
+  const endpoint = () => `${stack.tandemUrl}/tandem/serve/admin%2Fscorer/prod/predict`;
+  const predict = (key: string) =>
+    fetch(endpoint(), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rows: [{ tenure: 1, spend: 1 }] }),
+    });
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+    const signature = {
+      inputs: [
+        { name: 'tenure', type: 'Float32' },
+        { name: 'spend', type: 'Float32' },
+      ],
+      outputs: [{ name: 'score', type: 'Float32' }],
+    };
+    await registerOnnx(stack.server, 'scorer', linear([2, -1], 0.5), { signature });
+    expect((await stack.server.api('PUT', 'models/scorer/aliases/prod', { body: { version: 1 } })).status).toBe(200);
+    page = await openLab(browser, stack.labUrl);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('serves an alias from the model page and shows it ready, with curl and TypeScript examples of its signature', async () => {
+    await page.locator('.jp-SideBar [data-id="tandem-models"]').click({ timeout: 60_000 });
+    await page.locator('[data-model="scorer"]').click({ timeout: 15_000 });
+    await expect.poll(() => page.locator('.tandem-serving-empty').count(), { timeout: 15_000 }).toBe(1);
+    await page.locator('.tandem-serving-alias').selectOption('prod');
+    await page.locator('.tandem-serving-serve-button').click();
+    const state = page.locator('[data-alias="prod"] .tandem-serving-state');
+    await expect.poll(() => state.getAttribute('data-state'), { timeout: 20_000 }).toBe('ready');
+    expect(await state.textContent()).toBe('ready · serving v1');
+    expect(await page.locator('.tandem-serving-endpoint').textContent()).toBe(`POST ${endpoint()}`);
+    const curl = (await page.locator('.tandem-serving-curl').textContent())!;
+    expect(curl).toContain(`-d '{"rows":[{"tenure":0,"spend":0}]}'`);
+    expect(curl).toContain(`'${endpoint()}'`);
+    expect(await page.locator('.tandem-serving-fetch').textContent()).toContain('{"tenure":0,"spend":0}');
+    expect((await stack.server.api('GET', 'deployments?model=scorer')).body.items).toHaveLength(1);
+  }, 90_000);
+
+  it('saves changed settings', async () => {
+    await page.locator('.tandem-serving-settings input[name="maxBatchSize"]').fill('16');
+    await page.locator('.tandem-serving-settings button[type="submit"]').click();
+    await expect
+      .poll(async () => (await stack.server.api('GET', 'deployments?model=scorer')).body.items[0].maxBatchSize, { timeout: 15_000 })
+      .toBe(16);
+  }, 60_000);
+
+  it('creates a key shown once in a dialog; the key predicts, and once revoked it is refused with 401', async () => {
+    await page.locator('.tandem-serving-key-name').fill('web-app');
+    await page.locator('.tandem-serving-create-key').click();
+    const shown = page.locator('.jp-Dialog .tandem-serving-secret');
+    await expect.poll(() => shown.count(), { timeout: 15_000 }).toBe(1);
+    secret = (await shown.textContent())!;
+    expect(secret).toMatch(/^tdk_/);
+    await screenshot(page, 'serving-key');
+    await page.locator('.jp-Dialog button', { hasText: 'Done' }).click();
+    await expect.poll(() => page.locator('.tandem-serving-keys li').textContent(), { timeout: 15_000 }).toContain('web-app');
+    const res = await predict(secret);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ predictions: [1.5], version: 1 });
+    await screenshot(page, 'serving-section');
+    await page.locator('.tandem-serving-revoke').click();
+    await expect.poll(() => page.locator('.tandem-serving-keys li').count(), { timeout: 15_000 }).toBe(0);
+    expect((await predict(secret)).status).toBe(401);
+  }, 60_000);
+
+  it('shows a viewer the status and examples read-only: no Serve, settings, keys or Delete', async () => {
+    const vera = await stack.server.user('vera');
+    const grant = { body: { type: 'user', name: 'vera', role: 'viewer' } };
+    expect((await stack.server.api('PUT', 'models/scorer/grants', grant)).status).toBe(200);
+    const lab = await stack.addLab({ tandemToken: vera.token });
+    const viewer = await openLab(browser, lab.url);
+    try {
+      await viewer.locator('.jp-SideBar [data-id="tandem-models"]').click({ timeout: 60_000 });
+      await viewer.locator('[data-model="scorer"]').click({ timeout: 15_000 });
+      const state = viewer.locator('[data-alias="prod"] .tandem-serving-state');
+      await expect.poll(() => state.getAttribute('data-state'), { timeout: 15_000 }).toBe('ready');
+      expect(await viewer.locator('.tandem-serving-curl').textContent()).toContain(endpoint());
+      expect(await viewer.locator('.tandem-serving-settings input[name="maxBatchSize"]').isDisabled()).toBe(true);
+      for (const hidden of ['.tandem-serving-serve', '.tandem-serving-delete', '.tandem-serving-keys', '.tandem-serving-settings button'])
+        expect(await viewer.locator(hidden).count()).toBe(0);
+    } finally {
+      await viewer.close();
+    }
+  }, 120_000);
+
+  it('deletes the deployment after a confirmation: the endpoint stops answering', async () => {
+    await page.locator('.tandem-serving-delete').click();
+    await page.locator('.jp-Dialog button', { hasText: 'Delete' }).click();
+    await expect.poll(() => page.locator('.tandem-serving-empty').count(), { timeout: 15_000 }).toBe(1);
+    expect((await predict(stack.token)).status).toBe(404);
+  }, 60_000);
+});

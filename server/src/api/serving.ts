@@ -1,0 +1,124 @@
+import type { Page } from './common.js';
+
+// Model serving. A deployment serves what one alias of a registered model points at; its
+// settings live under /tandem/api/deployments, predictions are made at
+// /tandem/serve/:model/:alias/predict (and /tandem/serve/:model/versions/:n/predict for one
+// pinned version). `:model` is `owner/name` (URL-encoded `owner%2Fname`) or a bare name.
+
+/** How a deployment batches and bounds work; every field has a default. */
+export interface DeploymentSettings {
+  /** Most rows one model run takes (requests are never split: a larger request runs alone). Default 64. */
+  maxBatchSize: number;
+  /**
+   * How long the first request of a batch waits for others before the model runs (ms). Default 0:
+   * requests that arrive while a batch runs still form the next batch.
+   */
+  maxWaitMs: number;
+  /** Requests waiting beyond those running; one more is refused with 429. Default 1000. */
+  queueLimit: number;
+  /** A request not answered within this (ms, queueing included) is answered 504. Default 10000. */
+  timeoutMs: number;
+}
+
+/** What the deployment is doing in this server process. */
+export type DeploymentState =
+  /** Nothing loaded yet: the first version is loading. */
+  | 'loading'
+  /** A version is loaded and answers (another may be loading to replace it). */
+  | 'ready'
+  /** Nothing can be served: the alias points nowhere, or its version failed to load and none served before. */
+  | 'unavailable';
+
+export interface DeploymentStatus {
+  state: DeploymentState;
+  /** The version answering predictions, if any. */
+  servedVersion: number | null;
+  /** The version being loaded to replace it, if any. */
+  loadingVersion: number | null;
+  /** Why the last version tried could not be loaded (cleared once a version loads). */
+  lastError: { version: number | null; message: string; at: string } | null;
+}
+
+export interface Deployment<Time = string> extends DeploymentSettings {
+  id: string;
+  modelId: string;
+  /** The model's `owner/name`. */
+  model: string;
+  alias: string;
+  /** The version the alias points at now; `status.servedVersion` catches up once it loaded. */
+  aliasVersion: number | null;
+  createdBy: string | null;
+  createdAt: Time;
+  updatedAt: Time;
+  /** Where predictions go: `/tandem/serve/<owner%2Fname>/<alias>/predict` on this server. */
+  endpoint: string;
+  status: DeploymentStatus;
+}
+
+/** `GET /deployments` answers the deployments of models the caller can see. */
+export type DeploymentPage<Time = string> = Page<Deployment<Time>>;
+
+/** `POST /deployments` (editors of the model): serve `alias` of `model`. */
+export interface CreateDeploymentRequest extends Partial<DeploymentSettings> {
+  model: string;
+  alias: string;
+}
+
+/** `PATCH /deployments/:id`: change settings; applies to requests that arrive afterwards. */
+export type UpdateDeploymentRequest = Partial<DeploymentSettings>;
+
+/** A per-deployment API key, for applications that hold no user account. */
+export interface DeploymentKey<Time = string> {
+  id: string;
+  deploymentId: string;
+  name: string;
+  /** The first characters of the key, to recognise it (`tdk_abcd…`). */
+  prefix: string;
+  createdBy: string | null;
+  createdAt: Time;
+  lastUsedAt: Time | null;
+}
+
+/** `GET /deployments/:id/keys` (editors): the keys without their secrets. */
+export interface DeploymentKeyList<Time = string> {
+  items: DeploymentKey<Time>[];
+}
+
+/** `POST /deployments/:id/keys`. */
+export interface CreateDeploymentKeyRequest {
+  name?: string;
+}
+
+/** The answer of `POST /deployments/:id/keys`: `secret` is shown only this once (stored hashed). */
+export interface CreatedDeploymentKey<Time = string> {
+  key: DeploymentKey<Time>;
+  /** Send as `Authorization: Bearer <secret>` to this deployment's predict and ready routes. */
+  secret: string;
+}
+
+/** A value of one input: a number, string or boolean, or nested arrays of them for tensor inputs. */
+export type PredictValue = number | string | boolean | null | PredictValue[];
+
+/**
+ * `POST …/predict`: exactly one of `rows` (one object per row) or `columns` (one array of
+ * per-row values per field). Fields are the model's input names; a model with one input of shape
+ * [N, k] whose version signature lists k input columns also takes those columns by name, one
+ * number each. `null` is NaN for float inputs.
+ */
+export type PredictRequest = { rows: Record<string, PredictValue>[] } | { columns: Record<string, PredictValue[]> };
+
+/**
+ * One prediction per input row: the output's value for that row (a number, or an array for wider
+ * outputs) when the model has one output, else an object keyed by output name.
+ */
+export interface PredictResponse {
+  predictions: PredictValue[] | Record<string, PredictValue>[];
+  /** The version that answered. */
+  version: number;
+}
+
+/** `GET …/ready`: 200 when a version answers, else 503 with this body inside the error's details. */
+export interface ReadyResponse {
+  ready: boolean;
+  version: number | null;
+}

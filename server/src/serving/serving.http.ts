@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+
+// The predict route's own HTTP plumbing. Predictions are the one path called thousands of times
+// a second, so it reads and parses the body itself instead of through body-parser, and skips zod
+// for bodies already in the shape the schema takes. Anything unusual (a compressed or chunked
+// body, another charset, a body the fast checks do not accept) is left to the general path, so
+// that its answers, errors included, stay exactly the documented ones.
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The body is one plain JSON document of a known length: no content-encoding, a UTF-8 (or unnamed) charset. */
+export function plainBody(req: IncomingMessage, limit: number): number | undefined {
+  const { headers } = req;
+  const length = Number(headers['content-length']);
+  if (!Number.isInteger(length) || length <= 0 || length > limit) return undefined;
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
+  const type = headers['content-type'];
+  if (type !== undefined && /charset=(?!"?utf-8)/i.test(type)) return undefined;
+  return length;
+}
+
+/** Reads a body of `length` bytes (as the client declared it; node's parser enforces it). */
+export function readBody(req: IncomingMessage, length: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    req.on('data', (chunk: Buffer) => {
+      if (!first) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    });
+    req.on('end', () => resolve(chunks ? Buffer.concat(chunks, length).toString('utf8') : (first?.toString('utf8') ?? '')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * `{"rows": [{...}, ...]}` or `{"columns": {"f": [...], ...}}` with no text the database could
+ * not hold: exactly what the predict schema accepts, checked without building zod's issue lists.
+ */
+export function isPredictBody(body: unknown): body is { rows: Record<string, unknown>[] } | { columns: Record<string, unknown[]> } {
+  if (!isObject(body)) return false;
+  let keys = 0;
+  for (const key in body) {
+    keys++;
+    if (keys > 1 || (key !== 'rows' && key !== 'columns')) return false;
+  }
+  if (keys !== 1) return false;
+  const { rows, columns } = body as { rows?: unknown; columns?: unknown };
+  if (rows !== undefined) {
+    if (!Array.isArray(rows)) return false;
+    for (const row of rows) if (!isObject(row) || !storable(row, 0)) return false;
+    return true;
+  }
+  if (!isObject(columns)) return false;
+  for (const key in columns) if (!Array.isArray(columns[key]) || !storable(key, 0) || !storable(columns[key], 0)) return false;
+  return true;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** No NUL or unpaired surrogate in any key or string (what the general path refuses as unstorable text). */
+function storable(value: unknown, depth: number): boolean {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return true;
+  if (typeof value === 'string') return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+  if (typeof value !== 'object' || depth > 64) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!storable(item, depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) if (!storable(key, depth + 1) || !storable((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
