@@ -9,6 +9,8 @@ export type * from './job-data.js';
 export type * from './jobs.js';
 export type * from './models.js';
 export type * from './notebooks.js';
+export type * from './notifications.js';
+export * from './pipelines.js';
 export type * from './serving.js';
 export type * from './tables.js';
 export type * from './tracking.js';

@@ -5,7 +5,7 @@ import type { Principal } from './principal.js';
 import type { Grant, PrincipalRef, Role } from '../api/index.js';
 
 export type { PrincipalRef, Role } from '../api/index.js';
-export type ResourceType = 'model' | 'notebook' | 'dashboard' | 'job' | 'experiment';
+export type ResourceType = 'model' | 'notebook' | 'dashboard' | 'job' | 'experiment' | 'pipeline';
 /** A role held, without the holder's name. */
 export type RoleGrant = Omit<Grant, 'name'>;
 /** A grant with the user's or team's name (its id when the principal is gone): the contract's Grant. */

@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../artifacts/store.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
+import type { Queryable } from '../db/db.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
 import { audited, createOwned } from '../mutations.js';
@@ -75,7 +76,15 @@ export class JobsService {
 
   // ---- users
 
-  async submit(who: Principal, input: SubmitInput, { dataChecked = false } = {}): Promise<Job> {
+  /**
+   * Queues a job. `alongside` runs in the job's own transaction, so that what records the job
+   * elsewhere (a pipeline step) commits with it or not at all.
+   */
+  async submit(
+    who: Principal,
+    input: SubmitInput,
+    { dataChecked = false, alongside }: { dataChecked?: boolean; alongside?: (tx: Queryable, job: Job) => Promise<void> } = {},
+  ): Promise<Job> {
     if (!dataChecked) await this.requireUploaded(who, dataRefsOf(input.spec));
     const name = input.name ?? defaultName(input);
     const experimentId = await this.runs.experimentFor(who, input.kind, name, input.experiment);
@@ -100,6 +109,7 @@ export class JobsService {
           createdBy: who.id,
         });
         await this.store.addEvents(tx, created.id, 0, [{ type: 'state', data: { status: 'queued' } }]);
+        await alongside?.(tx, created);
         return created;
       },
     );

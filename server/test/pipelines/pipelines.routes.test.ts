@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkerClient } from '../../src/worker/worker.client.js';
+import { registeredWorker, workerToken } from '../jobs/support.js';
+import { registerOverHttp } from '../models/support.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { define, startRun, stepOf, waitForRun, webhookReceiver } from './support.js';
+
+const WEBHOOK_ENV = { TANDEM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1,localhost' };
+
+describe('pipelines', () => {
+  let server: TestServer;
+  let worker: WorkerClient;
+  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+
+  /** The worker claims the next job and ends it as told (metrics reported at the end). */
+  const finishNextJob = async (outcome: { status: 'succeeded' | 'failed'; error?: string; metrics?: Record<string, number> }) => {
+    const job = await worker.claim(60_000, 10_000);
+    expect(job, 'a job to claim').toBeDefined();
+    await worker.complete(job!, outcome);
+    return job!;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: WEBHOOK_ENV });
+    worker = await registeredWorker(server, ['gpu'], await workerToken(server));
+    hook = await webhookReceiver();
+    for (const accuracy of [0.8, 0.95]) {
+      const res = await registerOverHttp(server, 'churn', { 'model.bin': 'x' }, { metadata: { metrics: { accuracy } } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    expect((await server.api('PUT', 'models/churn/aliases/champion', { body: { version: 1 } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await hook?.close();
+    await server?.stop();
+  });
+
+  describe('definitions', () => {
+    const bad = async (definition: unknown, message: RegExp, contentType?: string) => {
+      const res =
+        contentType === undefined
+          ? await server.api('POST', 'pipelines', { body: definition })
+          : await fetch(`${server.url}/tandem/api/pipelines`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': contentType },
+              body: definition as string,
+            }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    };
+    const hello = { id: 'hello', kind: 'webhook', url: 'http://127.0.0.1:1/x' };
+
+    it('refuses a cycle, naming it', () =>
+      bad(
+        {
+          name: 'cyclic',
+          steps: [
+            { ...hello, id: 'a', needs: ['b'] },
+            { ...hello, id: 'b', needs: ['a'] },
+          ],
+        },
+        /cycle: a -> b -> a/,
+      ));
+    it('refuses an unknown step kind, listing the known ones', () =>
+      bad({ name: 'x', steps: [{ id: 'a', kind: 'shell' }] }, /kind: one of notebook, spark/));
+    it('refuses a step that needs a missing step', () =>
+      bad({ name: 'x', steps: [{ ...hello, needs: ['nope'] }] }, /needs "nope", which is not a step/));
+    it('refuses a bad cron, naming the field', () =>
+      bad({ name: 'x', steps: [hello], schedule: { cron: '61 * * * *' } }, /minute "61" is outside 0-59/));
+    it('refuses a reference to a step not upstream', () =>
+      bad(
+        {
+          name: 'x',
+          steps: [hello, { id: 'b', kind: 'alias', model: 'm', alias: 'a', version: '{{ steps.c.version }}' }, { ...hello, id: 'c' }],
+        },
+        /refers to step "c", which it does not need/,
+      ));
+    it('refuses a reference to an unknown parameter', () =>
+      bad({ name: 'x', steps: [{ ...hello, body: { x: '{{ params.nope }}' } }] }, /params.nope, which is not a parameter/));
+    it('refuses a gate expression it cannot read', () =>
+      bad(
+        { name: 'x', steps: [hello, { id: 'g', kind: 'gate', needs: ['hello'], expression: 'steps.hello.status >' }] },
+        /expression: expected a value/,
+      ));
+    it('refuses a bad job spec inside a step, with its path', () =>
+      bad({ name: 'x', steps: [{ id: 't', kind: 'gpu', spec: { gpus: 0 } }] }, /give exactly one of script, file or template/));
+    it('refuses YAML it cannot parse', () => bad('name: [unclosed', /not valid YAML/, 'application/yaml'));
+
+    it('takes YAML, and defining the same name again replaces the definition', async () => {
+      const yaml = `name: from-yaml\nsteps:\n  - id: ping\n    kind: webhook\n    url: ${hook.url}\n`;
+      const res = await fetch(`${server.url}/tandem/api/pipelines`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/yaml' },
+        body: yaml,
+      });
+      expect(res.status).toBe(201);
+      const first = (await res.json()) as { id: string };
+      const again = await server.api('POST', 'pipelines', {
+        body: { name: 'from-yaml', description: 'v2', steps: [{ id: 'ping', kind: 'webhook', url: hook.url }] },
+      });
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ id: first.id, description: 'v2' });
+    });
+  });
+
+  describe('runs', () => {
+    it('trains, passes the gate, moves the alias and calls the webhook with the outputs', async () => {
+      const pipeline = await define(server, {
+        name: 'retrain',
+        parameters: { minAccuracy: { default: 0.5 } },
+        steps: [
+          { id: 'train', kind: 'gpu', spec: { script: 'print(1)', gpus: 0 } },
+          { id: 'good', kind: 'gate', needs: ['train'], expression: 'steps.train.accuracy >= params.minAccuracy' },
+          {
+            id: 'better',
+            kind: 'gate',
+            needs: ['good'],
+            compare: { step: 'train', metric: 'accuracy', model: 'churn', alias: 'champion' },
+          },
+          { id: 'promote', kind: 'alias', needs: ['better'], model: 'churn', alias: 'champion', version: 2 },
+          {
+            id: 'tell',
+            kind: 'webhook',
+            needs: ['promote'],
+            url: hook.url,
+            body: { text: 'promoted v{{ steps.promote.version }} over v{{ steps.promote.previous }}' },
+          },
+        ],
+      });
+      const run = await startRun(server, pipeline.id, { minAccuracy: 0.7 });
+      expect(run).toMatchObject({ number: 1, trigger: 'manual', params: { minAccuracy: 0.7 } });
+      const job = await finishNextJob({ status: 'succeeded', metrics: { accuracy: 0.9 } });
+      expect(job.name).toBe('pipeline retrain #1: train');
+      const done = await waitForRun(server, run.id);
+      expect(done.status, JSON.stringify(done)).toBe('succeeded');
+      expect(stepOf(done, 'train').outputs).toMatchObject({ jobId: job.id, accuracy: 0.9 });
+      expect(stepOf(done, 'better').outputs).toMatchObject({ passed: true, candidate: 0.9, current: 0.8 });
+      expect(stepOf(done, 'promote').outputs).toEqual({ model: 'admin/churn', alias: 'champion', version: 2, previous: 1 });
+      expect((await server.api('GET', 'models/churn')).body.aliases.champion).toBe(2);
+      expect(hook.received.at(-1)!.body).toEqual({ text: 'promoted v2 over v1' });
+    });
+
+    it('skips what comes after a gate that does not pass, and the run still succeeds', async () => {
+      const pipeline = await define(server, {
+        name: 'keep-champion',
+        steps: [
+          { id: 'train', kind: 'gpu', spec: { script: 'print(1)', gpus: 0 } },
+          {
+            id: 'better',
+            kind: 'gate',
+            needs: ['train'],
+            compare: { step: 'train', metric: 'accuracy', model: 'churn', alias: 'champion', minDelta: 0.01 },
+          },
+          { id: 'promote', kind: 'alias', needs: ['better'], model: 'churn', alias: 'champion', version: 1 },
+        ],
+      });
+      const run = await startRun(server, pipeline.id);
+      await finishNextJob({ status: 'succeeded', metrics: { accuracy: 0.9 } });
+      const done = await waitForRun(server, run.id);
+      expect(done.status).toBe('succeeded');
+      expect(stepOf(done, 'better').outputs).toMatchObject({ passed: false, candidate: 0.9, current: 0.95 });
+      expect(stepOf(done, 'promote')).toMatchObject({ status: 'skipped', error: 'gate better did not pass' });
+      expect((await server.api('GET', 'models/churn')).body.aliases.champion).toBe(2);
+    });
+
+    it('retries a failed step after its delay, then fails the run; a retry of the run re-runs only what did not succeed', async () => {
+      const pipeline = await define(server, {
+        name: 'flaky',
+        steps: [
+          { id: 'first', kind: 'webhook', url: hook.url },
+          { id: 'train', kind: 'gpu', needs: ['first'], spec: { script: 'print(1)', gpus: 0 }, retries: 1, retryDelaySeconds: 0.2 },
+          { id: 'after', kind: 'webhook', needs: ['train'], url: hook.url },
+        ],
+      });
+      const calls = hook.received.length;
+      const run = await startRun(server, pipeline.id);
+      await finishNextJob({ status: 'failed', error: 'out of memory' });
+      await waitForRun(server, run.id, (r) => stepOf(r, 'train').status === 'retrying');
+      await finishNextJob({ status: 'failed', error: 'out of memory again' });
+      const failed = await waitForRun(server, run.id);
+      expect(failed).toMatchObject({ status: 'failed', error: 'step train failed: job failed: out of memory again' });
+      expect(stepOf(failed, 'train')).toMatchObject({ status: 'failed', attempt: 2 });
+      expect(stepOf(failed, 'after')).toMatchObject({ status: 'skipped', error: 'step train failed' });
+
+      const retried = await server.api('POST', `pipeline-runs/${run.id}/retry`);
+      expect(retried.status).toBe(200);
+      await finishNextJob({ status: 'succeeded' });
+      const done = await waitForRun(server, run.id);
+      expect(done.status).toBe('succeeded');
+      // `first` ran once: its outputs were kept.
+      expect(hook.received.length - calls).toBe(2);
+    });
+
+    it('cancels a run: the running job is cancelled and later steps do not start', async () => {
+      const pipeline = await define(server, {
+        name: 'to-cancel',
+        steps: [
+          { id: 'train', kind: 'gpu', spec: { script: 'print(1)', gpus: 0 } },
+          { id: 'after', kind: 'webhook', needs: ['train'], url: hook.url },
+        ],
+      });
+      const run = await startRun(server, pipeline.id);
+      const job = await worker.claim(60_000, 10_000);
+      const running = await waitForRun(server, run.id, (r) => stepOf(r, 'train').status === 'running');
+      const cancelled = await server.api('POST', `pipeline-runs/${run.id}/cancel`);
+      expect(cancelled.body).toMatchObject({ status: 'cancelled', error: 'cancelled by admin' });
+      expect(stepOf(cancelled.body, 'after').status).toBe('cancelled');
+      expect((await server.api('GET', `jobs/${stepOf(running, 'train').jobId}`)).body.cancelRequested).toBe(true);
+      await worker.complete(job!, { status: 'cancelled' });
+      expect((await server.api('POST', `pipeline-runs/${run.id}/cancel`)).status).toBe(409);
+    });
+
+    it('fails a step that runs past its timeout and cancels its job', async () => {
+      const pipeline = await define(server, {
+        name: 'slow',
+        steps: [{ id: 'train', kind: 'gpu', spec: { script: 'print(1)', gpus: 0 }, timeoutSeconds: 1 }],
+      });
+      const run = await startRun(server, pipeline.id);
+      const job = await worker.claim(60_000, 10_000);
+      const done = await waitForRun(server, run.id);
+      expect(done).toMatchObject({ status: 'failed', error: 'step train failed: timed out after 1 s' });
+      expect((await server.api('GET', `jobs/${job!.id}`)).body.cancelRequested).toBe(true);
+      await worker.complete(job!, { status: 'cancelled' });
+    });
+
+    it('refuses a manual run with an unknown or missing parameter', async () => {
+      const pipeline = await define(server, {
+        name: 'needs-param',
+        parameters: { data: { required: true } },
+        steps: [{ id: 'a', kind: 'webhook', url: hook.url }],
+      });
+      const missing = await server.api('POST', `pipelines/${pipeline.id}/runs`, { body: {} });
+      expect(missing).toMatchObject({ status: 400, body: { error: { message: 'params.data: required parameter missing' } } });
+      const unknown = await server.api('POST', `pipelines/${pipeline.id}/runs`, { body: { params: { data: 'x', other: 1 } } });
+      expect(unknown.body.error.message).toBe('params.other: pipeline needs-param has no such parameter');
+    });
+
+    it('starts a run when a new version of a watched model is registered, once per version', async () => {
+      const pipeline = await define(server, {
+        name: 'on-version',
+        on: [{ on: 'model.version.created', model: 'churn' }],
+        steps: [{ id: 'tell', kind: 'webhook', url: hook.url }],
+      });
+      await registerOverHttp(server, 'churn', { 'model.bin': 'y' });
+      const deadline = Date.now() + 10_000;
+      let runs: any[] = [];
+      while (Date.now() < deadline && runs.length === 0) {
+        runs = (await server.api('GET', `pipelines/${pipeline.id}/runs`)).body.items;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ trigger: 'event', reason: 'model.version.created admin/churn v3' });
+      expect((await waitForRun(server, runs[0].id)).status).toBe('succeeded');
+    });
+  });
+
+  describe('who may do what', () => {
+    let alice: { id: string; token: string };
+    let bob: { id: string; token: string };
+    let pipelineId: string;
+
+    beforeAll(async () => {
+      alice = await server.user('pipe-alice');
+      bob = await server.user('pipe-bob');
+      pipelineId = (await define(server, { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] }, alice.token)).id;
+    });
+
+    it('another user neither sees nor runs it', async () => {
+      expect((await server.api('GET', `pipelines/${pipelineId}`, { token: bob.token })).status).toBe(404);
+      expect((await server.api('POST', `pipelines/${pipelineId}/runs`, { token: bob.token, body: {} })).status).toBe(404);
+      expect((await server.api('GET', 'pipelines', { token: bob.token })).body.items.map((p: any) => p.id)).not.toContain(pipelineId);
+    });
+
+    it('a viewer sees runs but may not start, cancel or delete', async () => {
+      await server.api('PUT', `pipelines/${pipelineId}/grants`, {
+        token: alice.token,
+        body: { type: 'user', name: 'pipe-bob', role: 'viewer' },
+      });
+      const run = await startRun(server, pipelineId, {}, alice.token);
+      expect((await server.api('GET', `pipeline-runs/${run.id}`, { token: bob.token })).status).toBe(200);
+      expect((await server.api('POST', `pipelines/${pipelineId}/runs`, { token: bob.token, body: {} })).status).toBe(403);
+      expect((await server.api('POST', `pipeline-runs/${run.id}/cancel`, { token: bob.token })).status).toBe(403);
+      expect((await server.api('DELETE', `pipelines/${pipelineId}`, { token: bob.token })).status).toBe(403);
+    });
+
+    it('a worker token is refused', async () => {
+      const token = await workerToken(server);
+      expect((await server.api('GET', 'pipelines', { token })).status).toBe(403);
+    });
+
+    it('steps run as the person behind the run: an alias step cannot move a model they cannot edit', async () => {
+      const pipeline = await define(
+        server,
+        { name: 'steal-alias', steps: [{ id: 'move', kind: 'alias', model: 'admin/churn', alias: 'champion', version: 1 }] },
+        bob.token,
+      );
+      const run = await startRun(server, pipeline.id, {}, bob.token);
+      const done = await waitForRun(server, run.id);
+      expect(done.status).toBe('failed');
+      expect(stepOf(done, 'move').error).toMatch(/not found|only|editor/);
+      expect((await server.api('GET', 'models/churn')).body.aliases.champion).toBe(2);
+    });
+  });
+});
