@@ -15,6 +15,7 @@ import {
 } from '@tandem/server/api';
 import { request } from './api.js';
 import { displayedAs } from './display/mime-bundle.js';
+import { stageData, type DataRef, type DataSource } from './job-data.js';
 import { publishDisplay, type MimeBundle } from './kernel/channel.js';
 
 export type { Pipeline, PipelineDefinition, PipelineRun, PipelineStep, PipelineValue } from '@tandem/server/api';
@@ -81,6 +82,15 @@ export async function retry(runId: string): Promise<PipelineRun> {
 }
 
 /**
+ * Uploads data (a file, an s3:// object or a table) once for a pipeline's Spark and GPU steps to
+ * read on any worker, and answers the reference to put in a step's spec. The data stays as it was
+ * uploaded: a step that should read fresh data every run reads it from shared storage instead.
+ */
+export function data(source: DataSource): Promise<DataRef | string> {
+  return stageData(source, 'pipelines.data');
+}
+
+/**
  * Hands `value` on to the steps after this notebook's (read as `{{ steps.<step>.<name> }}`).
  * Outside a pipeline it only shows what it would hand on.
  */
@@ -123,4 +133,4 @@ function runBundle(run: PipelineRun): MimeBundle {
 const asCard = (p: Pipeline): Pipeline => displayedAs(p, pipelineBundle);
 const asRunCard = (r: PipelineRun): PipelineRun => displayedAs(r, runBundle);
 
-export const pipelines = { define, list, get, remove, run, waitFor, runs, cancel, retry, output };
+export const pipelines = { define, list, get, remove, run, waitFor, runs, cancel, retry, output, data };

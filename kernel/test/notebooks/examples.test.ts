@@ -77,6 +77,15 @@ const EXPECTED: Record<string, (run: Run) => Promise<void> | void> = {
     expect(listed).toContain('cars-mpg-mlp');
     expect(svgOf(resultOf(run, /Plot\.barX|Plot\.dot|plot\(/))).toMatch(/<svg/);
   },
+  'templates/retrain-daily.ipynb': async (run) => {
+    expect(resultOf(run, /pipelines\.define/)['text/plain']).toMatch(/^pipeline retrain-cars: 6 steps .*; 0 3 \* \* \* \(UTC\), next /);
+    expect(String(resultOf(run, /pipelines\.run/)['text/plain'])).toMatch(/^run #1 succeeded\n/);
+    // The first run finds no champion, so both gates pass and both aliases move to the new versions.
+    for (const model of ['cars-origin', 'cars-mpg-mlp']) {
+      const { body } = await run.server.api('GET', `models/${model}`, { token: run.token });
+      expect(body.aliases.champion, model).toBe(body.latestVersion);
+    }
+  },
   'templates/explore-data.ipynb': (run) => {
     expect(resultOf(run, /const overview/)[TABLE].rows[0][0]).toBe(406);
     expect(svgOf(resultOf(run, /const hp/))).toMatch(/<svg/);

@@ -314,6 +314,7 @@ describe('dashboards API and pages', () => {
         'compare-models',
         'dashboard',
         'explore-data',
+        'retrain-daily',
         'train-on-gpu',
         'train-on-spark',
       ]);
