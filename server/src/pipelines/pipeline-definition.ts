@@ -170,7 +170,14 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
           message: `step "${s.id}" refers to step "${name}", which it does not need (directly or through others)`,
         });
     };
-    for (const ref of referencesIn(s)) {
+    let references: ReturnType<typeof referencesIn>;
+    try {
+      references = referencesIn(s);
+    } catch (error) {
+      problems.push({ path: ['steps', i], message: `step "${s.id}": ${(error as Error).message}` });
+      return;
+    }
+    for (const ref of references) {
       if (ref.scope === 'steps') refer(ref.name);
       else if (!params.has(ref.name))
         problems.push({ path: ['steps', i], message: `step "${s.id}" refers to params.${ref.name}, which is not a parameter` });
@@ -191,7 +198,7 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
         }
       }
     }
-    if ((s.kind === 'spark' || s.kind === 'gpu') && referencesIn(s).length === 0) {
+    if ((s.kind === 'spark' || s.kind === 'gpu') && references.length === 0) {
       const spec = jobSpec(s.kind).safeParse(s.spec);
       if (!spec.success)
         for (const issue of spec.error.issues)

@@ -75,6 +75,8 @@ describe('pipelines', () => {
         },
         /refers to step "c", which it does not need/,
       ));
+    it('refuses a reference it cannot read', () =>
+      bad({ name: 'x', steps: [{ ...hello, body: { x: '{{ train.version }}' } }] }, /step "hello": cannot read "\{\{ train.version \}\}"/));
     it('refuses a reference to an unknown parameter', () =>
       bad({ name: 'x', steps: [{ ...hello, body: { x: '{{ params.nope }}' } }] }, /params.nope, which is not a parameter/));
     it('refuses a gate expression it cannot read', () =>

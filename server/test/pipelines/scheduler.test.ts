@@ -124,3 +124,35 @@ describe('the pipeline scheduler', () => {
     }, 150_000);
   });
 });
+
+describe('pipelines on the embedded database (PGlite, one connection)', () => {
+  let server: TestServer;
+  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+  beforeAll(async () => {
+    server = await startTestServer({ db: 'pglite', env: { TANDEM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } });
+    hook = await webhookReceiver();
+  });
+  afterAll(async () => {
+    await hook?.close();
+    await server?.stop();
+  });
+
+  it('fires a schedule and runs a chain to the end', async () => {
+    const ticker = createPipelinesService(server.ctx);
+    try {
+      const pipeline = await define(server, {
+        name: 'embedded',
+        schedule: { cron: '0 3 * * *' },
+        steps: [
+          { id: 'one', kind: 'webhook', url: hook.url },
+          { id: 'two', kind: 'webhook', needs: ['one'], url: hook.url },
+        ],
+      });
+      await ticker.tick(new Date(new Date(pipeline.nextRunAt).getTime() + 60_000));
+      const [run] = (await server.api('GET', `pipelines/${pipeline.id}/runs`)).body.items;
+      expect((await waitForRun(server, run.id)).status).toBe('succeeded');
+    } finally {
+      await ticker.close();
+    }
+  });
+});
