@@ -17,6 +17,9 @@ import { parseExpression } from './gate-expression.js';
 import { injectParameters, notebookOutputs } from './notebook-parameters.js';
 import { substitute, type RunValues } from './references.js';
 
+/** Webhook steps answer within this, well inside the run's lease (pipelines.service.ts). */
+const WEBHOOK_TIMEOUT_S = 20;
+
 /** What starting a step did: it finished at once (gates, alias moves, webhooks) or a job now runs it. */
 export type Started = { done: true; outputs: Record<string, PipelineValue> } | { done: false };
 
@@ -108,7 +111,7 @@ export class StepRunner {
           ? substitute(step.body, ctx.values)
           : { text: `${ctx.label}: ${step.id}`, params: ctx.values.params, steps: ctx.values.steps };
         const { status } = await postWebhook(step.url, body, {
-          timeoutMs: Math.min(step.timeoutSeconds ?? 30, 30) * 1000,
+          timeoutMs: Math.min(step.timeoutSeconds ?? WEBHOOK_TIMEOUT_S, WEBHOOK_TIMEOUT_S) * 1000,
           allowHosts: this.webhookHosts,
         });
         if (status < 200 || status > 299) throw new TandemError('UNAVAILABLE', `the webhook answered HTTP ${status}`);

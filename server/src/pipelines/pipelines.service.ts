@@ -317,6 +317,8 @@ export class PipelinesService {
     if (!(await this.store.lease(runId, this.instance, LEASE_MS))) return;
     try {
       for (let rounds = 0; rounds < 1000; rounds++) {
+        // Renewed before each change: a step that took long (a slow webhook) must not let another server in.
+        if (rounds > 0 && !(await this.store.lease(runId, this.instance, LEASE_MS))) return;
         const run = await this.store.getRun(runId);
         if (!run || run.status !== 'running') return;
         const runAs = run.runAs ? await this.auth.principalOf(run.runAs) : undefined;
