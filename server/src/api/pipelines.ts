@@ -216,3 +216,13 @@ export interface PipelineRun<Time = string> extends PipelineRunSummary<Time> {
 export interface StartPipelineRunRequest {
   params?: Record<string, PipelineValue>;
 }
+
+/** What `GET /pipelines/events` sends (event name `pipeline`) about pipelines the caller can see. */
+export interface PipelineEvent {
+  type: 'pipeline.created' | 'pipeline.updated' | 'pipeline.deleted' | 'pipeline.run.updated' | 'pipeline.run.finished';
+  pipelineId: string;
+  at: string;
+  runId?: string;
+  step?: string;
+  status?: string;
+}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { grantRoutes } from '../auth/grants.routes.js';
 import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
+import { openEventStream } from '../http/event-stream.js';
 import { route } from '../http/route.js';
 import { definitionBody } from './pipeline-definition.js';
 import { createPipelinesService } from './pipelines.service.js';
@@ -51,6 +52,24 @@ export function pipelinesFeature(ctx: AppContext): Feature {
       query: pageQuery(),
     },
     async ({ caller, query }) => pipelines.list(caller, query),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/pipelines/events',
+      auth: 'user',
+      summary: 'Server-sent events (`pipeline`) as runs and steps of pipelines the caller can see change',
+      tags,
+    },
+    async ({ caller, req, res }) => {
+      const stream = openEventStream(req, res);
+      const stop = pipelines.watch(caller, (event) => stream.send('pipeline', event));
+      await stream.ended;
+      stop();
+    },
   );
 
   route(

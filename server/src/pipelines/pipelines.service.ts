@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Page, Pipeline, PipelineRunStatus, PipelineStep, PipelineValue } from '../api/index.js';
+import type { Page, Pipeline, PipelineEvent, PipelineRunStatus, PipelineStep, PipelineValue } from '../api/index.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
@@ -27,6 +27,8 @@ export type PipelineView = Pipeline<Date> & { role: Role };
 const TICK_MS = 1000;
 /** How long a server may advance a run before another may take over (it renews while working). */
 const LEASE_MS = 30_000;
+/** How long an event stream trusts what it learnt of the caller's access to a pipeline. */
+const VISIBILITY_CACHE_MS = 5000;
 /** The most scheduled times one catch-up creates runs for. */
 const MAX_CATCH_UP = 100;
 
@@ -185,6 +187,38 @@ export class PipelinesService {
     this.changed(run.pipelineId, 'pipeline.run.updated', { runId });
     void this.advance(runId);
     return this.getRun(who, runId);
+  }
+
+  /**
+   * Calls `listener` with each pipeline event `who` may see, until the answer is called. A
+   * deleted pipeline's event goes to those who saw it before (its grants are gone by then).
+   */
+  watch(who: Principal, listener: (event: PipelineEvent) => void): () => void {
+    const seen = new Map<string, { visible: boolean; at: number }>();
+    const visible = async (id: string, deleted: boolean): Promise<boolean> => {
+      const cached = seen.get(id);
+      if (deleted || (cached && Date.now() - cached.at < VISIBILITY_CACHE_MS)) return cached?.visible ?? false;
+      const now = (await this.permissions.roleOf(who, 'pipeline', id)) !== undefined;
+      seen.set(id, { visible: now, at: Date.now() });
+      return now;
+    };
+    return this.events.subscribe((event) => {
+      if (event.resourceType !== 'pipeline') return;
+      const data = event.data as { runId?: string; step?: string; status?: string };
+      visible(event.resourceId, event.type === 'pipeline.deleted')
+        .then((ok) => {
+          if (ok)
+            listener({
+              type: event.type as PipelineEvent['type'],
+              pipelineId: event.resourceId,
+              at: event.at,
+              runId: data.runId,
+              step: data.step,
+              status: data.status,
+            });
+        })
+        .catch(() => undefined);
+    });
   }
 
   // ---- the scheduler

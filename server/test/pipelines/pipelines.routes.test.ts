@@ -285,6 +285,30 @@ describe('pipelines', () => {
       expect((await server.api('DELETE', `pipelines/${pipelineId}`, { token: bob.token })).status).toBe(403);
     });
 
+    it('the event stream tells each person only of pipelines they can see', async () => {
+      const listen = async (token: string) => {
+        const res = await fetch(`${server.url}/tandem/api/pipelines/events`, { headers: { authorization: `Bearer ${token}` } });
+        const reader = res.body!.getReader();
+        let text = '';
+        const reading = (async () => {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            text += Buffer.from(value).toString('utf8');
+          }
+        })().catch(() => undefined);
+        return { text: () => text, close: () => reader.cancel().then(() => reading) };
+      };
+      const carol = await server.user('pipe-carol');
+      const [asAlice, asCarol] = await Promise.all([listen(alice.token), listen(carol.token)]);
+      const run = await startRun(server, pipelineId, {}, alice.token);
+      await waitForRun(server, run.id);
+      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all([asAlice.close(), asCarol.close()]);
+      expect(asAlice.text()).toContain(`"type":"pipeline.run.finished","pipelineId":"${pipelineId}"`);
+      expect(asCarol.text()).not.toContain(pipelineId);
+    });
+
     it('a worker token is refused', async () => {
       const token = await workerToken(server);
       expect((await server.api('GET', 'pipelines', { token })).status).toBe(403);
