@@ -66,6 +66,9 @@ const envSchema = z.object({
   TANDEM_OIDC_ADMIN_CLAIM: z.string().min(1).optional(),
   TANDEM_OIDC_ADMIN_VALUE: z.string().min(1).optional(),
   TANDEM_OIDC_NAME: z.string().min(1).max(60).default('single sign-on'),
+  TANDEM_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  TANDEM_SMTP_FROM: z.string().min(3).max(300).default('Tandem <tandem@localhost>'),
+  TANDEM_WEBHOOK_ALLOW_HOSTS: z.string().default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -107,6 +110,13 @@ export interface Config {
   singlePerson: boolean;
   /** Set when people may sign in with OpenID Connect (TANDEM_AUTH includes `oidc`). */
   oidc?: OidcConfig;
+  /** Where notification email goes out (TANDEM_SMTP_URL, e.g. smtp://mail:587) and who it is from (TANDEM_SMTP_FROM). */
+  smtp?: { url: string; from: string };
+  /**
+   * Hosts webhooks (notification channels, pipeline steps) may reach although they are loopback
+   * or private addresses (TANDEM_WEBHOOK_ALLOW_HOSTS, comma-separated; `*` for any).
+   */
+  webhookAllowHosts: string[];
 }
 
 /** An OpenID provider (TANDEM_OIDC_*); the sign-in rules are in auth/oidc.service.ts. */
@@ -179,6 +189,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordSignIn: methods.includes('password'),
     singlePerson: env.TANDEM_AUTH === undefined,
     oidc,
+    smtp: e.TANDEM_SMTP_URL ? { url: e.TANDEM_SMTP_URL, from: e.TANDEM_SMTP_FROM } : undefined,
+    webhookAllowHosts: e.TANDEM_WEBHOOK_ALLOW_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
   };
 }
 

@@ -8,6 +8,7 @@ import type { FeatureFactory } from './context.js';
 import { dashboardsFeature } from './dashboards/dashboards.routes.js';
 import { jobsFeature } from './jobs/jobs.routes.js';
 import { modelsFeature } from './models/models.routes.js';
+import { notificationsFeature } from './notifications/notifications.routes.js';
 import { pipelinesFeature } from './pipelines/pipelines.routes.js';
 import { servingFeature } from './serving/serving.routes.js';
 import { trackingFeature } from './tracking/tracking.routes.js';
@@ -25,5 +26,6 @@ export const FEATURES: FeatureFactory[] = [
   collabFeature,
   dashboardsFeature,
   pipelinesFeature,
+  notificationsFeature,
   adminFeature,
 ];

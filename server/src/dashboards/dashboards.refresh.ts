@@ -197,8 +197,19 @@ export class DashboardRefresh {
     } catch (error) {
       const message = `refresh failed: ${error instanceof Error ? error.message : String(error)}`;
       this.log.warn('dashboard refresh failed', { slug: row.slug, error: message });
-      await this.store.finishRun(row.id, { status: 'failed', error: message });
+      await this.failed(row, message);
     }
+  }
+
+  /** Ends the running refresh as failed and tells subscribers, unless another server ended it. */
+  private async failed(row: DashboardRow, error: string, jobId?: string): Promise<void> {
+    if (await this.store.finishRun(row.id, { status: 'failed', error, jobId }))
+      this.events.publish({
+        type: 'dashboard.refresh.failed',
+        resourceType: 'dashboard',
+        resourceId: row.id,
+        data: { slug: row.slug, error },
+      });
   }
 
   /** When a refresh job ended: its executed notebook becomes the next version, or its error the run's. */
@@ -209,7 +220,7 @@ export class DashboardRefresh {
     if (!row || row.lastRunJobId !== jobId) return;
     if (!job || job.status !== 'succeeded') {
       const error = job ? `the refresh job ${job.status}: ${job.error ?? 'no reason given'}` : `the refresh job ${jobId} is gone`;
-      await this.store.finishRun(row.id, { status: 'failed', error, jobId });
+      await this.failed(row, error, jobId);
       return;
     }
     let content: DashboardContent;
@@ -218,8 +229,7 @@ export class DashboardRefresh {
       if (!output) throw new Error(`the job left no ${NOTEBOOK_OUTPUT}`);
       content = extractContent(JSON.parse(await text(output)) as Notebook, row.selection ?? undefined);
     } catch (cause) {
-      const error = `refresh failed: ${cause instanceof Error ? cause.message : String(cause)}`;
-      await this.store.finishRun(row.id, { status: 'failed', error, jobId });
+      await this.failed(row, `refresh failed: ${cause instanceof Error ? cause.message : String(cause)}`, jobId);
       return;
     }
     const version = await this.dashboards.changes.transaction(async (tx) => {

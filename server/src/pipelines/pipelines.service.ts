@@ -566,7 +566,7 @@ export function createPipelinesService(ctx: AppContext): PipelinesService {
       ctx.permissions,
       dashboards,
       createDashboardRefresh(ctx, dashboards),
-      [],
+      ctx.config.webhookAllowHosts,
     ),
     ctx.permissions,
     new Sharing(ctx.permissions, ctx.auth),

@@ -3,16 +3,22 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/server.js';
 
+/** One request a webhook receiver got: its headers, body as sent, and parsed. */
+export interface Received {
+  headers: Record<string, string | string[] | undefined>;
+  raw: string;
+  body: any;
+}
+
 /** A real HTTP receiver for webhook steps: records each POST, answering `statuses` in turn (then 200). */
-export async function webhookReceiver(
-  statuses: number[] = [],
-): Promise<{ url: string; received: { headers: Record<string, unknown>; body: any }[]; close(): Promise<void> }> {
-  const received: { headers: Record<string, unknown>; body: any }[] = [];
+export async function webhookReceiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') });
+      const raw = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, raw, body: JSON.parse(raw || 'null') });
       res.statusCode = statuses.shift() ?? 200;
       res.end('ok');
     });
