@@ -7,6 +7,7 @@ import { identityPlugin } from './identity/plugin';
 import { jobsPlugin } from './jobs/plugin';
 import { launcherPlugin } from './launcher';
 import { modelsPlugin } from './models/plugin';
+import { notificationsPlugin } from './notifications/plugin';
 import { templatesPlugin } from './templates/plugin';
 
 /** One plugin per concern; each feature folder exports its plugins here. The table renderer is a mime extension (src/table/mime.ts). */
@@ -23,6 +24,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   publishPlugin,
   dashboardsPlugin,
   templatesPlugin,
+  notificationsPlugin,
 ];
 
 export default plugins;
