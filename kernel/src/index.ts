@@ -1,4 +1,4 @@
-// The cell SDK: `import { sql, table, plot, models, deployments, experiments, spark, gpu, pipelines, dashboards } from '@tandem/kernel'`.
+// The cell SDK: `import { sql, table, plot, models, deployments, experiments, spark, gpu, pipelines, notifications, dashboards } from '@tandem/kernel'`.
 export { TandemApiError } from '@tandem/server/api';
 export { request as tandemRequest } from './api.js';
 export { models, type LoadedModel, type ModelVersion as RegisteredModelVersion, type RegisterOptions } from './models.js';
@@ -20,4 +20,5 @@ export { gpu, type GpuSubmitOptions, type GpuTrainOptions } from './gpu.js';
 export { jobs, Job, JobError, type JobInfo, type JobStatus } from './jobs.js';
 export type { DataSource } from './job-data.js';
 export { pipelines, type Pipeline, type PipelineDefinition, type PipelineRun, type RunOptions as PipelineRunOptions } from './pipelines.js';
+export { notifications, type NotificationSubscription, type NotificationDelivery } from './notifications.js';
 export { dashboards, type PublishOptions as DashboardPublishOptions, type Published as PublishedDashboard } from './dashboards.js';

@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { webhookReceiver } from '../../server/test/pipelines/support.js';
 import { mimeBundleOf } from '../src/display/mime-bundle.js';
 import { setDisplaySink, type MimeBundle } from '../src/kernel/channel.js';
+import { notifications } from '../src/notifications.js';
 import { pipelines } from '../src/pipelines.js';
 
 describe('pipelines in cells against a real Tandem server', () => {
@@ -35,6 +36,22 @@ describe('pipelines in cells against a real Tandem server', () => {
     expect(mimeBundleOf(run)['text/plain']).toBe('run #1 succeeded\n  hello: succeeded');
     expect(hook.received.at(-1)!.body).toEqual({ text: 'hello team' });
     expect((await pipelines.runs('ping')).map((r) => r.number)).toEqual([1]);
+  });
+
+  it('notifications.subscribe() hears of a failed run on a webhook; the delivery log says it was sent', async () => {
+    await pipelines.define({ name: 'broken', steps: [{ id: 'call', kind: 'webhook', url: 'http://127.0.0.1:1/', timeoutSeconds: 2 }] });
+    const sub = await notifications.subscribe({ events: ['pipeline.failed'], channel: { type: 'webhook', url: hook.url } });
+    expect((await notifications.list()).map((s) => s.id)).toContain(sub.id);
+    expect(await pipelines.run('broken')).toMatchObject({ status: 'failed' });
+    const deadline = Date.now() + 10_000;
+    let log = await notifications.deliveries(sub.id);
+    while (log[0]?.status !== 'sent' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      log = await notifications.deliveries(sub.id);
+    }
+    expect(log[0]).toMatchObject({ eventType: 'pipeline.failed', status: 'sent', attempts: 1 });
+    await notifications.unsubscribe(sub.id);
+    expect(await notifications.list()).toEqual([]);
   });
 
   it('a bad definition is a TandemApiError naming the problem', async () => {
