@@ -1,5 +1,5 @@
 import type { JobRegistration } from './jobs.js';
-import type { Json } from './common.js';
+import type { Json, Role } from './common.js';
 
 // Pipelines: a DAG of steps run on a schedule, on an event or by hand. Definitions live under
 // /tandem/api/pipelines, runs under /tandem/api/pipeline-runs. Steps that run user code are jobs
@@ -165,6 +165,11 @@ export interface Pipeline<Time = string> {
   createdAt: Time;
   updatedAt: Time;
   lastRun: PipelineRunSummary<Time> | null;
+}
+
+/** `GET /pipelines/:id` and `POST /pipelines` answer the pipeline with the caller's role. */
+export interface PipelineWithRole<Time = string> extends Pipeline<Time> {
+  role: Role;
 }
 
 export type PipelineTriggerType = 'schedule' | 'manual' | 'event';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Page, Pipeline, PipelineEvent, PipelineRunStatus, PipelineStep, PipelineValue } from '../api/index.js';
+import type { Page, Pipeline, PipelineEvent, PipelineWithRole, PipelineRunStatus, PipelineStep, PipelineValue } from '../api/index.js';
 import type { AuthStore } from '../auth/auth.store.js';
 import { atLeast, type Permissions, type Role } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
@@ -21,7 +21,7 @@ import { StepRunner } from './pipeline-steps.js';
 import type { RunValues } from './references.js';
 import { PipelinesStore, type NewRun, type PipelineRow, type Run, type StepRun } from './pipelines.store.js';
 
-export type PipelineView = Pipeline<Date> & { role: Role };
+export type PipelineView = PipelineWithRole<Date>;
 
 /** How often runs are looked at without an event (steps on other servers, retries, timeouts). */
 const TICK_MS = 1000;

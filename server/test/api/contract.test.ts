@@ -31,6 +31,13 @@ import type {
   ModelWithRole,
   NotebookVersion,
   NotebookWithRole,
+  InboxNotification,
+  NotificationDelivery,
+  NotificationSubscription,
+  PipelineRun,
+  PipelineRunSummary,
+  PipelineStepRun,
+  PipelineWithRole,
   PrincipalRef,
   Published,
   Run,
@@ -222,6 +229,81 @@ const DATASET_INPUT = {
 const RUN_ARTIFACT = { path: true, size: true, sha256: true, createdAt: true } satisfies KeyList<RunArtifact>;
 const RUN_ARTIFACT_PAGE = { items: true, total: true, nextPageToken: 'optional' } satisfies KeyList<RunArtifactPage>;
 
+const PIPELINE = {
+  id: true,
+  name: true,
+  description: true,
+  definition: true,
+  nextRunAt: true,
+  definedBy: true,
+  createdBy: true,
+  createdAt: true,
+  updatedAt: true,
+  lastRun: true,
+  role: true,
+} satisfies KeyList<PipelineWithRole>;
+const RUN_SUMMARY = {
+  id: true,
+  pipelineId: true,
+  number: true,
+  status: true,
+  trigger: true,
+  scheduledFor: true,
+  runAs: true,
+  reason: true,
+  error: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+} satisfies KeyList<PipelineRunSummary>;
+const PIPELINE_RUN = { ...RUN_SUMMARY, params: true, definition: true, steps: true } satisfies KeyList<PipelineRun>;
+const STEP_RUN = {
+  id: true,
+  kind: true,
+  needs: true,
+  status: true,
+  attempt: true,
+  jobId: true,
+  outputs: true,
+  error: true,
+  startedAt: true,
+  finishedAt: true,
+  nextAttemptAt: true,
+} satisfies KeyList<PipelineStepRun>;
+const SUBSCRIPTION = {
+  id: true,
+  subscriber: true,
+  events: true,
+  resource: true,
+  channel: true,
+  createdBy: true,
+  createdAt: true,
+} satisfies KeyList<NotificationSubscription>;
+const DELIVERY = {
+  id: true,
+  subscriptionId: true,
+  eventType: true,
+  title: true,
+  status: true,
+  attempts: true,
+  lastError: true,
+  lastStatus: true,
+  createdAt: true,
+  sentAt: true,
+  nextAttemptAt: true,
+} satisfies KeyList<NotificationDelivery>;
+const INBOX = {
+  id: true,
+  eventType: true,
+  title: true,
+  text: true,
+  level: true,
+  resource: true,
+  link: true,
+  at: true,
+  read: true,
+} satisfies KeyList<InboxNotification>;
+
 describe('the API contract and what the routes answer', () => {
   let server: TestServer;
   const get = async (path: string) => {
@@ -231,7 +313,7 @@ describe('the API contract and what the routes answer', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ env: { TANDEM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } });
   });
   afterAll(() => server?.stop());
 
@@ -369,5 +451,37 @@ describe('the API contract and what the routes answer', () => {
     const artifacts = await get(`runs/${runId}/artifacts`);
     expectKeys('RunArtifactPage', artifacts, RUN_ARTIFACT_PAGE);
     expectKeys('RunArtifact', artifacts.items[0], RUN_ARTIFACT);
+  });
+
+  it('the pipeline and notification routes answer PipelineWithRole, PipelineRun with steps, the subscription, delivery and inbox types', async () => {
+    const created = await server.api('POST', 'pipelines', {
+      body: { name: 'contract', steps: [{ id: 'call', kind: 'webhook', url: 'http://127.0.0.1:1/' }] },
+    });
+    expect(created.status).toBe(201);
+    expectKeys('PipelineWithRole', created.body, PIPELINE);
+    const subscribed = await server.api('POST', 'notifications/subscriptions', {
+      body: { events: ['pipeline.failed'], channel: { type: 'jupyterlab' } },
+    });
+    expectKeys('NotificationSubscription', subscribed.body, SUBSCRIPTION);
+    const hooked = await server.api('POST', 'notifications/subscriptions', {
+      body: { events: ['pipeline.failed'], channel: { type: 'webhook', url: 'http://127.0.0.1:1/hook' } },
+    });
+    expect(hooked.status).toBe(201);
+    const started = await server.api('POST', `pipelines/${created.body.id}/runs`, { body: {} });
+    expectKeys('PipelineRun', started.body, PIPELINE_RUN);
+    expectKeys('PipelineStepRun', started.body.steps[0], STEP_RUN);
+    const eventually = async (read: () => Promise<any[]>) => {
+      for (let i = 0; i < 100; i++) {
+        const items = await read();
+        if (items.length > 0) return items;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('nothing came');
+    };
+    expectKeys('InboxNotification', (await eventually(async () => (await get('notifications')).items))[0], INBOX);
+    const deliveries = await eventually(async () => (await get(`notifications/deliveries?subscription=${hooked.body.id}`)).items);
+    expectKeys('NotificationDelivery', deliveries[0], DELIVERY);
+    expectKeys('PipelineRunSummary', (await get(`pipelines/${created.body.id}/runs`)).items[0], RUN_SUMMARY);
+    expectKeys('PipelineWithRole (get)', await get(`pipelines/${created.body.id}`), PIPELINE);
   });
 });
