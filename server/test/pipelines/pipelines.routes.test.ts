@@ -225,6 +225,22 @@ describe('pipelines', () => {
       await worker.complete(job!, { status: 'cancelled' });
     });
 
+    it('queues runs beyond maxConcurrentRuns and starts the next when one ends', async () => {
+      const pipeline = await define(server, {
+        name: 'one-at-a-time',
+        maxConcurrentRuns: 1,
+        steps: [{ id: 'train', kind: 'gpu', spec: { script: 'print(1)', gpus: 0 } }],
+      });
+      const first = await startRun(server, pipeline.id);
+      const second = await startRun(server, pipeline.id);
+      expect([first.status, second.status]).toEqual(['running', 'queued']);
+      await finishNextJob({ status: 'succeeded' });
+      expect((await waitForRun(server, first.id)).status).toBe('succeeded');
+      await waitForRun(server, second.id, (r) => r.status === 'running');
+      await finishNextJob({ status: 'succeeded' });
+      expect((await waitForRun(server, second.id)).status).toBe('succeeded');
+    });
+
     it('refuses a manual run with an unknown or missing parameter', async () => {
       const pipeline = await define(server, {
         name: 'needs-param',
