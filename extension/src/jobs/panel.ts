@@ -1,6 +1,8 @@
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 import { h, KeyedRows } from '../dom';
+import type { PipelinesApi } from '../pipelines/api';
+import { PipelinesSection } from '../pipelines/section';
 import type { Job, JobsApi } from './api';
 import { JobView, progressBar } from './job-view';
 import { JobsListModel } from './jobs-model';
@@ -25,12 +27,15 @@ export class JobsPanel extends Panel {
   private readonly state: HTMLSelectElement;
   private readonly kind: HTMLSelectElement;
   private view?: JobView;
+  /** Below the jobs: the pipelines, whose steps' jobs open in the job view. */
+  readonly pipelines?: PipelinesSection;
   private readonly timer: number;
 
   constructor(
     private readonly api: JobsApi,
     private readonly openModel: (name: string) => void,
     private readonly translator: ITranslator = nullTranslator,
+    pipelinesApi?: PipelinesApi,
   ) {
     super();
     const trans = (this.trans = translator.load('tandem'));
@@ -54,6 +59,10 @@ export class JobsPanel extends Panel {
       control.addEventListener(control === this.query ? 'input' : 'change', () => void this.refresh());
     this.list.node.append(h('div', { class: 'tandem-jobs-controls' }, this.query, this.state, this.kind), this.status, this.rows.node);
     this.addWidget(this.list);
+    if (pipelinesApi) {
+      this.pipelines = new PipelinesSection(pipelinesApi, (jobId) => this.open(jobId), translator);
+      this.addWidget(this.pipelines);
+    }
     // Polling while visible is enough for a list; an open job follows its events live.
     this.timer = window.setInterval(() => {
       if (this.isVisible && !this.view) void this.refresh();
@@ -64,6 +73,7 @@ export class JobsPanel extends Panel {
   override dispose(): void {
     window.clearInterval(this.timer);
     this.view?.dispose();
+    this.pipelines?.dispose();
     this.model.dispose();
     super.dispose();
   }
@@ -85,6 +95,7 @@ export class JobsPanel extends Panel {
       this.translator,
     );
     this.list.hide();
+    this.pipelines?.hide();
     this.addWidget(this.view);
   }
 
@@ -92,6 +103,7 @@ export class JobsPanel extends Panel {
     this.view?.dispose();
     this.view = undefined;
     this.list.show();
+    this.pipelines?.show();
     void this.refresh();
   }
 

@@ -6,6 +6,7 @@ import { CommandIDs } from '../commands';
 import { addSidebarPanel } from '../sidebar';
 import type { TandemClient } from '../requests';
 import { ITandemClient } from '../tokens';
+import { PipelinesApi } from '../pipelines/api';
 import { JobsApi } from './api';
 import { JobsPanel } from './panel';
 
@@ -18,7 +19,7 @@ const jobsIcon = new LabIcon({
 /** The Jobs panel in the left sidebar, opened by `CommandIDs.openJobs` (optionally with `{ id }`). */
 export const jobsPlugin: JupyterFrontEndPlugin<void> = {
   id: '@tandem/extension:jobs',
-  description: 'Jobs panel: Spark and GPU jobs with live state, logs, cancel and retry.',
+  description: 'Jobs panel: Spark and GPU jobs with live state, logs, cancel and retry; pipelines with their runs and steps.',
   autoStart: true,
   requires: [ITandemClient],
   optional: [ICommandPalette, ITranslator],
@@ -26,7 +27,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     translator ??= nullTranslator;
     const trans = translator.load('tandem');
     const openModel = (name: string) => void app.commands.execute(CommandIDs.openModels, { name });
-    const panel = new JobsPanel(new JobsApi(client), openModel, translator);
+    const panel = new JobsPanel(new JobsApi(client), openModel, translator, new PipelinesApi(client));
     addSidebarPanel(app, palette, trans, {
       panel,
       icon: jobsIcon,
