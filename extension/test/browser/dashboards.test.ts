@@ -126,7 +126,7 @@ describe('Dashboards in Chromium', () => {
     it('the launcher offers the Tandem templates and one click creates the notebook', async () => {
       const section = lab.locator('.jp-Launcher-section', { hasText: 'Tandem templates' });
       await section.waitFor({ timeout: 30_000 });
-      expect(await section.locator('.jp-LauncherCard').count()).toBe(5);
+      expect(await section.locator('.jp-LauncherCard').count()).toBe(6);
       await section.locator('.jp-LauncherCard', { hasText: 'Fuel economy' }).click();
       await lab.locator('.jp-NotebookPanel').first().waitFor({ timeout: 30_000 });
       await expect
