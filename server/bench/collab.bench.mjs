@@ -10,8 +10,7 @@
 // An edit that does not reach every other editor fails both verdicts: figures over lost edits mean
 // nothing. The peer's version is pinned in collab-peer-requirements.txt.
 // BENCH_EDITORS (50), BENCH_RATE (edits/s in total, 100), BENCH_SECONDS (8), BENCH_BURST (20 per editor).
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import * as Y from 'yjs';
 import { freePort, startProcess, stopProcess, waitFor } from '../../scripts/lib/proc.mjs';
 import { startPostgres } from '../../scripts/lib/services.mjs';
 import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { ensurePeerVenv, readPins } from '../../scripts/lib/peer-venv.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,17 +33,13 @@ const BURST = Number(process.env.BENCH_BURST ?? 20);
 const WARMUP_S = 1;
 // jupyter-collaboration lives in its own venv layered on the project's, so that installing it
 // does not switch every JupyterLab of the test suite to its collaborative drive.
-const PEER_VENV = path.join(ROOT, '.tandem/collab-bench-venv');
-const PEER_REQUIREMENTS = path.join(ROOT, 'server/bench/collab-peer-requirements.txt');
-/** name → version pinned in PEER_REQUIREMENTS. */
-const PEER_PINS = Object.fromEntries(
-  readFileSync(PEER_REQUIREMENTS, 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .map((line) => line.split('==')),
-);
-const PROJECT_VENV = process.env.TANDEM_PYTHON ? path.dirname(path.dirname(process.env.TANDEM_PYTHON)) : path.join(ROOT, '.venv');
+const PEER = {
+  name: 'collab-bench-venv',
+  requirements: path.join(ROOT, 'server/bench/collab-peer-requirements.txt'),
+  imports: ['jupyter_server_ydoc'],
+  layered: true,
+};
+const PEER_PINS = readPins(PEER.requirements);
 
 /**
  * Waits until `arrivals()` reaches `expected`, or until none came for `stallMs` (edits lost), at
@@ -62,31 +58,6 @@ async function awaitArrivals(arrivals, expected, { stallMs = 30_000, timeoutMs }
 
 const percentile = (xs, p) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function ensurePeerVenv() {
-  const python = path.join(PEER_VENV, 'bin/python');
-  // Installed at exactly the pinned versions (an older venv of this bench may hold other ones).
-  const check = () =>
-    spawnSync(
-      python,
-      [
-        '-c',
-        'import json, sys; from importlib.metadata import version; import jupyter_server_ydoc; ' +
-          'sys.exit(any(version(n) != v for n, v in json.loads(sys.argv[1]).items()))',
-        JSON.stringify(PEER_PINS),
-      ],
-      { stdio: 'ignore' },
-    ).status === 0;
-  if (existsSync(python) && check()) return python;
-  const base = path.join(PROJECT_VENV, 'bin/python');
-  if (!existsSync(python)) spawnSync(base, ['-m', 'venv', '--without-pip', PEER_VENV], { stdio: 'inherit' });
-  const site = spawnSync(python, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).stdout.trim();
-  const projectSite = spawnSync(base, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).stdout.trim();
-  writeFileSync(path.join(site, 'tandem-project-venv.pth'), `${projectSite}\n`);
-  const pip = spawnSync(base, ['-m', 'pip', '--python', python, 'install', '-q', '-r', PEER_REQUIREMENTS], { stdio: 'inherit' });
-  if (pip.status !== 0 || !check()) throw new Error(`installing ${path.relative(ROOT, PEER_REQUIREMENTS)} (jupyter-collaboration) failed`);
-  return python;
-}
 
 async function startTandem(scratch) {
   const pg = await startPostgres({ dir: path.join(scratch, 'pg'), logFile: path.join(scratch, 'pg.log') });
@@ -121,7 +92,7 @@ async function startTandem(scratch) {
 }
 
 async function startJupyterCollaboration(scratch) {
-  const python = ensurePeerVenv();
+  const python = ensurePeerVenv(PEER).python;
   const root = path.join(scratch, 'jc');
   const { mkdirSync } = await import('node:fs');
   for (const dir of [root, path.join(scratch, 'jc-config'), path.join(scratch, 'jc-data'), path.join(scratch, 'jc-runtime')])

@@ -16,7 +16,7 @@
 // BENCH_SECONDS (8) per point after BENCH_WARMUP_SECONDS (4); BENCH_CONCURRENCY (1,8,32);
 // BENCH_TANDEM_NODE_ARGS (node flags for the server, e.g. --cpu-prof).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startProcess, stopProcess, waitFor } from '../../scripts/lib/proc.mjs';
 import { startPostgres } from '../../scripts/lib/services.mjs';
 import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { ensurePeerVenv } from '../../scripts/lib/peer-venv.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,17 +43,11 @@ const MODEL = 'bench-gbm';
 /** The peer as `uvicorn[standard]` runs it; information beside the issue's peer (plain `pip install uvicorn`). */
 const UVLOOP = 'FastAPI (uvloop)';
 
-const PEER_VENV = path.join(ROOT, '.tandem/serving-bench-venv');
-const PEER_REQUIREMENTS = path.join(ROOT, 'server/bench/serving-peer-requirements.txt');
-/** name → version pinned in PEER_REQUIREMENTS. */
-const PEER_PINS = Object.fromEntries(
-  readFileSync(PEER_REQUIREMENTS, 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .map((line) => line.split('==')),
-);
-const PROJECT_VENV = process.env.TANDEM_PYTHON ? path.dirname(path.dirname(process.env.TANDEM_PYTHON)) : path.join(ROOT, '.venv');
+const PEER = {
+  name: 'serving-bench-venv',
+  requirements: path.join(ROOT, 'server/bench/serving-peer-requirements.txt'),
+  imports: ['fastapi', 'onnxruntime', 'skl2onnx'],
+};
 
 // Trains and exports one version; the seed makes v1 and v2 differ, so answers tell them apart.
 const BUILD_MODEL_PY = `
@@ -107,30 +102,6 @@ async def predict(body: Body):
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-
-function ensurePeerVenv() {
-  const python = path.join(PEER_VENV, 'bin/python');
-  // Installed at exactly the pinned versions (an older venv of this bench may hold other ones).
-  const check = () =>
-    spawnSync(
-      python,
-      [
-        '-c',
-        'import json, sys; from importlib.metadata import version; import fastapi, onnxruntime, skl2onnx; ' +
-          'sys.exit(any(version(n) != v for n, v in json.loads(sys.argv[1]).items()))',
-        JSON.stringify(PEER_PINS),
-      ],
-      { stdio: 'ignore' },
-    ).status === 0;
-  if (existsSync(python) && check()) return python;
-  const base = path.join(PROJECT_VENV, 'bin/python');
-  if (!existsSync(python)) spawnSync(base, ['-m', 'venv', '--without-pip', PEER_VENV], { stdio: 'inherit' });
-  const pip = spawnSync(base, ['-m', 'pip', '--python', python, 'install', '-q', '--disable-pip-version-check', '-r', PEER_REQUIREMENTS], {
-    stdio: 'inherit',
-  });
-  if (pip.status !== 0 || !check()) throw new Error(`installing ${path.relative(ROOT, PEER_REQUIREMENTS)} (FastAPI + onnxruntime) failed`);
-  return python;
-}
 
 function buildModels(python, scratch) {
   const script = path.join(scratch, 'build_model.py');
@@ -315,7 +286,7 @@ const fmt = (r) =>
 
 async function main() {
   await ensureBuild();
-  const python = ensurePeerVenv();
+  const python = ensurePeerVenv(PEER).python;
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-serving-bench-'));
   await chmod(scratch, 0o755); // PostgreSQL runs as its own user when we are root
   const stops = [];

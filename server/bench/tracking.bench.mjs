@@ -16,7 +16,6 @@
 // tables, same runs, params and metric values; the servers' APIs would take minutes for 100k runs):
 // see "the search corpus" below. BENCH_CLIENTS (4), BENCH_SECONDS (5 per throughput figure), BENCH_SEARCH_RUNS
 // (100000), BENCH_SEARCHES (200 per path; MLflow's stop after BENCH_PEER_SEARCH_SECONDS, 30).
-import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,6 +25,7 @@ import pg from 'pg';
 import { freePort, startProcess, stopProcess, waitFor } from '../../scripts/lib/proc.mjs';
 import { startPostgres } from '../../scripts/lib/services.mjs';
 import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
+import { ensurePeerVenv, readPins } from '../../scripts/lib/peer-venv.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -40,45 +40,17 @@ const HISTORY_SECONDS = 10;
 const BATCH_POINTS = 1000;
 /** Calls in the first seconds warm up JITs, plans and connections on both sides; they are not counted. */
 const WARMUP_S = 2;
-const PEER_VENV = path.join(ROOT, '.tandem/mlflow-bench-venv');
-const PEER_REQUIREMENTS = path.join(ROOT, 'server/bench/tracking-peer-requirements.txt');
-/** name → version pinned in PEER_REQUIREMENTS. */
-const PEER_PINS = Object.fromEntries(
-  readFileSync(PEER_REQUIREMENTS, 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .map((line) => line.split('==')),
-);
-const PROJECT_VENV = process.env.TANDEM_PYTHON ? path.dirname(path.dirname(process.env.TANDEM_PYTHON)) : path.join(ROOT, '.venv');
+const PEER = {
+  name: 'mlflow-bench-venv',
+  requirements: path.join(ROOT, 'server/bench/tracking-peer-requirements.txt'),
+  imports: ['mlflow.server', 'psycopg2'],
+};
+const PEER_PINS = readPins(PEER.requirements);
 
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))];
 /** A rate: whole numbers, or two significant digits below 100 (MLflow's runs/s are below 1 on a busy machine). */
 const rate = (n) => (n >= 100 ? fmt(n) : n.toPrecision(2));
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function ensurePeerVenv() {
-  const python = path.join(PEER_VENV, 'bin/python');
-  // Installed at exactly the pinned versions (an older venv of this bench may hold other ones).
-  const check = () =>
-    spawnSync(
-      python,
-      [
-        '-c',
-        'import json, sys; from importlib.metadata import version; import mlflow.server, psycopg2; ' +
-          'sys.exit(any(version(n) != v for n, v in json.loads(sys.argv[1]).items()))',
-        JSON.stringify(PEER_PINS),
-      ],
-      { stdio: 'ignore' },
-    ).status === 0;
-  if (existsSync(python) && check()) return python;
-  const base = path.join(PROJECT_VENV, 'bin/python');
-  console.log(`installing ${path.relative(ROOT, PEER_REQUIREMENTS)} into ${path.relative(ROOT, PEER_VENV)} (once)`);
-  if (!existsSync(python)) spawnSync(base, ['-m', 'venv', '--without-pip', PEER_VENV], { stdio: 'inherit' });
-  const pip = spawnSync(base, ['-m', 'pip', '--python', python, 'install', '-q', '-r', PEER_REQUIREMENTS], { stdio: 'inherit' });
-  if (pip.status !== 0 || !check()) throw new Error(`installing ${path.relative(ROOT, PEER_REQUIREMENTS)} (mlflow) failed`);
-  return python;
-}
 
 /** JSON over HTTP with keep-alive (fetch's default), the one client both servers get. */
 function client(base, headers = {}) {
@@ -117,7 +89,7 @@ async function startTandem(scratch, databaseUrl) {
 }
 
 async function startMlflow(scratch, databaseUrl) {
-  const python = ensurePeerVenv();
+  const python = ensurePeerVenv(PEER).python;
   const port = await freePort();
   mkdirSync(path.join(scratch, 'mlflow-artifacts'), { recursive: true });
   const child = startProcess(
@@ -385,7 +357,7 @@ async function createExperiment(target, name) {
 
 async function main() {
   await ensureBuild();
-  ensurePeerVenv();
+  ensurePeerVenv(PEER);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'tandem-tracking-bench-'));
   await chmod(scratch, 0o755); // PostgreSQL runs as its own user and must reach its folder
   const stops = [];

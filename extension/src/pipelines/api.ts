@@ -5,6 +5,7 @@ import type {
   PipelineRunStatus,
   PipelineRunSummary,
   PipelineValue,
+  PipelineWithRole,
   StartPipelineRunRequest,
 } from '@tandem/server/api';
 import type { TandemClient } from '../requests';
@@ -18,6 +19,7 @@ export type {
   PipelineStepRun,
   PipelineStepStatus,
   PipelineValue,
+  PipelineWithRole,
 } from '@tandem/server/api';
 
 /** Runs in these states change no more (until retried). */
@@ -28,6 +30,9 @@ export const RETRYABLE_RUN: PipelineRunStatus[] = ['failed', 'cancelled'];
 export const isActiveRun = (run: Pick<PipelineRunSummary, 'status'> | null | undefined): boolean =>
   run !== null && run !== undefined && !FINAL_RUN.includes(run.status);
 
+// JSON is YAML too: the server reads either from one text.
+const YAML = { 'content-type': 'application/yaml' };
+
 /** The pipelines part of the Tandem API. */
 export class PipelinesApi {
   constructor(private readonly client: TandemClient) {}
@@ -37,8 +42,18 @@ export class PipelinesApi {
     return this.client.request(`pipelines?${query}`);
   }
 
-  get(id: string): Promise<Pipeline> {
+  get(id: string): Promise<PipelineWithRole> {
     return this.client.request(`pipelines/${id}`);
+  }
+
+  /** Defines a pipeline from JSON or YAML text (the caller's own of the same name is replaced). */
+  define(text: string): Promise<PipelineWithRole> {
+    return this.client.request('pipelines', { method: 'POST', body: text, headers: YAML });
+  }
+
+  /** Replaces pipeline `id`'s definition with JSON or YAML text (editors; the name stays). */
+  redefine(id: string, text: string): Promise<PipelineWithRole> {
+    return this.client.request(`pipelines/${id}`, { method: 'PUT', body: text, headers: YAML });
   }
 
   /** The pipeline's runs, newest first. */

@@ -30,7 +30,9 @@ export class PipelinesModel extends PagedState<PipelinesState> {
   private selectedRun_: string | undefined;
   private message_: string | undefined;
 
-  constructor(private readonly api: Pick<PipelinesApi, 'list' | 'get' | 'runs' | 'run' | 'start' | 'cancel' | 'retry'>) {
+  constructor(
+    private readonly api: Pick<PipelinesApi, 'list' | 'get' | 'define' | 'redefine' | 'runs' | 'run' | 'start' | 'cancel' | 'retry'>,
+  ) {
     super({ items: [], total: 0, runs: [] });
   }
 
@@ -86,6 +88,24 @@ export class PipelinesModel extends PagedState<PipelinesState> {
     if (run && this.selected_ === id) this.selectedRun_ = run.id;
     await this.refresh();
     return run;
+  }
+
+  /**
+   * Defines a pipeline from JSON or YAML text (with `id`, replaces that one's definition) and
+   * selects it; answers the server's refusal, if any.
+   */
+  async save(text: string, id?: string): Promise<string | undefined> {
+    let pipeline: Pipeline;
+    try {
+      pipeline = id ? await this.api.redefine(id, text) : await this.api.define(text);
+    } catch (error) {
+      return message(error);
+    }
+    this.selected_ = pipeline.id;
+    this.selectedRun_ = undefined;
+    this.message_ = undefined;
+    await this.refresh();
+    return undefined;
   }
 
   async cancel(runId: string): Promise<void> {

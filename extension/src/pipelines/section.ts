@@ -12,6 +12,7 @@ import {
   type PipelineValue,
 } from './api';
 import { DagView } from './dag-view';
+import { definitionText, editDefinition, NEW_PIPELINE } from './definition-dialog';
 import { Poller, PipelinesModel } from './pipelines-model';
 import { runNow } from './run-dialog';
 
@@ -51,14 +52,16 @@ export function scheduleText(pipeline: Pipeline, trans: TranslationBundle): stri
     const cron = `${schedule.cron} (${schedule.timezone ?? 'UTC'})`;
     return pipeline.nextRunAt ? trans.__('%1 · next %2', cron, when(pipeline.nextRunAt)) : cron;
   }
-  if (on && on.length > 0) return trans.__('on %1', on.map((t) => [t.on, t.model, t.alias].filter(Boolean).join(' ')).join(', '));
+  if (on && on.length > 0)
+    return trans.__('on %1', on.map((t) => [t.on, t.model, t.alias, t.experiment, t.path].filter(Boolean).join(' ')).join(', '));
   return trans.__('manual runs only');
 }
 
 /**
  * The Pipelines section of the Jobs panel: the pipelines the person can see with their schedule and
  * last run; the selected one's runs; the selected run's steps as a graph (a step's job opens in
- * the panel's job view). Run now, Cancel and Retry act on them. The state is a PipelinesModel,
+ * the panel's job view). Run now, Cancel and Retry act on them; New pipeline and Edit open the
+ * definition (JSON or YAML) in a dialog. The state is a PipelinesModel,
  * polled while the section is visible; an update rebuilds only the rows and parts that changed,
  * and the graph's nodes are updated in place.
  */
@@ -139,7 +142,12 @@ export class PipelinesSection extends Widget {
       this.step,
     );
     this.node.append(
-      h('h3', { class: 'tandem-pipelines-heading' }, trans.__('Pipelines')),
+      h(
+        'div',
+        { class: 'tandem-pipelines-title' },
+        h('h3', { class: 'tandem-pipelines-heading' }, trans.__('Pipelines')),
+        h('button', { class: 'jp-mod-styled tandem-pipelines-new', onclick: () => void this.edit() }, trans.__('New pipeline')),
+      ),
       this.status,
       this.empty,
       this.rows.node,
@@ -202,6 +210,7 @@ export class PipelinesSection extends Widget {
       { key: 'name', data: pipeline.name },
       { key: 'description', data: pipeline.description },
       { key: 'run', data: [pipeline.id, pipeline.definition.parameters] },
+      { key: 'edit', data: pipeline.id },
     ]);
     this.runs.update(runs.map((r) => ({ run: r, selected: r.id === model.selectedRun })));
     this.noRuns.hidden = runs.length > 0;
@@ -272,6 +281,17 @@ export class PipelinesSection extends Widget {
     void runNow(pipeline, start, this.trans);
   }
 
+  /** Opens the selected pipeline's definition (`pipeline`), or a new one's, until the server takes it. */
+  private edit(pipeline?: Pipeline): Promise<boolean> {
+    const trans = this.trans;
+    return editDefinition(
+      pipeline ? trans.__('Edit “%1”', pipeline.name) : trans.__('New pipeline'),
+      pipeline ? definitionText(pipeline) : NEW_PIPELINE,
+      (text) => this.model.save(text, pipeline?.id),
+      trans,
+    );
+  }
+
   private headerPart(key: string): HTMLElement {
     const pipeline = this.model.value.pipeline!;
     const trans = this.trans;
@@ -280,6 +300,12 @@ export class PipelinesSection extends Widget {
         return h('div', { class: 'tandem-jobs-detail-name' }, pipeline.name);
       case 'description':
         return h('div', { class: 'tandem-jobs-meta' }, pipeline.description);
+      case 'edit':
+        return h(
+          'button',
+          { class: 'jp-mod-styled tandem-pipelines-edit', onclick: () => void this.edit(this.model.value.pipeline) },
+          trans.__('Edit definition'),
+        );
       default:
         return h(
           'button',

@@ -67,4 +67,39 @@ describe('pipelines in the Jobs panel', () => {
     expect(refused.status).toBe(409);
     expect(await page.locator('.tandem-pipelines-retry').count()).toBe(0);
   }, 180_000);
+
+  it('defines a pipeline from the panel and edits it; a refused definition shows why and keeps what was typed', async () => {
+    await page.locator('.tandem-pipelines-new').click();
+    const dialog = page.locator('.jp-Dialog');
+    const text = dialog.locator('textarea.tandem-pipelines-definition');
+    expect(await text.inputValue()).toContain('name: my-pipeline');
+    const cyclic =
+      'name: made-in-lab\nsteps:\n  - { id: a, kind: gate, expression: "true", needs: [b] }\n  - { id: b, kind: gate, expression: "true", needs: [a] }\n';
+    await text.fill(cyclic);
+    await dialog.locator('.jp-mod-accept').click();
+    await expect.poll(() => dialog.locator('[role="alert"]').textContent(), { timeout: 10_000 }).toContain('cycle: a -> b -> a');
+    expect(await dialog.locator('textarea.tandem-pipelines-definition').inputValue()).toBe(cyclic);
+
+    await dialog
+      .locator('textarea.tandem-pipelines-definition')
+      .fill('name: made-in-lab\nsteps:\n  - { id: a, kind: gate, expression: "true" }\n');
+    await dialog.locator('.jp-mod-accept').click();
+    await expect.poll(() => dialog.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.locator('.tandem-pipelines-detail-header').textContent(), { timeout: 20_000 }).toContain('made-in-lab');
+    const listed = (await stack.server.api('GET', 'pipelines')).body.items.find((p: any) => p.name === 'made-in-lab');
+    expect(listed.definition.steps.map((s: any) => s.id)).toEqual(['a']);
+
+    await page.locator('.tandem-pipelines-edit').click();
+    const current = await dialog.locator('textarea.tandem-pipelines-definition').inputValue();
+    expect(JSON.parse(current)).toMatchObject({ name: 'made-in-lab', steps: [{ id: 'a', kind: 'gate' }] });
+    await dialog
+      .locator('textarea.tandem-pipelines-definition')
+      .fill(JSON.stringify({ ...JSON.parse(current), description: 'edited in JupyterLab' }, null, 2));
+    await dialog.locator('.jp-mod-accept').click();
+    await expect.poll(() => dialog.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(async () => (await stack.server.api('GET', `pipelines/${listed.id}`)).body.description).toBe('edited in JupyterLab');
+    await expect
+      .poll(() => page.locator('.tandem-pipelines-detail-header').textContent(), { timeout: 20_000 })
+      .toContain('edited in JupyterLab');
+  }, 120_000);
 });

@@ -120,11 +120,20 @@ export interface PipelineSchedule {
 
 /** Starts a run when something happens to a model the pipeline's owner can see. */
 export interface PipelineEventTrigger {
-  on: 'model.version.created' | 'model.alias.set';
+  /**
+   * `artifact.logged`: a file was logged to a run of an experiment (tracking), e.g. a new dataset.
+   * Steps read what started the run as `{{ event.<field> }}`: `model`, `version` and `alias` for
+   * model events; `experiment`, `runId` and `path` for `artifact.logged`.
+   */
+  on: 'model.version.created' | 'model.alias.set' | 'artifact.logged';
   /** `owner/name` or a bare name; absent, any model (for model events). */
   model?: string;
   /** For `model.alias.set`: only this alias. */
   alias?: string;
+  /** For `artifact.logged` (required): the experiment's name. */
+  experiment?: string;
+  /** For `artifact.logged`: only paths matching this glob (`*` within a folder, `**` across folders). */
+  path?: string;
 }
 
 /** What `POST /pipelines` takes, as JSON or YAML (`Content-Type: application/yaml`). */
@@ -212,6 +221,8 @@ export interface PipelineStepRun<Time = string> {
 
 export interface PipelineRun<Time = string> extends PipelineRunSummary<Time> {
   params: Record<string, PipelineValue>;
+  /** What started an event-triggered run (see `PipelineEventTrigger`); null for other runs. */
+  event: Record<string, PipelineValue> | null;
   /** The definition the run started with (later edits do not change it). */
   definition: PipelineDefinition;
   steps: PipelineStepRun<Time>[];

@@ -1,10 +1,10 @@
 import type { PipelineValue } from '../api/index.js';
 import { TandemError } from '../errors.js';
-import { lookUp, type Reference, type RunValues } from './references.js';
+import { lookUp, parseReference, type Reference, type RunValues } from './references.js';
 
 // A gate's expression language, read and evaluated here (never as JavaScript: the server runs no
 // user code): comparisons of numbers, strings, booleans and null, joined by and/or/not, with
-// parentheses; operands are literals, params.<name> and steps.<step>.<output>.
+// parentheses; operands are literals, params.<name>, event.<field> and steps.<step>.<output>.
 
 type Node =
   | { type: 'literal'; value: PipelineValue }
@@ -68,14 +68,8 @@ export function parseExpression(source: string): Expression {
     if (t.kind === 'word') {
       if (t.text === 'true' || t.text === 'false') return { type: 'literal', value: t.text === 'true' };
       if (t.text === 'null') return { type: 'literal', value: null };
-      const param = /^params\.([A-Za-z_]\w*)$/.exec(t.text);
-      const step = /^steps\.([A-Za-z][\w-]*)\.([A-Za-z_][\w.-]*)$/.exec(t.text);
-      const ref: Reference | undefined = param
-        ? { scope: 'params', name: param[1]! }
-        : step
-          ? { scope: 'steps', name: step[1]!, field: step[2]! }
-          : undefined;
-      if (!ref) return fail(`unknown name "${t.text}" (use params.<name> or steps.<step>.<output>)`);
+      const ref = parseReference(t.text);
+      if (!ref) return fail(`unknown name "${t.text}" (use params.<name>, event.<field> or steps.<step>.<output>)`);
       references.push(ref);
       return { type: 'ref', ref };
     }

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { PipelineDefinition, PipelineStep } from '../api/index.js';
+import type { PipelineDefinition, PipelineEventTrigger, PipelineStep } from '../api/index.js';
 import { TandemError } from '../errors.js';
 import { parseCron } from '../dashboards/cron.js';
 import { jobSpec } from '../jobs/job-spec.js';
@@ -114,11 +114,20 @@ export const pipelineDefinition = z
       .array(
         z
           .object({
-            on: z.enum(['model.version.created', 'model.alias.set']),
+            on: z.enum(['model.version.created', 'model.alias.set', 'artifact.logged']),
             model: MODEL.optional(),
             alias: z.string().min(1).max(100).optional(),
+            experiment: z.string().min(1).max(500).optional(),
+            path: z.string().min(1).max(1024).optional(),
           })
-          .strict(),
+          .strict()
+          .superRefine((trigger, ctx) => {
+            const artifact = trigger.on === 'artifact.logged';
+            if (artifact && trigger.experiment === undefined)
+              ctx.addIssue({ code: 'custom', path: ['experiment'], message: 'artifact.logged needs the experiment to watch' });
+            for (const key of artifact ? (['model', 'alias'] as const) : (['experiment', 'path'] as const))
+              if (trigger[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${trigger.on} has no ${key} filter` });
+          }),
       )
       .max(20)
       .default([]),
@@ -161,6 +170,17 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
   if (problems.length > 0) return problems;
 
   const params = new Set(Object.keys(definition.parameters ?? {}));
+  const eventFields = new Set((definition.on ?? []).flatMap((t) => EVENT_FIELDS[t.on]));
+  const readsEvent = (path: (string | number)[], field: string) => {
+    if (!eventFields.has(field))
+      problems.push({
+        path,
+        message:
+          eventFields.size === 0
+            ? `event.${field}: only a pipeline with an event trigger (on) has an event to read`
+            : `event.${field} is not a field of this pipeline's events (they have: ${[...eventFields].join(', ')})`,
+      });
+  };
   definition.steps.forEach((s, i) => {
     const upstream = ancestors(definition.steps, s.id);
     const refer = (name: string) => {
@@ -179,6 +199,7 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
     }
     for (const ref of references) {
       if (ref.scope === 'steps') refer(ref.name);
+      else if (ref.scope === 'event') readsEvent(['steps', i], ref.name);
       else if (!params.has(ref.name))
         problems.push({ path: ['steps', i], message: `step "${s.id}" refers to params.${ref.name}, which is not a parameter` });
     }
@@ -190,6 +211,7 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
         try {
           for (const ref of parseExpression(s.expression).references) {
             if (ref.scope === 'steps') refer(ref.name);
+            else if (ref.scope === 'event') readsEvent(['steps', i, 'expression'], ref.name);
             else if (!params.has(ref.name))
               problems.push({ path: ['steps', i, 'expression'], message: `params.${ref.name} is not a parameter` });
           }
@@ -224,6 +246,13 @@ function crossStepProblems(definition: PipelineDefinition): { path: (string | nu
   }
   return problems;
 }
+
+/** What each event trigger hands its runs, as `{{ event.<field> }}`. */
+const EVENT_FIELDS: Record<PipelineEventTrigger['on'], string[]> = {
+  'model.version.created': ['model', 'version'],
+  'model.alias.set': ['model', 'version', 'alias'],
+  'artifact.logged': ['experiment', 'runId', 'path'],
+};
 
 function findCycle(steps: PipelineStep[]): string[] | undefined {
   const needs = new Map(steps.map((s) => [s.id, s.needs ?? []]));

@@ -90,6 +90,21 @@ export function pipelinesFeature(ctx: AppContext): Feature {
     api,
     openapi,
     {
+      method: 'put',
+      path: '/pipelines/:id',
+      auth: 'user',
+      summary: 'Replace the pipeline’s definition (editors; JSON or YAML as for POST /pipelines); its name stays',
+      tags,
+      params: pipelineParams,
+      body: definitionBody,
+    },
+    async ({ caller, params, body }) => pipelines.redefine(caller, params.id, body),
+  );
+
+  route(
+    api,
+    openapi,
+    {
       method: 'delete',
       path: '/pipelines/:id',
       auth: 'user',

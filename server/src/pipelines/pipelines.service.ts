@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import { audited, createOwned } from '../mutations.js';
 import { createModelsService, type ModelsService } from '../models/models.service.js';
 import { runParameters, type CheckedDefinition } from './pipeline-definition.js';
+import { triggeringEvent, type TriggeringEvent } from './event-triggers.js';
 import { StepRunner } from './pipeline-steps.js';
 import type { RunValues } from './references.js';
 import { PipelinesStore, type NewRun, type PipelineRow, type Run, type StepRun } from './pipelines.store.js';
@@ -31,6 +32,8 @@ const LEASE_MS = 30_000;
 const VISIBILITY_CACHE_MS = 5000;
 /** The most scheduled times one catch-up creates runs for. */
 const MAX_CATCH_UP = 100;
+/** Runs started or advanced at once by a tick, so many due together do not wait in line. */
+const TICK_CONCURRENCY = 4;
 
 const FINAL_STEP = ['succeeded', 'failed', 'skipped', 'cancelled'];
 
@@ -46,6 +49,8 @@ export class PipelinesService {
   private wake?: NodeJS.Timeout;
   private stopEvents?: () => void;
   private ticking?: Promise<void>;
+  /** A nudge came while ticking: tick again right after, so a wake-up at a due time is not lost. */
+  private tickAgain = false;
   private closed = false;
   /** Runs this process is advancing, and whether another advance was asked for meanwhile. */
   private readonly advancing = new Map<string, boolean>();
@@ -67,18 +72,7 @@ export class PipelinesService {
   async define(who: Principal, definition: CheckedDefinition, now = new Date()): Promise<{ pipeline: PipelineView; created: boolean }> {
     const nextRunAt = definition.schedule ? parseCron(definition.schedule.cron, definition.schedule.timezone).next(now) : null;
     const own = await this.store.findOwn(who.id, definition.name);
-    if (own) {
-      await this.access(who, own.id, 'editor');
-      await audited(
-        this.store,
-        who,
-        { action: 'pipeline.define', resourceType: 'pipeline', resourceId: own.id, details: { name: definition.name } },
-        (tx) => this.store.replace(tx, own.id, definition, nextRunAt, who.id),
-      );
-      this.changed(own.id, 'pipeline.updated');
-      this.nudge();
-      return { pipeline: await this.get(who, own.id), created: false };
-    }
+    if (own) return { pipeline: await this.redefine(who, own.id, definition, now), created: false };
     const row = await createOwned(
       { db: this.store, permissions: this.permissions, events: this.events },
       who,
@@ -92,6 +86,26 @@ export class PipelinesService {
     );
     this.nudge();
     return { pipeline: await this.get(who, row.id), created: true };
+  }
+
+  /**
+   * Replaces pipeline `id`'s definition (editors: its runs then go as them). The name stays: it is
+   * how `pipelines.define` finds the pipeline again. Runs under way keep the definition they began with.
+   */
+  async redefine(who: Principal, id: string, definition: CheckedDefinition, now = new Date()): Promise<PipelineView> {
+    const { row } = await this.access(who, id, 'editor');
+    if (definition.name !== row.name)
+      throw new TandemError('INVALID_ARGUMENT', `name: pipeline ${row.name} keeps its name (define a new pipeline for ${definition.name})`);
+    const nextRunAt = definition.schedule ? parseCron(definition.schedule.cron, definition.schedule.timezone).next(now) : null;
+    await audited(
+      this.store,
+      who,
+      { action: 'pipeline.define', resourceType: 'pipeline', resourceId: id, details: { name: definition.name } },
+      (tx) => this.store.replace(tx, id, definition, nextRunAt, who.id),
+    );
+    this.changed(id, 'pipeline.updated');
+    this.nudge();
+    return this.get(who, id);
   }
 
   async get(who: Principal, id: string): Promise<PipelineView> {
@@ -238,22 +252,31 @@ export class PipelinesService {
     await this.ticking;
   }
 
-  /** Runs one tick soon (coalesced with one already running). */
+  /** Runs one tick soon (coalesced with one already running, which is then followed by another). */
   nudge(): void {
-    if (this.closed || this.ticking) return;
+    if (this.closed) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     this.ticking = this.tick()
       .catch((error: unknown) => this.log.warn('pipeline tick failed', { error: String(error) }))
       .finally(() => {
         this.ticking = undefined;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.nudge();
+        }
       });
   }
 
   /** Fires due schedules, starts queued runs and advances running ones; also what tests call. */
   async tick(now = new Date()): Promise<void> {
     await this.store.claimDue(now, (row) => this.plan(row, now));
-    for (const pipelineId of new Set((await this.store.activeRuns()).filter((r) => r.status === 'queued').map((r) => r.pipelineId)))
-      await this.startQueued(pipelineId);
-    for (const run of await this.store.activeRuns()) if (run.status === 'running') await this.advance(run.id);
+    const queued = new Set((await this.store.activeRuns()).filter((r) => r.status === 'queued').map((r) => r.pipelineId));
+    await forEachAtOnce([...queued], TICK_CONCURRENCY, (pipelineId) => this.startQueued(pipelineId));
+    const running = (await this.store.activeRuns()).filter((r) => r.status === 'running');
+    await forEachAtOnce(running, TICK_CONCURRENCY, (run) => this.advance(run.id));
     await this.wakeForNextDue();
   }
 
@@ -287,7 +310,7 @@ export class PipelinesService {
     }
   }
 
-  /** Event triggers: a new version or an alias moved on a model the pipeline's definer can see. */
+  /** Event triggers: a new version or an alias moved on a model, a file logged to an experiment's run. */
   private onEvent(event: TandemEvent): void {
     if (event.resourceType === 'job' && event.type === 'job.updated') {
       this.store
@@ -295,33 +318,34 @@ export class PipelinesService {
         .then((runId) => (runId ? this.advance(runId) : undefined))
         .catch((error: unknown) => this.log.warn('advancing a pipeline run failed', { job: event.resourceId, error: String(error) }));
     }
-    if (event.resourceType === 'model' && (event.type === 'model.version.created' || event.type === 'model.alias.set')) {
-      this.fireEvent(event).catch((error: unknown) => this.log.warn('starting event-triggered pipelines failed', { error: String(error) }));
-    }
+    const trigger = triggeringEvent(event);
+    if (trigger)
+      this.fireEvent(trigger).catch((error: unknown) =>
+        this.log.warn('starting event-triggered pipelines failed', { error: String(error) }),
+      );
   }
 
-  private async fireEvent(event: TandemEvent): Promise<void> {
-    const data = event.data as { fullName: string; name: string; version?: number; alias?: string };
+  private async fireEvent(trigger: TriggeringEvent): Promise<void> {
     for (const row of await this.store.withTriggers()) {
-      const matching = row.definition.on.filter(
-        (t) =>
-          t.on === event.type &&
-          (!t.model || t.model === data.fullName || t.model === data.name) &&
-          (t.alias === undefined || t.alias === data.alias),
-      );
-      if (matching.length === 0 || !row.definedBy) continue;
+      if (!row.definedBy || !row.definition.on.some((t) => trigger.matches(t))) continue;
+      // Runs go as their definer: an event on something the definer cannot see starts nothing.
       const definer = await this.auth.principalOf(row.definedBy);
-      if (!definer || !(await this.models.canSee(definer, event.resourceId))) continue;
-      const what = `${event.type} ${data.fullName}${data.alias ? `@${data.alias}` : ''} v${data.version ?? ''}`;
+      if (!definer || !(await this.canSee(definer, trigger.resource))) continue;
       const input: NewRun = {
         trigger: 'event',
-        eventKey: `${event.type}:${event.resourceId}:${data.alias ?? ''}:${data.version ?? ''}`,
-        reason: what,
+        eventKey: trigger.key,
+        event: trigger.values,
+        reason: trigger.reason,
         runAs: row.definedBy,
         params: runParameters(row.definition),
       };
       if (await this.store.createRun(row, input)) await this.startQueued(row.id);
     }
+  }
+
+  private async canSee(who: Principal, resource: TriggeringEvent['resource']): Promise<boolean> {
+    if (resource.type === 'model') return this.models.canSee(who, resource.id);
+    return (await this.permissions.roleOf(who, 'experiment', resource.id)) !== undefined;
   }
 
   // ---- advancing a run
@@ -549,9 +573,13 @@ const pipelineEvent = (type: string, pipelineId: string, data: Record<string, un
   data,
 });
 
-/** The parameters and the outputs of each succeeded step, as later steps read them. */
+/** The parameters, the triggering event and the outputs of each succeeded step, as later steps read them. */
 function runValues(run: Run): RunValues {
-  return { params: run.params, steps: Object.fromEntries(run.steps.filter((s) => s.status === 'succeeded').map((s) => [s.id, s.outputs])) };
+  return {
+    params: run.params,
+    event: run.event,
+    steps: Object.fromEntries(run.steps.filter((s) => s.status === 'succeeded').map((s) => [s.id, s.outputs])),
+  };
 }
 
 export function createPipelinesService(ctx: AppContext): PipelinesService {
@@ -575,4 +603,15 @@ export function createPipelinesService(ctx: AppContext): PipelinesService {
     ctx.events,
     ctx.log,
   );
+}
+
+/** Calls `fn` on every item, at most `limit` at a time; one failing does not stop the others. */
+async function forEachAtOnce<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!).catch((error: unknown) => errors.push(error));
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (errors.length > 0) throw errors[0];
 }

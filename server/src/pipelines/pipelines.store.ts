@@ -37,6 +37,8 @@ export interface NewRun {
   trigger: PipelineTriggerType;
   scheduledFor?: Date;
   eventKey?: string;
+  /** What the event trigger saw, for steps to read as {{ event.<field> }}. */
+  event?: Record<string, PipelineValue>;
   reason?: string;
   runAs: string | null;
   params: Record<string, PipelineValue>;
@@ -185,8 +187,8 @@ export class PipelinesStore {
     await tx.query(`SELECT id FROM pipelines WHERE id = $1 FOR UPDATE`, [pipeline.id]);
     const id = randomUUID();
     const inserted = await tx.query(
-      `INSERT INTO pipeline_runs (id, pipeline_id, number, status, trigger, scheduled_for, event_key, reason, run_as, params, definition)
-       SELECT $1, $2, COALESCE(max(number), 0) + 1, 'queued', $3, $4, $5, $6, $7, $8, $9 FROM pipeline_runs WHERE pipeline_id = $2
+      `INSERT INTO pipeline_runs (id, pipeline_id, number, status, trigger, scheduled_for, event_key, reason, run_as, params, definition, event)
+       SELECT $1, $2, COALESCE(max(number), 0) + 1, 'queued', $3, $4, $5, $6, $7, $8, $9, $10 FROM pipeline_runs WHERE pipeline_id = $2
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         id,
@@ -198,6 +200,7 @@ export class PipelinesStore {
         input.runAs,
         input.params,
         pipeline.definition,
+        input.event ?? null,
       ],
     );
     if (inserted.length === 0) return undefined;
@@ -259,9 +262,10 @@ export class PipelinesStore {
   }
 
   async getRun(id: string, q: Queryable = this.db): Promise<Run | undefined> {
-    const [run] = await q.query<Omit<Run, 'steps'>>(`SELECT ${RUN_COLUMNS}, r.params, r.definition FROM pipeline_runs r WHERE r.id = $1`, [
-      id,
-    ]);
+    const [run] = await q.query<Omit<Run, 'steps'>>(
+      `SELECT ${RUN_COLUMNS}, r.params, r.event, r.definition FROM pipeline_runs r WHERE r.id = $1`,
+      [id],
+    );
     if (!run) return undefined;
     const steps = await q.query<StepRun>(`SELECT ${STEP_COLUMNS} FROM pipeline_steps s WHERE s.run_id = $1 ORDER BY s.position`, [id]);
     return { ...run, steps };

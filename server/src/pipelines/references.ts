@@ -1,28 +1,39 @@
 import type { PipelineValue } from '../api/index.js';
 import { TandemError } from '../errors.js';
 
-/** What steps read from a run: its parameters and each finished step's outputs. */
+/** What steps read from a run: its parameters, what triggered it and each finished step's outputs. */
 export interface RunValues {
   params: Record<string, PipelineValue>;
+  event: Record<string, PipelineValue> | null;
   steps: Record<string, Record<string, PipelineValue>>;
 }
 
 export interface Reference {
-  scope: 'steps' | 'params';
-  /** The step id or parameter name. */
+  scope: 'steps' | 'params' | 'event';
+  /** The step id, parameter name or field of the triggering event. */
   name: string;
   /** The output of a step reference (`steps.train.version` → `version`). */
   field?: string;
 }
 
 const REFERENCE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const PATH = /^(?:params\.([A-Za-z_]\w*)|steps\.([A-Za-z][\w-]*)\.([A-Za-z_][\w.-]*))$/;
+const PATH = /^(?:(params|event)\.([A-Za-z_]\w*)|steps\.([A-Za-z][\w-]*)\.([A-Za-z_][\w.-]*))$/;
+
+/** `params.<name>`, `event.<field>` or `steps.<step>.<output>`; anything else is undefined. */
+export function parseReference(text: string): Reference | undefined {
+  const match = PATH.exec(text);
+  if (!match) return undefined;
+  return match[1] ? { scope: match[1] as 'params' | 'event', name: match[2]! } : { scope: 'steps', name: match[3]!, field: match[4]! };
+}
 
 function readPath(text: string): Reference {
-  const match = PATH.exec(text);
-  if (!match)
-    throw new TandemError('INVALID_ARGUMENT', `cannot read "{{ ${text} }}": write {{ params.<name> }} or {{ steps.<step>.<output> }}`);
-  return match[1] ? { scope: 'params', name: match[1] } : { scope: 'steps', name: match[2]!, field: match[3]! };
+  const ref = parseReference(text);
+  if (!ref)
+    throw new TandemError(
+      'INVALID_ARGUMENT',
+      `cannot read "{{ ${text} }}": write {{ params.<name> }}, {{ event.<field> }} or {{ steps.<step>.<output> }}`,
+    );
+  return ref;
 }
 
 /** The `{{ … }}` references anywhere in a step's strings. */
@@ -36,6 +47,8 @@ export function referencesIn(value: unknown): Reference[] {
 /** A reference's value in the run; a step output that does not exist is an error naming it. */
 export function lookUp(ref: Reference, values: RunValues): PipelineValue {
   if (ref.scope === 'params') return values.params[ref.name] ?? null;
+  // A run not started by an event (a manual re-run, say) reads null, as an unset parameter does.
+  if (ref.scope === 'event') return values.event?.[ref.name] ?? null;
   const outputs = values.steps[ref.name];
   if (!outputs) throw new TandemError('INVALID_ARGUMENT', `steps.${ref.name} has no outputs (it did not succeed)`);
   if (!(ref.field! in outputs))

@@ -373,7 +373,7 @@ export class TrackingService {
   /** Streams a file into the artifact store (sha256 computed on the way, checked when given) and records it; replaces a file of the same path. */
   async uploadArtifact(who: Principal, runId: string, path: string, body: Readable, sha256?: string): Promise<RunArtifact> {
     assertArtifactPath(path);
-    await this.access(who, runId, 'editor', { write: true });
+    const run = await this.access(who, runId, 'editor', { write: true });
     // A fresh key per upload: the path a client names never becomes an object key.
     const key = `tracking/${runId}/${randomUUID()}`;
     const put = await this.artifacts.put(key, body, { maxBytes: this.limits.maxArtifactBytes, sha256 });
@@ -386,6 +386,11 @@ export class TrackingService {
     }
     if (replaced) await this.artifacts.delete(replaced).catch(() => undefined);
     await this.touch(runId);
+    const { name } = await this.experiment(who, run.experimentId, 'viewer');
+    // Pipelines may be waiting for this file (a new dataset, say): `on: artifact.logged`.
+    this.events.publish(
+      experimentEvent('experiment.artifact.logged', run.experimentId, { experiment: name, runId, path, sha256: put.sha256 }),
+    );
     return publicArtifact((await this.store.findArtifact(runId, path))!);
   }
 

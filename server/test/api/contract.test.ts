@@ -256,7 +256,7 @@ const RUN_SUMMARY = {
   startedAt: true,
   finishedAt: true,
 } satisfies KeyList<PipelineRunSummary>;
-const PIPELINE_RUN = { ...RUN_SUMMARY, params: true, definition: true, steps: true } satisfies KeyList<PipelineRun>;
+const PIPELINE_RUN = { ...RUN_SUMMARY, params: true, event: true, definition: true, steps: true } satisfies KeyList<PipelineRun>;
 const STEP_RUN = {
   id: true,
   kind: true,

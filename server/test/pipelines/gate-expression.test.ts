@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpression } from '../../src/pipelines/gate-expression.js';
 
-const values = { params: { min: 0.8, force: false, env: 'prod' }, steps: { train: { accuracy: 0.9, model: 'ana/churn' } } };
+const values = {
+  params: { min: 0.8, force: false, env: 'prod' },
+  event: { version: 3 },
+  steps: { train: { accuracy: 0.9, model: 'ana/churn' } },
+};
 const holds = (source: string) => parseExpression(source).evaluate(values);
 
 describe('gate expressions', () => {
@@ -10,6 +14,7 @@ describe('gate expressions', () => {
     expect(holds('steps.train.accuracy < 0.5')).toBe(false);
     expect(holds("params.env == 'prod'")).toBe(true);
     expect(holds('params.force == false')).toBe(true);
+    expect(holds('event.version > 2')).toBe(true);
   });
 
   it('joins with and, or, not and parentheses, and lists what it reads', () => {

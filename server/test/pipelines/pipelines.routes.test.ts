@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerClient } from '../../src/worker/worker.client.js';
 import { registeredWorker, workerToken } from '../jobs/support.js';
-import { registerOverHttp } from '../models/support.js';
+import { registerOverHttp, upload } from '../models/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { define, startRun, stepOf, waitForRun, webhookReceiver } from './support.js';
 
@@ -63,6 +63,18 @@ describe('pipelines', () => {
       ));
     it('refuses an unknown step kind, listing the known ones', () =>
       bad({ name: 'x', steps: [{ id: 'a', kind: 'shell' }] }, /kind: one of notebook, spark/));
+    it('refuses an artifact trigger without its experiment, and filters another kind of event has not', async () => {
+      await bad({ name: 'x', on: [{ on: 'artifact.logged' }], steps: [hello] }, /on\.0\.experiment: artifact.logged needs the experiment/);
+      await bad({ name: 'x', on: [{ on: 'model.alias.set', path: 'a.csv' }], steps: [hello] }, /model.alias.set has no path filter/);
+    });
+    it('refuses {{ event.* }} in a pipeline no event starts, or a field its events do not have', async () => {
+      const reading = (field: string) => ({ ...hello, body: { x: `{{ event.${field} }}` } });
+      await bad({ name: 'x', steps: [reading('path')] }, /event.path: only a pipeline with an event trigger/);
+      await bad(
+        { name: 'x', on: [{ on: 'model.version.created' }], steps: [reading('path')] },
+        /event.path is not a field of this pipeline's events \(they have: model, version\)/,
+      );
+    });
     it('refuses a step that needs a missing step', () =>
       bad({ name: 'x', steps: [{ ...hello, needs: ['nope'] }] }, /needs "nope", which is not a step/));
     it('refuses a bad cron, naming the field', () =>
@@ -272,6 +284,77 @@ describe('pipelines', () => {
     });
   });
 
+  describe('on a file logged to an experiment (a new dataset)', () => {
+    let experimentId: string;
+    let trackingRun: string;
+    const runsOf = async (id: string) => (await server.api('GET', `pipelines/${id}/runs`)).body.items as any[];
+    const eventually = async (id: string, count: number) => {
+      const deadline = Date.now() + 10_000;
+      let runs = await runsOf(id);
+      while (Date.now() < deadline && runs.length < count) {
+        await new Promise((r) => setTimeout(r, 100));
+        runs = await runsOf(id);
+      }
+      return runs;
+    };
+
+    beforeAll(async () => {
+      experimentId = (await server.api('POST', 'experiments', { body: { name: 'datasets' } })).body.id;
+      trackingRun = (await server.api('POST', 'runs', { body: { experimentId, name: 'ingest' } })).body.id;
+    });
+
+    it('starts a run for each new matching file, handing its steps the path and run, and never twice for the same content', async () => {
+      const pipeline = await define(server, {
+        name: 'on-dataset',
+        on: [{ on: 'artifact.logged', experiment: 'datasets', path: 'daily/**/*.csv' }],
+        steps: [{ id: 'tell', kind: 'webhook', url: hook.url, body: { file: '{{ event.path }}', run: '{{ event.runId }}' } }],
+      });
+      const before = hook.received.length;
+      for (const [path, content] of [
+        ['daily/2026/12/03.csv', 'a,b'],
+        ['daily/2026/12/03.csv', 'a,b'], // the same bytes again
+        ['daily/readme.txt', 'not data'],
+        ['weekly/03.csv', 'elsewhere'],
+      ])
+        expect((await upload(server, `runs/${trackingRun}/artifacts/${path}`, content, server.adminToken)).status).toBe(200);
+      const runs = await eventually(pipeline.id, 1);
+      await new Promise((r) => setTimeout(r, 300)); // room for a wrong second run to show up
+      expect(await runsOf(pipeline.id)).toHaveLength(1);
+      const run = await waitForRun(server, runs[0].id);
+      expect(run).toMatchObject({
+        status: 'succeeded',
+        trigger: 'event',
+        event: { experiment: 'datasets', runId: trackingRun, path: 'daily/2026/12/03.csv' },
+      });
+      expect(hook.received.slice(before).map((r) => r.body)).toEqual([
+        expect.objectContaining({ file: 'daily/2026/12/03.csv', run: trackingRun }),
+      ]);
+      expect((await upload(server, `runs/${trackingRun}/artifacts/daily/2026/12/03.csv`, 'a,b\n1,2', server.adminToken)).status).toBe(200);
+      expect(await eventually(pipeline.id, 2)).toHaveLength(2);
+    });
+
+    it('does not start a pipeline whose definer cannot see the experiment', async () => {
+      const mallory = await server.user('pipe-mallory');
+      const spying = await define(
+        server,
+        {
+          name: 'spy',
+          on: [{ on: 'artifact.logged', experiment: 'datasets' }],
+          steps: [{ id: 'leak', kind: 'webhook', url: hook.url, body: { p: '{{ event.path }}' } }],
+        },
+        mallory.token,
+      );
+      const watching = await define(server, {
+        name: 'watch-all',
+        on: [{ on: 'artifact.logged', experiment: 'datasets' }],
+        steps: [{ id: 'a', kind: 'webhook', url: hook.url }],
+      });
+      expect((await upload(server, `runs/${trackingRun}/artifacts/secret/plan.csv`, 'x', server.adminToken)).status).toBe(200);
+      expect(await eventually(watching.id, 1)).toHaveLength(1);
+      expect((await server.api('GET', `pipelines/${spying.id}/runs`, { token: mallory.token })).body.items).toEqual([]);
+    });
+  });
+
   describe('who may do what', () => {
     let alice: { id: string; token: string };
     let bob: { id: string; token: string };
@@ -299,6 +382,52 @@ describe('pipelines', () => {
       expect((await server.api('POST', `pipelines/${pipelineId}/runs`, { token: bob.token, body: {} })).status).toBe(403);
       expect((await server.api('POST', `pipeline-runs/${run.id}/cancel`, { token: bob.token })).status).toBe(403);
       expect((await server.api('DELETE', `pipelines/${pipelineId}`, { token: bob.token })).status).toBe(403);
+      const edit = await server.api('PUT', `pipelines/${pipelineId}`, {
+        token: bob.token,
+        body: { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: 'http://127.0.0.1:1/evil' }] },
+      });
+      expect(edit.status).toBe(403);
+      expect((await server.api('GET', `pipelines/${pipelineId}`, { token: alice.token })).body.definition.steps[0].url).toBe(hook.url);
+    });
+
+    it('an editor replaces the definition (as YAML too), keeping its name, and its runs then go as the editor', async () => {
+      const dave = await server.user('pipe-dave');
+      const edited = await define(server, { name: 'shared-edit', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] }, alice.token);
+      await server.api('PUT', `pipelines/${edited.id}/grants`, {
+        token: alice.token,
+        body: { type: 'user', name: 'pipe-dave', role: 'editor' },
+      });
+      const yaml = `name: shared-edit\ndescription: now with two steps\nsteps:\n  - { id: a, kind: webhook, url: "${hook.url}" }\n  - { id: b, kind: webhook, url: "${hook.url}", needs: [a] }\n`;
+      const res = await fetch(`${server.url}/tandem/api/pipelines/${edited.id}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${dave.token}`, 'content-type': 'application/yaml' },
+        body: yaml,
+      });
+      const body = await res.json();
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body).toMatchObject({ id: edited.id, description: 'now with two steps', definedBy: dave.id, role: 'editor' });
+      expect(body.definition.steps.map((s: any) => s.id)).toEqual(['a', 'b']);
+      const renamed = await server.api('PUT', `pipelines/${edited.id}`, {
+        token: dave.token,
+        body: { name: 'other', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] },
+      });
+      expect(renamed).toMatchObject({
+        status: 400,
+        body: { error: { message: expect.stringMatching(/^name: pipeline shared-edit keeps its name/) } },
+      });
+      const cyclic = await server.api('PUT', `pipelines/${edited.id}`, {
+        token: dave.token,
+        body: { name: 'shared-edit', steps: [{ id: 'a', kind: 'webhook', url: hook.url, needs: ['a'] }] },
+      });
+      expect(cyclic.status).toBe(400);
+      expect(
+        (
+          await server.api('PUT', `pipelines/00000000-0000-4000-8000-000000000000`, {
+            token: dave.token,
+            body: { name: 'x', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] },
+          })
+        ).status,
+      ).toBe(404);
     });
 
     it('the event stream tells each person only of pipelines they can see', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PipelinesStore } from '../../src/pipelines/pipelines.store.js';
 import { createPipelinesService, type PipelinesService } from '../../src/pipelines/pipelines.service.js';
 import type { RunningWorker } from '../../src/worker/agent.js';
@@ -54,6 +54,24 @@ describe('the pipeline scheduler', () => {
     expect((await server.api('GET', `pipelines/${pipeline.id}`)).body.nextRunAt).toBe(
       new Date(new Date(pipeline.nextRunAt).getTime() + 3 * DAY).toISOString(),
     );
+  });
+
+  it('ticks once more after a tick that was nudged meanwhile (a wake-up at a due time is not lost)', async () => {
+    const c = createPipelinesService(server.ctx);
+    let ticks = 0;
+    let finishFirst!: () => void;
+    const firstTick = new Promise<void>((resolve) => (finishFirst = resolve));
+    c.tick = async () => {
+      if (++ticks === 1) await firstTick;
+    };
+    c.nudge();
+    c.nudge();
+    c.nudge();
+    finishFirst();
+    await vi.waitFor(() => expect(ticks).toBe(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ticks).toBe(2);
+    await c.close();
   });
 
   it('runs only the latest missed time with catch-up skip', async () => {

@@ -34,6 +34,7 @@ export const summary = (over: Partial<PipelineRunSummary> = {}): PipelineRunSumm
 export const run = (over: Partial<PipelineRun> = {}): PipelineRun => ({
   ...summary(),
   params: {},
+  event: null,
   definition: { name: 'nightly', steps: [] },
   steps: [step('train')],
   ...over,

@@ -21,6 +21,12 @@ function stub(state: { run: PipelineRun }) {
     },
     cancel: async (id: string) => (calls.push(`cancel ${id}`), state.run),
     retry: async (id: string) => (calls.push(`retry ${id}`), state.run),
+    define: async (text: string) => {
+      calls.push(`define ${text}`);
+      if (text.includes('cycle')) throw new Error('steps: the steps form a cycle: a -> a');
+      return pipeline({ id: 'p2', name: 'fresh' });
+    },
+    redefine: async (id: string, text: string) => (calls.push(`redefine ${id} ${text}`), pipeline()),
   };
   return { api: api as unknown as PipelinesApi, calls };
 }
@@ -72,6 +78,32 @@ describe('PipelinesModel', () => {
     await model.cancel('r1');
     expect(model.message).toBeUndefined();
     expect(calls).toContain('cancel r1');
+  });
+});
+
+describe('PipelinesModel.save', () => {
+  it('defines a new pipeline from its text and selects it', async () => {
+    const { api, calls } = stub({ run: run() });
+    const model = new PipelinesModel(api);
+    expect(await model.save('name: fresh')).toBeUndefined();
+    expect(model.selected).toBe('p2');
+    expect(calls).toContain('define name: fresh');
+  });
+
+  it('replaces the definition of the pipeline it edits', async () => {
+    const { api, calls } = stub({ run: run() });
+    const model = new PipelinesModel(api);
+    expect(await model.save('{"name":"nightly"}', 'p1')).toBeUndefined();
+    expect(calls).toContain('redefine p1 {"name":"nightly"}');
+    expect(model.selected).toBe('p1');
+  });
+
+  it('answers the server’s refusal and changes no selection', async () => {
+    const { api } = stub({ run: run() });
+    const model = new PipelinesModel(api);
+    await model.select('p1');
+    expect(await model.save('cycle')).toBe('steps: the steps form a cycle: a -> a');
+    expect(model.selected).toBe('p1');
   });
 });
 
