@@ -31,13 +31,14 @@ const ALL: AuthChange = { kind: 'all' };
 /** Beyond this many hashes one notification says `all`: pg_notify payloads stop at 8000 bytes. */
 const MAX_NOTIFIED_HASHES = 50;
 
-const toPrincipal = (r: UserRow, teamIds: string[], tokenKind: TokenKind): Principal => ({
+const toPrincipal = (r: UserRow, teamIds: string[], tokenKind: TokenKind, jobId?: string | null): Principal => ({
   id: r.id,
   name: r.name,
   displayName: r.display_name,
   isAdmin: r.is_admin,
   teamIds,
   tokenKind,
+  ...(jobId ? { jobId } : {}),
 });
 
 const toUser = (r: UserRow): User => ({
@@ -381,8 +382,8 @@ export class AuthStore {
 
   /** Resolves a presented token to its principal, or undefined when unknown, revoked or its user deactivated. */
   async authenticate(token: string): Promise<Principal | undefined> {
-    const [row] = await this.db.query<UserRow & { kind: TokenKind }>(
-      `SELECT u.*, ${TOKEN_KIND} AS kind FROM api_tokens t JOIN users u ON u.id = t.user_id
+    const [row] = await this.db.query<UserRow & { kind: TokenKind; token_job_id: string | null }>(
+      `SELECT u.*, ${TOKEN_KIND} AS kind, t.job_id AS token_job_id FROM api_tokens t JOIN users u ON u.id = t.user_id
        LEFT JOIN sessions s ON s.id_hash = t.session_id_hash
        WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deactivated_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
          AND (t.session_id_hash IS NULL OR (s.revoked_at IS NULL AND s.expires_at > now()))`,
@@ -395,6 +396,6 @@ export class AuthStore {
        WHERE token_hash = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
       [hashToken(token)],
     );
-    return toPrincipal(row, await this.teamIdsOf(row.id), row.kind);
+    return toPrincipal(row, await this.teamIdsOf(row.id), row.kind, row.token_job_id);
   }
 }

@@ -10,6 +10,8 @@ export interface Principal {
   isAdmin: boolean;
   teamIds: string[];
   tokenKind: TokenKind;
+  /** With a job's token: that job (what it causes, such as a logged file, is known to come from it). */
+  jobId?: string;
 }
 
 declare module 'express-serve-static-core' {

@@ -11,6 +11,8 @@ export interface TriggeringEvent {
   reason: string;
   /** What the pipeline's definer must be able to see for the event to start their pipeline. */
   resource: { type: 'model' | 'experiment'; id: string };
+  /** The job that caused it, if one did: a pipeline's own step must not start that pipeline again. */
+  byJob?: string;
   matches(trigger: PipelineEventTrigger): boolean;
 }
 
@@ -32,13 +34,14 @@ export function triggeringEvent(event: TandemEvent): TriggeringEvent | undefined
     };
   }
   if (event.resourceType === 'experiment' && event.type === 'experiment.artifact.logged') {
-    const data = event.data as { experiment: string; runId: string; path: string; sha256: string };
+    const data = event.data as { experiment: string; runId: string; path: string; sha256: string; byJob?: string };
     return {
       // The content's hash: logging the same file again starts nothing, a new version of it does.
       key: `artifact.logged:${data.runId}:${data.path}:${data.sha256}`,
       values: { experiment: data.experiment, runId: data.runId, path: data.path },
       reason: `artifact.logged ${data.experiment}: ${data.path} (run ${data.runId})`,
       resource: { type: 'experiment', id: event.resourceId },
+      byJob: data.byJob,
       matches: (t) =>
         t.on === 'artifact.logged' &&
         (t.experiment === data.experiment || t.experiment === event.resourceId) &&

@@ -326,8 +326,10 @@ export class PipelinesService {
   }
 
   private async fireEvent(trigger: TriggeringEvent): Promise<void> {
+    // A step writing what its own pipeline watches would start it again and again.
+    const cause = trigger.byJob && (await this.store.pipelineOfJob(trigger.byJob));
     for (const row of await this.store.withTriggers()) {
-      if (!row.definedBy || !row.definition.on.some((t) => trigger.matches(t))) continue;
+      if (!row.definedBy || row.id === cause || !row.definition.on.some((t) => trigger.matches(t))) continue;
       // Runs go as their definer: an event on something the definer cannot see starts nothing.
       const definer = await this.auth.principalOf(row.definedBy);
       if (!definer || !(await this.canSee(definer, trigger.resource))) continue;

@@ -289,6 +289,15 @@ export class PipelinesStore {
   }
 
   /** The run a job belongs to, when it is a step's. */
+  /** The pipeline a job is a step of, if it is one. */
+  async pipelineOfJob(jobId: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ pipelineId: string }>(
+      `SELECT r.pipeline_id AS "pipelineId" FROM pipeline_steps s JOIN pipeline_runs r ON r.id = s.run_id WHERE s.job_id = $1`,
+      [jobId],
+    );
+    return row?.pipelineId;
+  }
+
   async runOfJob(jobId: string): Promise<string | undefined> {
     const [row] = await this.db.query<{ runId: string }>(`SELECT run_id AS "runId" FROM pipeline_steps WHERE job_id = $1`, [jobId]);
     return row?.runId;

@@ -389,7 +389,13 @@ export class TrackingService {
     const { name } = await this.experiment(who, run.experimentId, 'viewer');
     // Pipelines may be waiting for this file (a new dataset, say): `on: artifact.logged`.
     this.events.publish(
-      experimentEvent('experiment.artifact.logged', run.experimentId, { experiment: name, runId, path, sha256: put.sha256 }),
+      experimentEvent('experiment.artifact.logged', run.experimentId, {
+        experiment: name,
+        runId,
+        path,
+        sha256: put.sha256,
+        byJob: who.jobId,
+      }),
     );
     return publicArtifact((await this.store.findArtifact(runId, path))!);
   }

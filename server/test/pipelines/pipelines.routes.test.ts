@@ -333,6 +333,25 @@ describe('pipelines', () => {
       expect(await eventually(pipeline.id, 2)).toHaveLength(2);
     });
 
+    it('a step that logs what its own pipeline watches starts other pipelines, not its own again', async () => {
+      const watched = { on: 'artifact.logged', experiment: 'datasets', path: 'loop/*.csv' };
+      const cleaning = await define(server, {
+        name: 'loop',
+        on: [watched],
+        steps: [{ id: 'clean', kind: 'gpu', spec: { script: 'pass', gpus: 0 } }],
+      });
+      const downstream = await define(server, { name: 'downstream', on: [watched], steps: [{ id: 'a', kind: 'webhook', url: hook.url }] });
+      expect((await upload(server, `runs/${trackingRun}/artifacts/loop/raw.csv`, 'raw', server.adminToken)).status).toBe(200);
+      const [first] = await eventually(cleaning.id, 1);
+      const job = await worker.claim(60_000, 10_000);
+      expect(job?.name).toContain('pipeline loop');
+      expect((await upload(server, `runs/${trackingRun}/artifacts/loop/clean.csv`, 'clean', job!.token)).status).toBe(200);
+      await worker.complete(job!, { status: 'succeeded' });
+      expect((await waitForRun(server, first.id)).status).toBe('succeeded');
+      expect(await eventually(downstream.id, 2)).toHaveLength(2);
+      expect(await runsOf(cleaning.id)).toHaveLength(1);
+    });
+
     it('does not start a pipeline whose definer cannot see the experiment', async () => {
       const mallory = await server.user('pipe-mallory');
       const spying = await define(
