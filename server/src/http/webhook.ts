@@ -1,6 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { lookup as lookupCallback, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { TandemError } from '../errors.js';
 
 // Outbound POSTs to URLs people configure (notification webhooks, pipeline webhook steps). The
@@ -44,9 +47,33 @@ export function isPrivateAddress(address: string): boolean {
   const ip = address.toLowerCase().replace(/^\[|\]$/g, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
   if (mapped) return isPrivateAddress(mapped[1]!);
+  // URLs write a mapped address in hex (`[::ffff:127.0.0.1]` becomes `::ffff:7f00:1`).
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (hex) {
+    const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+    return isPrivateAddress([high >> 8, high & 255, low >> 8, low & 255].join('.'));
+  }
   if (isIP(ip) === 4) return PRIVATE_V4.some((re) => re.test(ip));
   return ip === '::1' || ip === '::' || /^f[cd]/.test(ip) || /^fe[89ab]/.test(ip);
 }
+
+const privateTarget = (host: string) =>
+  new TandemError('FORBIDDEN', `url: ${host} is a private or loopback address; an admin may allow it with TANDEM_WEBHOOK_ALLOW_HOSTS`);
+
+const isAllowed = (host: string, allowHosts: string[]) => allowHosts.includes('*') || allowHosts.includes(host);
+
+/**
+ * The name lookup of the connection itself, refusing private addresses: a name that resolved to a
+ * public address when checked and to a private one when connecting (DNS rebinding) is refused.
+ */
+export const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  lookupCallback(hostname, { ...options, all: true }, (error, found: LookupAddress[]) => {
+    if (error) return callback(error, '', 0);
+    if (found.length === 0 || found.some((a) => isPrivateAddress(a.address))) return callback(privateTarget(hostname), '', 0);
+    if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, found);
+    callback(null, found[0]!.address, found[0]!.family);
+  });
+};
 
 /** Refuses a URL this server may not call: not http(s), or a private target whose host is not allowed. */
 export async function checkTarget(url: string, allowHosts: string[]): Promise<URL> {
@@ -59,7 +86,7 @@ export async function checkTarget(url: string, allowHosts: string[]): Promise<UR
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     throw new TandemError('INVALID_ARGUMENT', `url: only http and https URLs (got ${target.protocol})`);
   const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (allowHosts.includes('*') || allowHosts.includes(host)) return target;
+  if (isAllowed(host, allowHosts)) return target;
   const addresses = isIP(host)
     ? [host]
     : await lookup(host, { all: true }).then(
@@ -67,11 +94,7 @@ export async function checkTarget(url: string, allowHosts: string[]): Promise<UR
         () => [],
       );
   if (addresses.length === 0) throw new TandemError('INVALID_ARGUMENT', `url: cannot resolve ${host}`);
-  if (addresses.some(isPrivateAddress) || host === 'localhost')
-    throw new TandemError(
-      'FORBIDDEN',
-      `url: ${host} is a private or loopback address; an admin may allow it with TANDEM_WEBHOOK_ALLOW_HOSTS`,
-    );
+  if (addresses.some(isPrivateAddress) || host === 'localhost') throw privateTarget(host);
   return target;
 }
 
@@ -87,20 +110,29 @@ export async function postWebhook(url: string, body: unknown, options: WebhookOp
     ...options.headers,
     ...(options.secret ? { 'x-tandem-signature': signature(options.secret, timestamp, text) } : {}),
   };
-  let res: Response;
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   try {
-    // No redirects: a public URL must not bounce the request to a private one.
-    res = await fetch(target, {
-      method: 'POST',
-      headers,
-      body: text,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    return await new Promise((resolve, reject) => {
+      // node:http follows no redirects: a public URL cannot bounce the request to a private one.
+      const request = (target.protocol === 'https:' ? https : http).request(
+        target,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) },
+          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          ...(isAllowed(host, options.allowHosts) ? {} : { lookup: publicOnlyLookup }),
+        },
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0 });
+        },
+      );
+      request.once('error', reject);
+      request.end(text);
     });
   } catch (cause) {
-    const reason = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as Error).name;
+    if (cause instanceof TandemError) throw cause;
+    const reason = (cause as { code?: string }).code ?? (cause as Error).name;
     throw new TandemError('UNAVAILABLE', `could not reach ${target.host} (${reason})`, { cause });
   }
-  await res.body?.cancel();
-  return { status: res.status };
 }
