@@ -507,7 +507,8 @@ const jobEvent = (type: string, job: Job): Omit<TandemEvent, 'at'> => ({
   type,
   resourceType: 'job',
   resourceId: job.id,
-  data: { status: job.status, progress: job.progress, name: job.name },
+  // The error goes along so that a failure's notification says why (its start: the log has the rest).
+  data: { status: job.status, progress: job.progress, name: job.name, ...(job.error ? { error: job.error.slice(0, 2000) } : {}) },
 });
 
 function defaultName(input: SubmitInput): string {

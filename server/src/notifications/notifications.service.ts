@@ -283,7 +283,7 @@ export function messageOf(event: TandemEvent): Message | undefined {
       level: failed ? 'error' : 'success',
       link: `/tandem/api/jobs/${event.resourceId}`,
       resource,
-      data: { status: data.status, name: data.name },
+      data: { status: data.status, name: data.name, error: data.error ?? null },
     };
   }
   if (

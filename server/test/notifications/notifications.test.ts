@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/http/webhook.js';
+import { registeredWorker } from '../jobs/support.js';
 import { define, startRun, waitForRun, webhookReceiver } from '../pipelines/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { eventually, smtpReceiver } from './support.js';
@@ -86,6 +87,22 @@ describe('notifications', () => {
     expect(log[0]).toMatchObject({ eventType: 'pipeline.failed', attempts: 2, lastStatus: 200, lastError: null });
     expect(flaky.received).toHaveLength(2);
     expect((await server.api('GET', `notifications/deliveries?subscription=${sub.id}`, { token: bob.token })).status).toBe(404);
+  });
+
+  it('a failed job’s notification says why it failed', async () => {
+    await subscribe(alice.token, { events: ['job.failed'], channel: { type: 'jupyterlab' } });
+    const worker = await registeredWorker(server, ['gpu']);
+    const submitted = await server.api('POST', 'jobs', { token: alice.token, body: { kind: 'gpu', spec: { script: 'pass', gpus: 0 } } });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+    const job = await worker.claim(60_000, 10_000);
+    await worker.complete(job!, { status: 'failed', error: 'CUDA out of memory (tried to allocate 2 GiB)' });
+    let note: any;
+    await eventually(async () => {
+      const inbox = (await server.api('GET', 'notifications', { token: alice.token })).body.items;
+      note = inbox.find((n: any) => n.eventType === 'job.failed' && n.resource.id === submitted.body.id);
+      return note !== undefined;
+    });
+    expect(note).toMatchObject({ level: 'error', text: 'CUDA out of memory (tried to allocate 2 GiB)' });
   });
 
   it('JupyterLab notifications reach the subscriber’s inbox and stream, and nobody else’s', async () => {

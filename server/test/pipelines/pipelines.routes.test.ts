@@ -422,7 +422,7 @@ describe('pipelines', () => {
         headers: { authorization: `Bearer ${dave.token}`, 'content-type': 'application/yaml' },
         body: yaml,
       });
-      const body = await res.json();
+      const body = (await res.json()) as any;
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body).toMatchObject({ id: edited.id, description: 'now with two steps', definedBy: dave.id, role: 'editor' });
       expect(body.definition.steps.map((s: any) => s.id)).toEqual(['a', 'b']);
