@@ -29,6 +29,7 @@ export class PipelinesModel extends PagedState<PipelinesState> {
   private selected_: string | undefined;
   private selectedRun_: string | undefined;
   private message_: string | undefined;
+  private busy_ = false;
 
   constructor(
     private readonly api: Pick<PipelinesApi, 'list' | 'get' | 'define' | 'redefine' | 'runs' | 'run' | 'start' | 'cancel' | 'retry'>,
@@ -49,6 +50,11 @@ export class PipelinesModel extends PagedState<PipelinesState> {
   /** The last action's failure (starting, cancelling, retrying), kept until the next action or selection. */
   get message(): string | undefined {
     return this.message_;
+  }
+
+  /** Whether an action (start, cancel, retry) is on its way: another waits for it (no double runs). */
+  get busy(): boolean {
+    return this.busy_;
   }
 
   /** Whether anything shown is still queued or running: polling is fast then. */
@@ -138,13 +144,18 @@ export class PipelinesModel extends PagedState<PipelinesState> {
   }
 
   private async act<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    if (this.busy_) return undefined;
     this.message_ = undefined;
+    this.busy_ = true;
+    this.changed();
     try {
       return await fn();
     } catch (error) {
       this.message_ = message(error);
-      this.changed();
       return undefined;
+    } finally {
+      this.busy_ = false;
+      this.changed();
     }
   }
 }

@@ -215,6 +215,8 @@ export class PipelinesSection extends Widget {
     this.runs.update(runs.map((r) => ({ run: r, selected: r.id === model.selectedRun })));
     this.noRuns.hidden = runs.length > 0;
     this.actions.update(run ? [{ key: 'actions', data: [run.id, run.status] }] : []);
+    for (const button of this.detail.querySelectorAll<HTMLButtonElement>('.tandem-pipelines-run-now, .tandem-pipelines-run-actions button'))
+      button.disabled = model.busy;
     const steps = run?.steps ?? [];
     this.dag.update(steps);
     const step = steps.find((s) => s.id === this.selectedStep);

@@ -81,6 +81,23 @@ describe('PipelinesModel', () => {
   });
 });
 
+describe('PipelinesModel actions', () => {
+  it('is busy while an action is on its way and ignores another meanwhile (a double click starts one run)', async () => {
+    const { api, calls } = stub({ run: run() });
+    let answer!: (r: PipelineRun) => void;
+    (api as any).start = () => (calls.push('start'), new Promise<PipelineRun>((resolve) => (answer = resolve)));
+    const model = new PipelinesModel(api);
+    await model.select('p1');
+    const first = model.start();
+    expect(model.busy).toBe(true);
+    expect(await model.start()).toBeUndefined();
+    answer(run({ id: 'r2' }));
+    expect((await first)?.id).toBe('r2');
+    expect(model.busy).toBe(false);
+    expect(calls.filter((c) => c === 'start')).toHaveLength(1);
+  });
+});
+
 describe('PipelinesModel.save', () => {
   it('defines a new pipeline from its text and selects it', async () => {
     const { api, calls } = stub({ run: run() });
