@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { CACHE_DIR } from '../../scripts/lib/paths.mjs';
 import { ensurePeerVenv } from '../../scripts/lib/peer-venv.mjs';
 import { freePort, httpOk, startProcess, stopProcess, waitFor } from '../../scripts/lib/proc.mjs';
+import { percentile } from '../../scripts/lib/stats.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 import { serverModule, withBenchServer } from './support.mjs';
 
@@ -57,7 +58,6 @@ for line in sys.stdin:
 const { startWorker } = await serverModule('worker/agent.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))];
 const median = (xs) => percentile(xs, 50);
 const ms = (n) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
 

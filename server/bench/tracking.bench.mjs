@@ -26,6 +26,7 @@ import { freePort, startProcess, stopProcess, waitFor } from '../../scripts/lib/
 import { startPostgres } from '../../scripts/lib/services.mjs';
 import { ensureBuild } from '../../scripts/lib/setup-steps.mjs';
 import { ensurePeerVenv, readPins } from '../../scripts/lib/peer-venv.mjs';
+import { percentile } from '../../scripts/lib/stats.mjs';
 import { verdict } from '../../scripts/lib/verdict.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,7 +48,6 @@ const PEER = {
 };
 const PEER_PINS = readPins(PEER.requirements);
 
-const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))];
 /** A rate: whole numbers, or two significant digits below 100 (MLflow's runs/s are below 1 on a busy machine). */
 const rate = (n) => (n >= 100 ? fmt(n) : n.toPrecision(2));
 const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

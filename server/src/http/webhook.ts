@@ -60,6 +60,9 @@ export function isPrivateAddress(address: string): boolean {
 const privateTarget = (host: string) =>
   new TandemError('FORBIDDEN', `url: ${host} is a private or loopback address; an admin may allow it with TANDEM_WEBHOOK_ALLOW_HOSTS`);
 
+/** A URL's host as addresses and allow lists write it: lower case, an IPv6 address without brackets. */
+const hostOf = (url: URL) => url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+
 const isAllowed = (host: string, allowHosts: string[]) => allowHosts.includes('*') || allowHosts.includes(host);
 
 /**
@@ -85,7 +88,7 @@ export async function checkTarget(url: string, allowHosts: string[]): Promise<UR
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     throw new TandemError('INVALID_ARGUMENT', `url: only http and https URLs (got ${target.protocol})`);
-  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const host = hostOf(target);
   if (isAllowed(host, allowHosts)) return target;
   const addresses = isIP(host)
     ? [host]
@@ -110,7 +113,7 @@ export async function postWebhook(url: string, body: unknown, options: WebhookOp
     ...options.headers,
     ...(options.secret ? { 'x-tandem-signature': signature(options.secret, timestamp, text) } : {}),
   };
-  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const host = hostOf(target);
   try {
     return await new Promise((resolve, reject) => {
       // node:http follows no redirects: a public URL cannot bounce the request to a private one.

@@ -70,9 +70,9 @@ export class PipelinesService {
 
   /** Creates the caller's pipeline `definition.name`, or replaces its definition (they then run as the caller). */
   async define(who: Principal, definition: CheckedDefinition, now = new Date()): Promise<{ pipeline: PipelineView; created: boolean }> {
-    const nextRunAt = definition.schedule ? parseCron(definition.schedule.cron, definition.schedule.timezone).next(now) : null;
     const own = await this.store.findOwn(who.id, definition.name);
     if (own) return { pipeline: await this.redefine(who, own.id, definition, now), created: false };
+    const nextRunAt = nextRunOf(definition, now);
     const row = await createOwned(
       { db: this.store, permissions: this.permissions, events: this.events },
       who,
@@ -96,7 +96,7 @@ export class PipelinesService {
     const { row } = await this.access(who, id, 'editor');
     if (definition.name !== row.name)
       throw new TandemError('INVALID_ARGUMENT', `name: pipeline ${row.name} keeps its name (define a new pipeline for ${definition.name})`);
-    const nextRunAt = definition.schedule ? parseCron(definition.schedule.cron, definition.schedule.timezone).next(now) : null;
+    const nextRunAt = nextRunOf(definition, now);
     await audited(
       this.store,
       who,
@@ -574,6 +574,10 @@ const pipelineEvent = (type: string, pipelineId: string, data: Record<string, un
   resourceId: pipelineId,
   data,
 });
+
+/** When a definition's schedule fires next after `now` (null without a schedule). */
+const nextRunOf = (definition: CheckedDefinition, now: Date): Date | null =>
+  definition.schedule ? parseCron(definition.schedule.cron, definition.schedule.timezone).next(now) : null;
 
 /** The parameters, the triggering event and the outputs of each succeeded step, as later steps read them. */
 function runValues(run: Run): RunValues {

@@ -386,11 +386,10 @@ export class TrackingService {
     }
     if (replaced) await this.artifacts.delete(replaced).catch(() => undefined);
     await this.touch(runId);
-    const { name } = await this.experiment(who, run.experimentId, 'viewer');
     // Pipelines may be waiting for this file (a new dataset, say): `on: artifact.logged`.
     this.events.publish(
       experimentEvent('experiment.artifact.logged', run.experimentId, {
-        experiment: name,
+        experiment: run.experimentName,
         runId,
         path,
         sha256: put.sha256,

@@ -34,6 +34,7 @@ export interface StoredArtifact extends RunArtifact {
 export interface RunAccess {
   id: string;
   experimentId: string;
+  experimentName: string;
   lifecycleStage: LifecycleStage;
   experimentStage: LifecycleStage;
   role: Role;
@@ -360,7 +361,7 @@ export class TrackingStore {
   async runAccess(who: Principal, id: string): Promise<RunAccess | undefined> {
     const role = this.permissions.roleJoin(who, 'experiment', 'x.experiment_id', 2);
     const [row] = await this.db.query<RunAccess>(
-      `SELECT x.id, x.experiment_id AS "experimentId", x.lifecycle_stage AS "lifecycleStage",
+      `SELECT x.id, x.experiment_id AS "experimentId", e.name AS "experimentName", x.lifecycle_stage AS "lifecycleStage",
          e.lifecycle_stage AS "experimentStage", r.role
        FROM runs x JOIN experiments e ON e.id = x.experiment_id ${role.sql} WHERE x.id = $1`,
       [id, ...role.params],
