@@ -476,6 +476,40 @@ describe('pipelines', () => {
     it('a worker token is refused', async () => {
       const token = await workerToken(server);
       expect((await server.api('GET', 'pipelines', { token })).status).toBe(403);
+      expect(
+        (
+          await server.api('PUT', `pipelines/${pipelineId}`, {
+            token,
+            body: { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] },
+          })
+        ).status,
+      ).toBe(403);
+    });
+
+    it('replacing a definition: another user gets a 404, a revoked token a 401, hostile bodies a 400, and nothing changes', async () => {
+      const carol = await server.user('pipe-carol-put');
+      const put = (token: string, body: unknown) => server.api('PUT', `pipelines/${pipelineId}`, { token, body });
+      expect((await put(carol.token, { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] })).status).toBe(404);
+      const laptop = await server.api('POST', 'tokens', { token: alice.token, body: { name: 'laptop' } });
+      await server.api('DELETE', `tokens/${laptop.body.id}`, { token: alice.token });
+      expect((await put(laptop.body.token, { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: hook.url }] })).status).toBe(401);
+      for (const hostile of [
+        null,
+        [],
+        'name: private',
+        { name: 'private', steps: [{ id: 'a', kind: 'webhook', url: hook.url }], extra: 1 },
+      ]) {
+        const res = await put(alice.token, hostile);
+        expect(res.status, JSON.stringify(hostile)).toBe(400);
+      }
+      const yaml = await fetch(`${server.url}/tandem/api/pipelines/${pipelineId}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/yaml' },
+        body: 'name: private\nsteps: [ {id: a, kind: webhook, url: "',
+      });
+      expect(yaml.status).toBe(400);
+      expect(((await yaml.json()) as any).error.message).toMatch(/not valid YAML/);
+      expect((await server.api('GET', `pipelines/${pipelineId}`, { token: alice.token })).body.definition.steps[0].url).toBe(hook.url);
     });
 
     it('steps run as the person behind the run: an alias step cannot move a model they cannot edit', async () => {
