@@ -12,9 +12,11 @@ export async function openPostgres(url: string, options: { max?: number; onIdleE
     throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${String(cause)}`, { cause });
   });
   probe.release();
+  const statementName = statementNamer();
   const wrap = (q: Pick<pg.Pool, 'query'>): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
-      return (await q.query(sql, params)).rows as R[];
+      const name = params ? statementName(sql) : undefined;
+      return (await q.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as R[];
     },
   });
   return {
@@ -82,6 +84,31 @@ function sharedListener(url: string, onError: (error: Error) => void): Db['liste
         await c.end();
       }
     };
+  };
+}
+
+/**
+ * The name to prepare a statement under, once its text has recurred: a connection then parses and
+ * plans it once instead of on every call, about a third of a short request's time in PostgreSQL.
+ * Statements built per request (search filters) recur only by shape, so one-off texts stay
+ * unnamed and the names are capped: no connection's statement cache grows without bound.
+ */
+export function statementNamer({ after = 3, most = 200, tracked = 10_000 } = {}): (sql: string) => string | undefined {
+  const names = new Map<string, string>();
+  const uses = new Map<string, number>();
+  return (sql) => {
+    const name = names.get(sql);
+    if (name || names.size >= most) return name;
+    const used = (uses.get(sql) ?? 0) + 1;
+    if (used < after) {
+      if (uses.size >= tracked) uses.clear();
+      uses.set(sql, used);
+      return undefined;
+    }
+    uses.delete(sql);
+    const named = `tandem_${names.size + 1}`;
+    names.set(sql, named);
+    return named;
   };
 }
 

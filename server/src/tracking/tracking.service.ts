@@ -216,23 +216,26 @@ export class TrackingService {
   // ---- runs
 
   async createRun(who: Principal, input: NewRunInput): Promise<Run> {
-    const experiment = await this.experiment(who, input.experimentId, 'editor');
-    if (experiment.lifecycleStage === 'deleted')
-      throw new TandemError('CONFLICT', `experiment ${experiment.name} is deleted: restore it before starting runs in it`);
     if (input.parentRunId) await this.access(who, input.parentRunId, 'viewer');
     if (input.jobId) await this.permissions.require(who, 'job', input.jobId, 'viewer');
-    const created = await this.store.createRun(
-      {
-        ...input,
-        experimentId: experiment.id,
-        startTime: input.startTime ?? new Date(),
-        createdBy: who.id,
-        heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? this.limits.heartbeatTimeoutSeconds,
-      },
-      storedBatch(input.batch ?? {}),
-    );
+    const run = {
+      ...input,
+      startTime: input.startTime ?? new Date(),
+      createdBy: who.id,
+      heartbeatTimeoutSeconds: input.heartbeatTimeoutSeconds ?? this.limits.heartbeatTimeoutSeconds,
+    };
+    const batch = storedBatch(input.batch ?? {});
+    // The access check rides in the insert; when it fails, the experiment's check says why.
+    let created = await this.store.createRun(run, batch, who);
+    if (!created) {
+      const experiment = await this.experiment(who, input.experimentId, 'editor');
+      if (experiment.lifecycleStage === 'deleted')
+        throw new TandemError('CONFLICT', `experiment ${experiment.name} is deleted: restore it before starting runs in it`);
+      // Allowed by now (a concurrent restore or share): create as before.
+      created = (await this.store.createRun(run, batch))!;
+    }
     this.touched.set(created.id, Date.now());
-    this.events.publish(runEvent('run.created', created.id, experiment.id));
+    this.events.publish(runEvent('run.created', created.id, created.experimentId));
     return created;
   }
 
@@ -296,7 +299,7 @@ export class TrackingService {
   }
 
   async searchRuns(who: Principal, search: RunSearch): Promise<RunPage<Date>> {
-    let found: { ids: string[]; more: boolean };
+    let found: { ids: string[]; versions: string[]; more: boolean };
     if (search.experimentIds) {
       // The checks and the search run at once (a round trip less per search); a failed check
       // throws before anything found is used.
@@ -306,9 +309,8 @@ export class TrackingService {
       await checks;
       found = await searched;
     } else found = await this.store.searchRuns({ ...search, scope: await this.store.visibleExperimentIds(who, search.view) });
-    const { ids, more } = found;
-    const items = await this.store.runs(ids);
-    return { items, nextPageToken: more ? encodePageToken(search.offset + ids.length) : undefined };
+    const items = await this.store.page(found);
+    return { items, nextPageToken: found.more ? encodePageToken(search.offset + found.ids.length) : undefined };
   }
 
   async metricHistory(who: Principal, id: string, key: string, page: PageRequest): Promise<Page<MetricPoint>> {

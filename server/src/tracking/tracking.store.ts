@@ -17,6 +17,7 @@ import type {
   RunStatus,
   ViewType,
 } from '../api/index.js';
+import { RunCache } from './run-cache.js';
 import { experimentSearchSql, runSearchSql, type Comparison, type OrderTerm } from './tracking.filter.js';
 
 // The entities are the API contract's (../api), with the server's Dates.
@@ -194,6 +195,8 @@ function batchCtes(bind: (value: unknown) => string, experiment: () => string, b
 
 /** Tracking data in PostgreSQL: experiments, runs and what runs log. SQL lives here only. */
 export class TrackingStore {
+  private readonly cache = new RunCache();
+
   constructor(
     private readonly db: Db,
     private readonly permissions: Permissions,
@@ -333,19 +336,31 @@ export class TrackingStore {
    * Creates a run and writes what came along with it (`batch`) in one statement: the run row
    * is a CTE beside the batch's (see `write`), whose foreign keys are checked at the statement's
    * end, when the run exists. Atomic without a transaction; a new run has no params to conflict.
+   * With `who`, only if they may write to the experiment (editor of it, the experiment active),
+   * checked in the same statement: undefined when not.
    */
-  async createRun(run: NewRun, batch: StoredBatch = EMPTY_BATCH): Promise<Run> {
+  async createRun(run: NewRun, batch: StoredBatch = EMPTY_BATCH, who?: Principal): Promise<Run | undefined> {
     const id = randomUUID().replace(/-/g, '');
     const values: unknown[] = [id];
     const bind = binder(values);
+    const experiment = `${bind(run.experimentId)}::text`;
+    const row = `$1, ${experiment}, ${bind(run.name ?? `run-${id.slice(0, 8)}`)}::text, 'RUNNING', ${bind(run.startTime)}::timestamptz,
+        ${bind(run.parentRunId ?? null)}::text, ${bind(run.notebook ?? null)}::text, ${bind(run.cell ?? null)}::text,
+        ${bind(run.notebookVersion ?? null)}::text, ${bind(run.jobId ?? null)}::text, ${bind(run.createdBy)}::text,
+        ${bind(run.heartbeatTimeoutSeconds)}::int`;
+    let source = `VALUES (${row})`;
+    if (who) {
+      const role = this.permissions.roleJoin(who, 'experiment', 'x.id', values.length + 1);
+      values.push(...role.params);
+      source = `SELECT ${row} FROM experiments x ${role.sql}
+        WHERE x.id = ${experiment} AND x.lifecycle_stage = 'active' AND r.role IN ('owner', 'editor')`;
+    }
     const created = `created AS (
       INSERT INTO runs (id, experiment_id, name, status, start_time, parent_run_id, notebook, cell, notebook_version, job_id,
         created_by, heartbeat_timeout_s)
-      VALUES ($1, ${bind(run.experimentId)}, ${bind(run.name ?? `run-${id.slice(0, 8)}`)}, 'RUNNING', ${bind(run.startTime)}::timestamptz,
-        ${bind(run.parentRunId ?? null)}, ${bind(run.notebook ?? null)}, ${bind(run.cell ?? null)}, ${bind(run.notebookVersion ?? null)},
-        ${bind(run.jobId ?? null)}, ${bind(run.createdBy)}, ${bind(run.heartbeatTimeoutSeconds)}::int)
+      ${source}
       RETURNING *)`;
-    const ctes = [created, ...batchCtes(bind, () => `${bind(run.experimentId)}::text`, batch)];
+    const ctes = [created, ...batchCtes(bind, () => experiment, batch, who ? 'created' : undefined)];
     // The new run as its CTEs returned it: it has nothing else yet.
     const from: RunSources = {
       runs: 'created',
@@ -354,7 +369,7 @@ export class TrackingStore {
       metrics: batch.points.length > 0 ? 'latest' : TABLES.metrics,
       inputs: batch.inputs.length > 0 ? 'inputs' : TABLES.inputs,
     };
-    return (await this.selectRun(this.db, `WITH ${ctes.join(',\n')}`, from, values))!;
+    return this.selectRun(this.db, `WITH ${ctes.join(',\n')}`, from, values);
   }
 
   /** The run's place and state and the caller's role on its experiment, in one query; undefined when they have none. */
@@ -378,15 +393,43 @@ export class TrackingStore {
     return this.selectRun(q, '', TABLES, [id]);
   }
 
-  /**
-   * `run()` of the run $1 as `from` has it: tables, or CTEs that `prefix` defines (a statement's
-   * read sees its CTEs' rows only through their RETURNING).
-   */
+  /** `run()` of the run $1 as `from` has it (see `selectRuns`). */
   private async selectRun(q: Queryable, prefix: string, from: RunSources, values: unknown[]): Promise<Run | undefined> {
-    const [row] = await q.query<
-      Omit<Run, 'metrics'> & { metrics: { key: string; value: number | string; step: number; timestamp: number }[] }
+    return (await this.selectRuns(q, prefix, from, 'r.id = $1', values))[0]?.run;
+  }
+
+  /**
+   * A search's page of full runs, in its order. Runs kept by `cache` at the version the search
+   * read are not read again (callers must not change them); the others are read in one
+   * statement, so each run and its version come from one snapshot.
+   */
+  async page(found: { ids: string[]; versions: string[] }): Promise<Run[]> {
+    const kept = found.ids.map((id, i) => this.cache.get(id, found.versions[i]!));
+    const missing = found.ids.filter((_, i) => !kept[i]);
+    const read = new Map<string, Run>();
+    if (missing.length > 0)
+      for (const { run, version } of await this.selectRuns(this.db, '', TABLES, 'r.id = ANY($1::text[])', [missing])) {
+        this.cache.set(run, version);
+        read.set(run.id, run);
+      }
+    return found.ids.map((id, i) => kept[i] ?? read.get(id)).filter((r): r is Run => r !== undefined);
+  }
+
+  /**
+   * The runs `where` picks, as `from` has them: tables, or CTEs that `prefix` defines (a
+   * statement's read sees its CTEs' rows only through their RETURNING); each with its version.
+   */
+  private async selectRuns(
+    q: Queryable,
+    prefix: string,
+    from: RunSources,
+    where: string,
+    values: unknown[],
+  ): Promise<{ run: Run; version: string }[]> {
+    const rows = await q.query<
+      Omit<Run, 'metrics'> & { metrics: { key: string; value: number | string; step: number; timestamp: number }[]; version: string }
     >(
-      `${prefix} SELECT ${RUN_COLUMNS},
+      `${prefix} SELECT ${RUN_COLUMNS}, r.version::text AS version,
          COALESCE((SELECT json_object_agg(p.key, p.value ORDER BY p.key) FROM ${from.params} p WHERE p.run_id = r.id), '{}') AS params,
          COALESCE((SELECT json_object_agg(t.key, t.value ORDER BY t.key) FROM ${from.tags} t WHERE t.run_id = r.id), '{}') AS tags,
          COALESCE((SELECT json_agg(json_build_object('key', m.key, 'value', m.value, 'step', m.step, 'timestamp', m.timestamp_ms)
@@ -394,53 +437,16 @@ export class TrackingStore {
          COALESCE((SELECT json_agg(json_build_object('name', d.name, 'digest', d.digest, 'sourceType', d.source_type, 'source', d.source,
                    'schema', d.schema, 'profile', d.profile, 'context', d.context) ORDER BY d.created_at, d.name, d.context)
                    FROM ${from.inputs} d WHERE d.run_id = r.id), '[]') AS inputs
-       FROM ${from.runs} r JOIN users u ON u.id = r.created_by WHERE r.id = $1`,
+       FROM ${from.runs} r JOIN users u ON u.id = r.created_by WHERE ${where}`,
       values,
     );
-    if (!row) return undefined;
-    // JSON carries NaN and the infinities as the strings "NaN", "Infinity" and "-Infinity".
-    const metrics: Run['metrics'] = {};
-    for (const m of parseJson(row.metrics))
-      metrics[m.key] = { value: metricValue(Number(m.value)), step: Number(m.step), timestamp: Number(m.timestamp) };
-    return { ...row, params: parseJson(row.params), tags: parseJson(row.tags), metrics, inputs: parseJson(row.inputs) };
-  }
-
-  /**
-   * Full runs (params, tags, latest metrics, inputs), in the order of `ids`: the run rows, and
-   * every side-table row of the page in one set-based UNION, two queries at once. Building JSON
-   * per run in SQL cost twice as much for a page of 100 runs, and five queries (one per table)
-   * each waited their turn for a connection and a backend on a busy server.
-   */
-  async runs(ids: string[], q: Queryable = this.db): Promise<Run[]> {
-    if (ids.length === 0) return [];
-    const [rows, side] = await Promise.all([
-      q.query<Omit<Run, 'params' | 'tags' | 'metrics' | 'inputs'> & { runId: string }>(
-        `SELECT ${RUN_COLUMNS}, r.id AS "runId" FROM runs r JOIN users u ON u.id = r.created_by WHERE r.id = ANY($1::text[])`,
-        [ids],
-      ),
-      // kind: 0 param, 1 tag, 2 metric (its value in number), 3 input (as JSON in value, ordered by `at`, name, context).
-      q.query<{ runId: string; kind: number; key: string; value: string | null; number: number | null; step: number; timestamp: number }>(
-        `SELECT run_id AS "runId", 0 AS kind, key, value, NULL::float8 AS number, NULL::float8 AS step, NULL::float8 AS timestamp,
-           NULL::timestamptz AS at, NULL::text AS context FROM run_params WHERE run_id = ANY($1::text[])
-         UNION ALL SELECT run_id, 1, key, value, NULL, NULL, NULL, NULL, NULL FROM run_tags WHERE run_id = ANY($1::text[])
-         UNION ALL SELECT run_id, 2, key, NULL, value, step::float8, timestamp_ms::float8, NULL, NULL FROM run_latest_metrics
-           WHERE run_id = ANY($1::text[])
-         UNION ALL SELECT run_id, 3, name, json_build_object('name', name, 'digest', digest, 'sourceType', source_type, 'source', source,
-             'schema', schema, 'profile', profile, 'context', context)::text, NULL, NULL, NULL, created_at, context
-           FROM run_inputs WHERE run_id = ANY($1::text[])
-         ORDER BY kind, at, key, context`,
-        [ids],
-      ),
-    ]);
-    const byId = new Map<string, Run>(rows.map(({ runId, ...run }) => [runId, { ...run, params: {}, tags: {}, metrics: {}, inputs: [] }]));
-    for (const { runId, kind, key, value, number, step, timestamp } of side) {
-      const run = byId.get(runId)!;
-      if (kind === 0) run.params[key] = value!;
-      else if (kind === 1) run.tags[key] = value!;
-      else if (kind === 2) run.metrics[key] = { value: metricValue(number!), step, timestamp };
-      else run.inputs.push(JSON.parse(value!) as DatasetInput);
-    }
-    return ids.map((id) => byId.get(id)).filter((r): r is Run => r !== undefined);
+    return rows.map(({ version, ...row }) => {
+      // JSON carries NaN and the infinities as the strings "NaN", "Infinity" and "-Infinity".
+      const metrics: Run['metrics'] = {};
+      for (const m of parseJson(row.metrics))
+        metrics[m.key] = { value: metricValue(Number(m.value)), step: Number(m.step), timestamp: Number(m.timestamp) };
+      return { version, run: { ...row, params: parseJson(row.params), tags: parseJson(row.tags), metrics, inputs: parseJson(row.inputs) } };
+    });
   }
 
   /**
@@ -563,8 +569,9 @@ export class TrackingStore {
    * One page of run ids matching the search, in order, and whether more follow (one row past
    * the page is read instead of counting every match).
    */
-  async searchRuns(search: Search<string[]>): Promise<{ ids: string[]; more: boolean }> {
-    if (search.scope.length === 0) return { ids: [], more: false };
+  /** A page of the runs found, as ids with their versions (for `page`). */
+  async searchRuns(search: Search<string[]>): Promise<{ ids: string[]; versions: string[]; more: boolean }> {
+    if (search.scope.length === 0) return { ids: [], versions: [], more: false };
     const params: unknown[] = [];
     const bind = binder(params);
     // One experiment binds as a plain equality, which the planner carries into the metric join.
@@ -573,13 +580,14 @@ export class TrackingStore {
         ? `r.experiment_id = ${bind(search.scope[0])}::text`
         : `r.experiment_id = ANY(${bind(search.scope)}::text[])`;
     const { joins, where, orderBy } = runSearchSql(search.conditions, search.order, bind);
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT r.id FROM runs r ${joins.join(' ')}
+    const rows = await this.db.query<{ id: string; version: string }>(
+      `SELECT r.id, r.version::text AS version FROM runs r ${joins.join(' ')}
        WHERE ${[scope, VIEW_SQL[search.view]('r'), ...where].join(' AND ')}
        ORDER BY ${orderBy.join(', ')} LIMIT ${bind(search.limit + 1)} OFFSET ${bind(search.offset)}`,
       params,
     );
-    return { ids: rows.slice(0, search.limit).map((r) => r.id), more: rows.length > search.limit };
+    const page = rows.slice(0, search.limit);
+    return { ids: page.map((r) => r.id), versions: page.map((r) => r.version), more: rows.length > search.limit };
   }
 
   /** A metric's series in step order (then time), paged. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres } from '../../src/db/postgres.js';
+import { openPostgres, statementNamer } from '../../src/db/postgres.js';
 import type { Db } from '../../src/db/db.js';
 import { createPostgresDatabase } from '../support/backends.js';
 
@@ -62,5 +62,38 @@ describe('openPostgres()', () => {
     await stopA2();
     await stopB();
     await expect.poll(listeners).toBe(0);
+  });
+
+  it('prepares a statement that recurs on the connection that runs it, and answers it as before', async () => {
+    await db.transaction(async (tx) => {
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(...(await tx.query<{ n: number }>('SELECT $1::int + 1 AS n /* prepared probe */', [i])));
+      expect(answers).toEqual([1, 2, 3, 4].map((n) => ({ n })));
+      // pg_prepared_statements lists the querying connection's own statements.
+      const [row] = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::int + 1 AS n /* prepared probe */'`,
+      );
+      expect(row!.n).toBe(1);
+    });
+  });
+});
+
+describe('statementNamer()', () => {
+  it('names a statement from its third use on, always the same name', () => {
+    const name = statementNamer();
+    expect([name('A'), name('A'), name('A'), name('A'), name('B')]).toEqual([undefined, undefined, 'tandem_1', 'tandem_1', undefined]);
+  });
+
+  it('names at most `most` statements, so texts built per request cannot fill every connection', () => {
+    const name = statementNamer({ after: 1, most: 2 });
+    expect(['A', 'B', 'C', 'A'].map(name)).toEqual(['tandem_1', 'tandem_2', undefined, 'tandem_1']);
+  });
+
+  it('forgets the uses it counts past `tracked` texts, so one-off texts cannot grow it without bound', () => {
+    const name = statementNamer({ after: 2, tracked: 2 });
+    name('A');
+    name('B');
+    name('C'); // the count of A's use is forgotten here
+    expect([name('A'), name('A')]).toEqual([undefined, 'tandem_1']);
   });
 });

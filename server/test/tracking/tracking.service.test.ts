@@ -309,3 +309,82 @@ describe('concurrent writers on PostgreSQL', () => {
     expect(new Set(ids.map((e) => e.id)).size).toBe(1);
   });
 });
+
+describeEachDb('run search on a server that keeps the runs it read', (backend) => {
+  let t: Awaited<ReturnType<typeof setUp>>;
+  let other: TrackingService;
+  let alice: Principal;
+  let experimentId: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    t = await setUp(backend);
+    // A second server on the same database: it keeps its own runs, and must see what the first changed.
+    const permissions = new Permissions(t.db);
+    other = new TrackingService(
+      new TrackingStore(t.db, permissions),
+      await createFolderStore(await mkdtemp(path.join(os.tmpdir(), 'tandem-other-'))),
+      permissions,
+      new EventBus(),
+      new AuthStore(t.db),
+      {
+        maxArtifactBytes: 1024,
+        heartbeatTimeoutSeconds: 120,
+        mlflowHeartbeatTimeoutSeconds: 3600,
+      },
+    );
+    alice = await t.user('alice');
+    experimentId = (await t.tracking.createExperiment(alice, { name: 'kept' })).id;
+    runId = (await t.tracking.createRun(alice, { experimentId, name: 'first', heartbeatTimeoutSeconds: 30 })).id;
+  });
+  afterAll(() => t.close());
+
+  /** The run as each server's search answers it, after both searched before the change. */
+  const searched = async (view: 'active' | 'all' = 'active') => {
+    const found = await Promise.all(
+      [t.tracking, other].map(
+        async (server) => (await server.searchRuns(alice, { ...search(''), view, experimentIds: [experimentId] })).items,
+      ),
+    );
+    expect(found[0]).toEqual(found[1]);
+    return found[0]!.find((r) => r.id === runId);
+  };
+  const afterChange = async (change: () => Promise<unknown>, view: 'active' | 'all' = 'active') => {
+    await searched(view);
+    await change();
+    return searched(view);
+  };
+
+  it('answers a metric, a param, a tag and an input logged since the last search', async () => {
+    expect(
+      (await afterChange(() => t.tracking.log(alice, runId, { metrics: [{ key: 'loss', value: 0.5, step: 1 }] })))?.metrics.loss?.value,
+    ).toBe(0.5);
+    expect(
+      (await afterChange(() => t.tracking.log(alice, runId, { metrics: [{ key: 'loss', value: 0.25, step: 2 }] })))?.metrics.loss?.value,
+    ).toBe(0.25);
+    expect((await afterChange(() => t.tracking.log(alice, runId, { params: [['lr', '0.1']] })))?.params).toEqual({ lr: '0.1' });
+    expect((await afterChange(() => t.tracking.log(alice, runId, { tags: [['team', 'growth']] })))?.tags).toEqual({ team: 'growth' });
+    expect((await afterChange(() => t.tracking.log(alice, runId, { tags: [['team', 'risk']] })))?.tags).toEqual({ team: 'risk' });
+    expect((await afterChange(() => t.tracking.log(alice, runId, { removeTags: ['team'] })))?.tags).toEqual({});
+    const input = {
+      name: 'train',
+      digest: 'abc',
+      sourceType: 'local',
+      source: 'train.csv',
+      schema: null,
+      profile: null,
+      context: 'training',
+    };
+    expect((await afterChange(() => t.tracking.log(alice, runId, { inputs: [input] })))?.inputs).toEqual([input]);
+  });
+
+  it('answers a rename, a heartbeat, a lapsed heartbeat, a deletion and a restore made since the last search', async () => {
+    expect((await afterChange(() => t.tracking.updateRun(alice, runId, { name: 'renamed' })))?.name).toBe('renamed');
+    const before = (await searched())!.lastSeenAt;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await afterChange(() => t.tracking.heartbeat(alice, runId)))!.lastSeenAt.getTime()).toBeGreaterThan(before.getTime());
+    expect((await afterChange(() => t.tracking.reapSilent(new Date(Date.now() + 60_000))))?.status).toBe('KILLED');
+    expect((await afterChange(() => t.tracking.setRunDeleted(alice, runId, true), 'all'))?.lifecycleStage).toBe('deleted');
+    expect((await afterChange(() => t.tracking.setRunDeleted(alice, runId, false), 'all'))?.lifecycleStage).toBe('active');
+  });
+});
