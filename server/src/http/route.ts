@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import type { OpenApiRegistry, RouteDoc } from './openapi.js';
+import { sendJson } from './raw-json.js';
 import { parseInput } from './validate.js';
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -37,8 +38,8 @@ export interface RouteInput<A extends RouteAuth, P, Q, B> {
 
 /**
  * Declares a route once: who may call it, zod validation of params, query and body at the edge,
- * and its OpenAPI entry. The handler's return value becomes the JSON answer, nothing (`void`) a
- * 204, unless it wrote the response itself, as streaming routes do.
+ * and its OpenAPI entry. The handler's return value becomes the JSON answer (a RawJson as it is),
+ * nothing (`void`) a 204, unless it wrote the response itself, as streaming routes do.
  */
 export function route<
   A extends RouteAuth,
@@ -64,7 +65,7 @@ export function route<
     const result = await handler(input);
     if (!res.headersSent) {
       if (result === undefined) res.status(204).end();
-      else res.status(spec.status ?? 200).json(result);
+      else sendJson(res, spec.status ?? 200, result);
     }
   });
 }

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { decodePageToken } from '../db/paging.js';
 import { TandemError, type ErrorCode } from '../errors.js';
+import { keptJsonList, objectWithRaw, sendJson } from '../http/raw-json.js';
 import { callerFor } from '../http/route.js';
 import { parseInput } from '../http/validate.js';
 import type { DatasetInput, ViewType } from '../api/index.js';
@@ -186,6 +187,9 @@ const logInputsBody = aboutRun({
 });
 
 /** The MLflow REST API and its proxied artifact API, mounted at the site root. */
+/** Searched runs in MLflow's form, each converted and serialized once while the store keeps it. */
+const runsJson = keptJsonList(runJson);
+
 export function mlflowRouter(ctx: AppContext, tracking: TrackingService): Router {
   const router = Router();
   const api = Router();
@@ -201,7 +205,7 @@ export function mlflowRouter(ctx: AppContext, tracking: TrackingService): Router
     api[method](path, async (req: Request, res: Response) => {
       const caller = callerFor('user', req.principal)!;
       const input = parseInput(schema, method === 'get' ? req.query : (req.body ?? {}), method === 'get' ? 'query' : 'body');
-      res.json((await handler(caller, input)) ?? {});
+      sendJson(res, 200, (await handler(caller, input)) ?? {});
     });
   };
   // MLflow's client sends searches as POST; GET is the documented alternative.
@@ -406,7 +410,7 @@ export function mlflowRouter(ctx: AppContext, tracking: TrackingService): Router
         limit: q.max_results,
         offset: q.page_token ? decodePageToken(q.page_token) : 0,
       });
-      return { runs: page.items.map(runJson), ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+      return objectWithRaw({ runs: runsJson(page.items) }, { next_page_token: page.nextPageToken });
     },
   );
 

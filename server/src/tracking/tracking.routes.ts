@@ -5,6 +5,7 @@ import { grantRoutes } from '../auth/grants.routes.js';
 import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
+import { keptJsonList, objectWithRaw } from '../http/raw-json.js';
 import { route } from '../http/route.js';
 import { publicVersion } from '../models/models.routes.js';
 import { MODEL_REF } from '../models/models.search.js';
@@ -32,6 +33,7 @@ import {
 } from './tracking.schemas.js';
 import { createTrackingService, type Batch } from './tracking.service.js';
 import type { DatasetInput } from '../api/index.js';
+import type { Run } from './tracking.store.js';
 
 const tags = ['tracking'];
 const REAP_EVERY_MS = 10_000;
@@ -89,6 +91,9 @@ const datasetInput = (i: z.output<typeof DATASET_INPUT>): DatasetInput => ({
 });
 
 /** Experiments and runs under /tandem/api, the MLflow-compatible API under /tandem/mlflow, and the reaper of silent runs. */
+/** Searched runs as JSON, each serialized once while the store keeps it. */
+const runsJson = keptJsonList<Run>((run) => run);
+
 export function trackingFeature(ctx: AppContext): Feature {
   const tracking = ctx.shared(createTrackingService);
   const models = ctx.shared(createModelsService);
@@ -247,13 +252,14 @@ export function trackingFeature(ctx: AppContext): Feature {
     },
     async ({ caller, query }) => {
       const parsed = parseSearch(RUN_VOCABULARY, query.filter, query.orderBy, { filter: 'query.filter', orderBy: 'query.orderBy' });
-      return tracking.searchRuns(caller, {
+      const page = await tracking.searchRuns(caller, {
         ...parsed,
         experimentIds: query.experimentId.length > 0 ? query.experimentId : undefined,
         view: query.view,
         limit: query.limit,
         offset: query.offset,
       });
+      return objectWithRaw({ items: runsJson(page.items) }, { nextPageToken: page.nextPageToken });
     },
   );
 
