@@ -228,7 +228,8 @@ async function pointsThroughput(target, experimentId, native = false) {
 // are not written (no search reads them; 1.1M of them on each side would double the seeding).
 // Foreign-key triggers are off for the seeding session (session_replication_role = replica,
 // PostgreSQL's bulk-load switch; the rows are consistent by construction) and rows go in key
-// order, then VACUUM ANALYZE leaves both databases as autovacuum would.
+// order, then VACUUM ANALYZE leaves both databases as autovacuum would, and a CHECKPOINT writes
+// the seed out before either is searched.
 
 /** Values shared by both seeds: run i's metrics m0..m10 and its params, as SQL over generate_series i and k. */
 const SEED_VALUE = `((i::bigint * 2654435761 + k * 40503) % 1000003)::float8 / 1000003`;
@@ -243,6 +244,8 @@ async function seed(db, statements) {
   for (const sql of statements) await db.query(sql);
   await db.query('SET session_replication_role = DEFAULT');
   await db.query('VACUUM ANALYZE');
+  // The seed's gigabyte of dirty pages is written now, not by the checkpointer during the searches.
+  await db.query('CHECKPOINT');
   return performance.now() - t;
 }
 

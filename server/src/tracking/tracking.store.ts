@@ -566,19 +566,26 @@ export class TrackingStore {
   }
 
   /**
-   * One page of run ids matching the search, in order, and whether more follow (one row past
-   * the page is read instead of counting every match).
+   * One page of run ids matching the search, in order, with their versions (for `page`), and
+   * whether more follow (one row past the page is read instead of counting every match). With
+   * `viewer`, a search of one experiment finds runs only if they may see it, checked in the same
+   * statement: an empty page then does not say whether they may.
    */
-  /** A page of the runs found, as ids with their versions (for `page`). */
-  async searchRuns(search: Search<string[]>): Promise<{ ids: string[]; versions: string[]; more: boolean }> {
+  async searchRuns(search: Search<string[]>, viewer?: Principal): Promise<{ ids: string[]; versions: string[]; more: boolean }> {
     if (search.scope.length === 0) return { ids: [], versions: [], more: false };
     const params: unknown[] = [];
     const bind = binder(params);
     // One experiment binds as a plain equality, which the planner carries into the metric join.
-    const scope =
+    let scope =
       search.scope.length === 1
         ? `r.experiment_id = ${bind(search.scope[0])}::text`
         : `r.experiment_id = ANY(${bind(search.scope)}::text[])`;
+    if (viewer && search.scope.length === 1) {
+      // Uncorrelated, so evaluated once per search; any role may see.
+      const role = this.permissions.roleJoin(viewer, 'experiment', `${bind(search.scope[0])}::text`, params.length + 1, 'access');
+      params.push(...role.params);
+      scope += ` AND EXISTS (SELECT 1 FROM (SELECT 1) AS one ${role.sql})`;
+    }
     const { joins, where, orderBy } = runSearchSql(search.conditions, search.order, bind);
     const rows = await this.db.query<{ id: string; version: string }>(
       `SELECT r.id, r.version::text AS version FROM runs r ${joins.join(' ')}
