@@ -576,13 +576,11 @@ export class TrackingStore {
     const params: unknown[] = [];
     const bind = binder(params);
     // One experiment binds as a plain equality, which the planner carries into the metric join.
-    let scope =
-      search.scope.length === 1
-        ? `r.experiment_id = ${bind(search.scope[0])}::text`
-        : `r.experiment_id = ANY(${bind(search.scope)}::text[])`;
-    if (viewer && search.scope.length === 1) {
+    const experiment = search.scope.length === 1 ? `${bind(search.scope[0])}::text` : undefined;
+    let scope = experiment ? `r.experiment_id = ${experiment}` : `r.experiment_id = ANY(${bind(search.scope)}::text[])`;
+    if (viewer && experiment) {
       // Uncorrelated, so evaluated once per search; any role may see.
-      const role = this.permissions.roleJoin(viewer, 'experiment', `${bind(search.scope[0])}::text`, params.length + 1, 'access');
+      const role = this.permissions.roleJoin(viewer, 'experiment', experiment, params.length + 1, 'access');
       params.push(...role.params);
       scope += ` AND EXISTS (SELECT 1 FROM (SELECT 1) AS one ${role.sql})`;
     }

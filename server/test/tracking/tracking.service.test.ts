@@ -355,6 +355,16 @@ describeEachDb('run search on a server that keeps the runs it read', (backend) =
     return searched(view);
   };
 
+  it('finds an admin the runs of an experiment shared with nobody, and a missing experiment is not found', async () => {
+    const admin: Principal = { ...(await t.user('root')), isAdmin: true };
+    expect((await t.tracking.searchRuns(admin, { ...search(''), experimentIds: [experimentId] })).items.map((r) => r.id)).toEqual([runId]);
+    await expect(t.tracking.searchRuns(admin, { ...search(''), experimentIds: ['missing'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const outsider = await t.user('mallory');
+    await expect(t.tracking.searchRuns(outsider, { ...search(''), experimentIds: [experimentId] })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
   it('answers a metric, a param, a tag and an input logged since the last search', async () => {
     expect(
       (await afterChange(() => t.tracking.log(alice, runId, { metrics: [{ key: 'loss', value: 0.5, step: 1 }] })))?.metrics.loss?.value,
