@@ -186,10 +186,10 @@ const logInputsBody = aboutRun({
     .default([]),
 });
 
-/** The MLflow REST API and its proxied artifact API, mounted at the site root. */
 /** Searched runs in MLflow's form, each converted and serialized once while the store keeps it. */
 const runsJson = keptJsonList(runJson);
 
+/** The MLflow REST API and its proxied artifact API, mounted at the site root. */
 export function mlflowRouter(ctx: AppContext, tracking: TrackingService): Router {
   const router = Router();
   const api = Router();

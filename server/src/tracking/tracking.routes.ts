@@ -90,10 +90,10 @@ const datasetInput = (i: z.output<typeof DATASET_INPUT>): DatasetInput => ({
   context: i.context ?? '',
 });
 
-/** Experiments and runs under /tandem/api, the MLflow-compatible API under /tandem/mlflow, and the reaper of silent runs. */
 /** Searched runs as JSON, each serialized once while the store keeps it. */
 const runsJson = keptJsonList<Run>((run) => run);
 
+/** Experiments and runs under /tandem/api, the MLflow-compatible API under /tandem/mlflow, and the reaper of silent runs. */
 export function trackingFeature(ctx: AppContext): Feature {
   const tracking = ctx.shared(createTrackingService);
   const models = ctx.shared(createModelsService);
