@@ -20,6 +20,25 @@ export interface DeploymentSettings {
   timeoutMs: number;
 }
 
+/** A second version beside the alias's: it answers a share of requests (canary) or gets copies of them (shadow). */
+export interface TrafficSplit {
+  /** A version number of the deployment's model, other than the one the alias points at. */
+  version: number;
+  /** The share of the alias's requests, 0–100 (a canary at 0 is loaded and warm but answers nothing). */
+  percent: number;
+}
+
+/**
+ * How an alias's requests are shared between versions. A split whose version is not loaded (yet,
+ * or because it failed to) takes nothing: the alias's version answers everything meanwhile.
+ */
+export interface DeploymentTraffic {
+  /** `percent` of requests are answered by `version` instead of the alias's version. */
+  canary: TrafficSplit | null;
+  /** `percent` of requests are also sent to `version`; its answers are only recorded (metrics, prediction log). */
+  shadow: TrafficSplit | null;
+}
+
 /** What the deployment is doing in this server process. */
 export type DeploymentState =
   /** Nothing loaded yet: the first version is loading. */
@@ -39,7 +58,7 @@ export interface DeploymentStatus {
   lastError: { version: number | null; message: string; at: string } | null;
 }
 
-export interface Deployment<Time = string> extends DeploymentSettings {
+export interface Deployment<Time = string> extends DeploymentSettings, DeploymentTraffic {
   id: string;
   modelId: string;
   /** The model's `owner/name`. */
@@ -53,19 +72,24 @@ export interface Deployment<Time = string> extends DeploymentSettings {
   /** Where predictions go: `/tandem/serve/<owner%2Fname>/<alias>/predict` on this server. */
   endpoint: string;
   status: DeploymentStatus;
+  /** What serves each split in this server process (null: no such split). */
+  splitStatus: { canary: DeploymentStatus | null; shadow: DeploymentStatus | null };
 }
 
 /** `GET /deployments` answers the deployments of models the caller can see. */
 export type DeploymentPage<Time = string> = Page<Deployment<Time>>;
 
 /** `POST /deployments` (editors of the model): serve `alias` of `model`. */
-export interface CreateDeploymentRequest extends Partial<DeploymentSettings> {
+export interface CreateDeploymentRequest extends Partial<DeploymentSettings>, Partial<DeploymentTraffic> {
   model: string;
   alias: string;
 }
 
-/** `PATCH /deployments/:id`: change settings; applies to requests that arrive afterwards. */
-export type UpdateDeploymentRequest = Partial<DeploymentSettings>;
+/**
+ * `PATCH /deployments/:id`: change settings; applies to requests that arrive afterwards. A split
+ * given as null is removed; one left out is kept.
+ */
+export type UpdateDeploymentRequest = Partial<DeploymentSettings> & Partial<DeploymentTraffic>;
 
 /** A per-deployment API key, for applications that hold no user account. */
 export interface DeploymentKey<Time = string> {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-type Labels = { model: string; endpoint: string };
+/** `split`: which of an alias's versions the series is about (primary, canary or shadow). */
+export type Labels = { model: string; endpoint: string; split: 'primary' | 'canary' | 'shadow' };
 
 interface Used {
   versions: Set<string>;
@@ -17,11 +18,11 @@ interface Used {
  * names a caller typed.
  */
 export class ServingMetrics {
-  private readonly requests: Counter<'model' | 'endpoint' | 'version' | 'status'>;
-  private readonly errors: Counter<'model' | 'endpoint' | 'code'>;
-  private readonly latency: Histogram<'model' | 'endpoint'>;
-  private readonly batchRows: Histogram<'model' | 'endpoint'>;
-  private readonly version: Gauge<'model' | 'endpoint'>;
+  private readonly requests: Counter<'model' | 'endpoint' | 'split' | 'version' | 'status'>;
+  private readonly errors: Counter<'model' | 'endpoint' | 'split' | 'code'>;
+  private readonly latency: Histogram<'model' | 'endpoint' | 'split'>;
+  private readonly batchRows: Histogram<'model' | 'endpoint' | 'split'>;
+  private readonly version: Gauge<'model' | 'endpoint' | 'split'>;
   /** The counters' label values used per endpoint, so that `forget` can remove every series. */
   private readonly used = new Map<string, Used>();
 
@@ -30,33 +31,33 @@ export class ServingMetrics {
     this.requests = new Counter({
       name: 'tandem_serving_requests_total',
       help: 'Prediction requests by deployment, version that answered and HTTP status',
-      labelNames: ['model', 'endpoint', 'version', 'status'] as const,
+      labelNames: ['model', 'endpoint', 'split', 'version', 'status'] as const,
       registers,
     });
     this.errors = new Counter({
       name: 'tandem_serving_errors_total',
       help: 'Failed prediction requests by deployment and error code',
-      labelNames: ['model', 'endpoint', 'code'] as const,
+      labelNames: ['model', 'endpoint', 'split', 'code'] as const,
       registers,
     });
     this.latency = new Histogram({
       name: 'tandem_serving_request_duration_seconds',
       help: 'Prediction latency from the body being parsed to the answer, queueing included',
-      labelNames: ['model', 'endpoint'] as const,
+      labelNames: ['model', 'endpoint', 'split'] as const,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     });
     this.batchRows = new Histogram({
       name: 'tandem_serving_batch_size',
       help: 'Rows per model run (micro-batches of concurrent requests)',
-      labelNames: ['model', 'endpoint'] as const,
+      labelNames: ['model', 'endpoint', 'split'] as const,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers,
     });
     this.version = new Gauge({
       name: 'tandem_serving_version',
       help: 'The model version a deployment serves (0: none loaded)',
-      labelNames: ['model', 'endpoint'] as const,
+      labelNames: ['model', 'endpoint', 'split'] as const,
       registers,
     });
   }
@@ -109,4 +110,4 @@ export class ServingMetrics {
   }
 }
 
-const key = (labels: Labels) => `${labels.model}\u0000${labels.endpoint}`;
+const key = (labels: Labels) => `${labels.model}\u0000${labels.endpoint}\u0000${labels.split}`;

@@ -17,7 +17,21 @@ const settings = {
   queueLimit: z.number().int().min(1).max(1_000_000),
   timeoutMs: z.number().int().min(1).max(600_000),
 };
-const settingsBody = z.object(settings).partial().strict();
+const split = z
+  .object({
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 31 - 1),
+    percent: z.number().min(0).max(100),
+  })
+  .strict()
+  .nullable();
+const settingsBody = z
+  .object({ ...settings, canary: split, shadow: split })
+  .partial()
+  .strict();
 const deploymentParams = z.object({ id: z.uuid() });
 const versionNumber = z.coerce
   .number()
@@ -92,12 +106,26 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
       method: 'patch',
       path: '/deployments/:id',
       auth: 'user',
-      summary: 'Change batching, queue and timeout settings (editors)',
+      summary: 'Change batching, queue and timeout settings, and the canary and shadow splits (null removes one) (editors)',
       tags,
       params: deploymentParams,
       body: settingsBody,
     },
     async ({ caller, params, body }) => serving.update(caller, params.id, body),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'post',
+      path: '/deployments/:id/promote',
+      auth: 'user',
+      summary: 'Move the alias to the canary’s version and remove the canary (editors)',
+      tags,
+      params: deploymentParams,
+    },
+    async ({ caller, params }) => serving.promoteCanary(caller, params.id),
   );
 
   route(

@@ -11,8 +11,15 @@ import type { Logger } from '../logger.js';
 import { audited } from '../mutations.js';
 import { createModelsService, type ModelsService } from '../models/models.service.js';
 import { ModelsStore, type ModelFile } from '../models/models.store.js';
-import type { Deployment as ApiDeployment, DeploymentSettings, Page, PredictResponse } from '../api/index.js';
-import { ServingMetrics } from './serving.metrics.js';
+import type {
+  Deployment as ApiDeployment,
+  DeploymentSettings,
+  DeploymentStatus,
+  DeploymentTraffic,
+  Page,
+  PredictResponse,
+} from '../api/index.js';
+import { ServingMetrics, type Labels } from './serving.metrics.js';
 import { loadModel, sha256, type LoadedModel } from './serving.model.js';
 import { Runner } from './serving.runner.js';
 import { ServingStore, type DeploymentKey, type DeploymentRow } from './serving.store.js';
@@ -38,17 +45,30 @@ export interface Credentials {
   key?: string;
 }
 
-/** A resolved prediction endpoint: what serves it and the labels of its metrics. */
-export interface Endpoint {
+type PredictBody = { rows: Record<string, unknown>[] } | { columns: Record<string, unknown[]> };
+
+/** What serves one version of an endpoint, and the labels of its metrics. */
+interface Target {
   runner: Runner;
-  labels: { model: string; endpoint: string };
+  labels: Labels;
 }
 
-interface Served {
-  row: DeploymentRow;
-  runner: Runner;
-  labels: Endpoint['labels'];
+/** A canary or shadow version beside the alias's, and its share of requests. */
+interface SplitTarget extends Target {
+  percent: number;
 }
+
+/** A resolved prediction endpoint: the runner of the alias's (or the pinned) version, and the splits beside it. */
+export interface Endpoint extends Target {
+  canary?: SplitTarget;
+  shadow?: SplitTarget;
+}
+
+interface Served extends Endpoint {
+  row: DeploymentRow;
+}
+
+type Split = 'canary' | 'shadow';
 
 interface Pinned extends Endpoint {
   modelId: string;
@@ -113,9 +133,14 @@ export class ServingService {
 
   // ---- deployments
 
-  async create(who: Principal, input: Partial<DeploymentSettings> & { model: string; alias: string }): Promise<Deployment> {
+  async create(
+    who: Principal,
+    input: Partial<DeploymentSettings & DeploymentTraffic> & { model: string; alias: string },
+  ): Promise<Deployment> {
     const { model } = await this.models.access(who, input.model, 'editor');
-    const settings = { ...DEFAULT_SETTINGS, ...definedOnly(input) };
+    const aliasVersion = (await this.registry.findVersion(model.id, { alias: input.alias }))?.number ?? null;
+    await this.checkSplits(model.id, model.fullName, aliasVersion, input);
+    const settings = { ...DEFAULT_SETTINGS, canary: null, shadow: null, ...definedOnly(input) };
     const row = await audited(
       this.store,
       who,
@@ -144,14 +169,47 @@ export class ServingService {
     return { ...found, items: found.items.map((row) => this.view(row)) };
   }
 
-  async update(who: Principal, id: string, change: Partial<DeploymentSettings>): Promise<Deployment> {
+  async update(who: Principal, id: string, change: Partial<DeploymentSettings & DeploymentTraffic>): Promise<Deployment> {
     const { row } = await this.access(who, id, 'editor');
+    await this.checkSplits(row.modelId, row.model, row.aliasVersion, change);
     const fields = definedOnly(change);
     await audited(this.store, who, onDeployment(row, 'deployment.update', fields), (tx) => this.store.updateDeployment(tx, id, fields));
     const updated = (await this.store.findDeployment(id))!;
     this.publish('deployment.updated', updated);
     await this.reconcile(row.modelId);
     return this.view(updated);
+  }
+
+  /**
+   * Makes the canary's version the alias's (every request then goes to it) and removes the
+   * canary: the alias moves first, so no request is answered by the old version after the canary
+   * is gone. Needs the editor role, as moving the alias does.
+   */
+  async promoteCanary(who: Principal, id: string): Promise<Deployment> {
+    const { row } = await this.access(who, id, 'editor');
+    if (!row.canary) throw new TandemError('CONFLICT', `deployment ${id} has no canary to promote`);
+    await this.models.setAlias(who, row.model, row.alias, row.canary.version);
+    return this.update(who, id, { canary: null });
+  }
+
+  /** A split names an existing version of the model other than the alias's (else the split would be the alias itself). */
+  private async checkSplits(
+    modelId: string,
+    modelName: string,
+    aliasVersion: number | null,
+    change: Partial<DeploymentTraffic>,
+  ): Promise<void> {
+    for (const split of ['canary', 'shadow'] as const) {
+      const wanted = change[split];
+      if (!wanted) continue;
+      if (wanted.version === aliasVersion)
+        throw new TandemError(
+          'INVALID_ARGUMENT',
+          `${split}.version: version ${wanted.version} is the one the alias serves; choose another version`,
+        );
+      if (!(await this.registry.findVersion(modelId, { version: wanted.version })))
+        throw new TandemError('INVALID_ARGUMENT', `${split}.version: model ${modelName} has no version ${wanted.version}`);
+    }
   }
 
   async remove(who: Principal, id: string): Promise<void> {
@@ -231,19 +289,27 @@ export class ServingService {
     return model;
   }
 
-  /** Runs a prediction on an endpoint, recording its metrics. */
-  async predict(
-    endpoint: Endpoint,
-    body: { rows: Record<string, unknown>[] } | { columns: Record<string, unknown[]> },
-  ): Promise<PredictResponse> {
+  /**
+   * Runs a prediction on an endpoint: on its canary for the canary's share of requests, else on
+   * the alias's version; the shadow's share is also sent to the shadow, whose answer (or error)
+   * is only recorded. A split that has nothing loaded takes no requests.
+   */
+  predict(endpoint: Endpoint, body: PredictBody): Promise<PredictResponse> {
+    const { canary, shadow } = endpoint;
+    if (shadow && takes(shadow)) this.run(shadow, body).catch(() => undefined);
+    return this.run(canary && takes(canary) && canary.runner.servedVersion !== endpoint.runner.servedVersion ? canary : endpoint, body);
+  }
+
+  /** Runs a prediction on one target, recording its metrics. */
+  private async run(target: Target, body: PredictBody): Promise<PredictResponse> {
     const started = performance.now();
     try {
-      const answer = await endpoint.runner.predict(body);
-      this.metrics.request(endpoint.labels, (performance.now() - started) / 1000, 200, answer.version);
+      const answer = await target.runner.predict(body);
+      this.metrics.request(target.labels, (performance.now() - started) / 1000, 200, answer.version);
       return answer;
     } catch (error) {
       const known = error instanceof TandemError ? error : new TandemError('INTERNAL', 'the prediction failed', { cause: error });
-      this.metrics.request(endpoint.labels, (performance.now() - started) / 1000, known.status, endpoint.runner.servedVersion, known.code);
+      this.metrics.request(target.labels, (performance.now() - started) / 1000, known.status, target.runner.servedVersion, known.code);
       throw known;
     }
   }
@@ -276,26 +342,48 @@ export class ServingService {
   private serve(row: DeploymentRow): void {
     let served = this.served.get(row.id);
     if (!served) {
-      const labels = { model: row.model, endpoint: row.alias };
-      const runner = new Runner(settingsOf(row), this.hooks(row.modelId, labels));
-      served = { row, runner, labels };
+      served = { row, ...this.target(row, 'primary') };
       this.served.set(row.id, served);
-      this.metrics.served(labels, null);
     }
     served.row = row;
     served.runner.settings = settingsOf(row);
     served.runner.follow(row.aliasVersion, `alias ${row.alias} of model ${row.model} points at no version`);
+    for (const split of ['canary', 'shadow'] as const) served[split] = this.serveSplit(served[split], row, split);
+  }
+
+  /** The runner of a split as the row now wants it: made, changed, or closed when the split was removed. */
+  private serveSplit(current: SplitTarget | undefined, row: DeploymentRow, split: Split): SplitTarget | undefined {
+    const wanted = row[split];
+    if (!wanted) {
+      if (current) void this.stop(current);
+      return undefined;
+    }
+    const target = current ?? { ...this.target(row, split), percent: wanted.percent };
+    target.percent = wanted.percent;
+    target.runner.settings = settingsOf(row);
+    target.runner.follow(wanted.version);
+    return target;
+  }
+
+  private target(row: DeploymentRow, split: Labels['split']): Target {
+    const labels: Labels = { model: row.model, endpoint: row.alias, split };
+    this.metrics.served(labels, null);
+    return { runner: new Runner(settingsOf(row), this.hooks(row.modelId, labels)), labels };
+  }
+
+  private async stop(target: Target): Promise<void> {
+    await target.runner.close();
+    this.metrics.forget(target.labels);
   }
 
   private async unserve(id: string): Promise<void> {
     const served = this.served.get(id);
     if (!served) return;
     this.served.delete(id);
-    await served.runner.close();
-    this.metrics.forget(served.labels);
+    for (const target of [served, served.canary, served.shadow]) if (target) await this.stop(target);
   }
 
-  private hooks(modelId: string, labels: Endpoint['labels']) {
+  private hooks(modelId: string, labels: Labels) {
     return {
       load: (version: number) => this.load(modelId, version),
       batched: (rows: number) => this.metrics.batch(labels, rows),
@@ -384,7 +472,7 @@ export class ServingService {
           const oldest = [...this.pinned.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]!;
           await this.unpin(oldest[0]);
         }
-        const labels = { model: fullName, endpoint: `versions/${number}` };
+        const labels: Labels = { model: fullName, endpoint: `versions/${number}`, split: 'primary' };
         const runner = new Runner(settingsOf(settingsFrom.row), this.hooks(modelId, labels));
         runner.follow(number);
         pinned = { runner, labels, modelId, lastUsed: Date.now(), settled: runner.settled() };
@@ -411,8 +499,7 @@ export class ServingService {
     const pinned = this.pinned.get(key);
     if (!pinned) return;
     this.pinned.delete(key);
-    await pinned.runner.close();
-    this.metrics.forget(pinned.labels);
+    await this.stop(pinned);
   }
 
   private async endpointForKey(secret: string, modelRef: string, target: { alias: string } | { version: number }): Promise<Endpoint> {
@@ -459,13 +546,15 @@ export class ServingService {
   }
 
   private view(row: DeploymentRow): Deployment {
-    const status = this.served.get(row.id)?.runner.status() ?? {
-      state: 'unavailable' as const,
-      servedVersion: null,
-      loadingVersion: null,
-      lastError: null,
+    const served = this.served.get(row.id);
+    const unavailable: DeploymentStatus = { state: 'unavailable', servedVersion: null, loadingVersion: null, lastError: null };
+    const splitStatus = (split: Split) => (row[split] ? (served?.[split]?.runner.status() ?? unavailable) : null);
+    return {
+      ...row,
+      endpoint: `/tandem/serve/${encodeURIComponent(row.model)}/${row.alias}/predict`,
+      status: served?.runner.status() ?? unavailable,
+      splitStatus: { canary: splitStatus('canary'), shadow: splitStatus('shadow') },
     };
-    return { ...row, endpoint: `/tandem/serve/${encodeURIComponent(row.model)}/${row.alias}/predict`, status };
   }
 
   private publish(type: string, row: DeploymentRow): void {
@@ -480,12 +569,17 @@ const settingsOf = (row: DeploymentSettings): DeploymentSettings => ({
   timeoutMs: row.timeoutMs,
 });
 
-/** The settings fields that were given (PATCH leaves the others alone). */
-function definedOnly(input: Partial<DeploymentSettings>): Partial<DeploymentSettings> {
-  const out: Partial<DeploymentSettings> = {};
+/** The settings fields that were given (PATCH leaves the others alone; a split given as null is removed). */
+function definedOnly(input: Partial<DeploymentSettings & DeploymentTraffic>): Partial<DeploymentSettings & DeploymentTraffic> {
+  const out: Partial<DeploymentSettings & DeploymentTraffic> = {};
   for (const key of ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs'] as const) if (input[key] !== undefined) out[key] = input[key];
+  if (input.canary !== undefined) out.canary = input.canary;
+  if (input.shadow !== undefined) out.shadow = input.shadow;
   return out;
 }
+
+/** Whether a split takes this request: its version is loaded, and the request falls in its share. */
+const takes = (split: SplitTarget): boolean => split.runner.servedVersion !== null && Math.random() * 100 < split.percent;
 
 const onDeployment = (row: DeploymentRow, action: string, details: Record<string, unknown>) => ({
   action,

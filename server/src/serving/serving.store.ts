@@ -4,10 +4,10 @@ import type { Principal } from '../auth/principal.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
 import { TOTAL_COLUMN, toPage, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
-import type { DeploymentKey as ApiDeploymentKey, DeploymentSettings, Page } from '../api/index.js';
+import type { DeploymentKey as ApiDeploymentKey, DeploymentSettings, DeploymentTraffic, Page, TrafficSplit } from '../api/index.js';
 
 /** A deployment row as stored: the API's `Deployment` without its live status and endpoint. */
-export interface DeploymentRow extends DeploymentSettings {
+export interface DeploymentRow extends DeploymentSettings, DeploymentTraffic {
   id: string;
   modelId: string;
   /** The model's `owner/name`. */
@@ -24,9 +24,13 @@ export type DeploymentKey = ApiDeploymentKey<Date>;
 
 const DEPLOYMENTS = 'deployments d JOIN models m ON m.id = d.model_id JOIN users u ON u.id = m.created_by';
 
+const split = (name: 'canary' | 'shadow') =>
+  `CASE WHEN d.${name}_version IS NULL THEN NULL ELSE json_build_object('version', d.${name}_version, 'percent', d.${name}_percent) END`;
+
 // Aliased to the API's field names, so rows need no mapping.
 const DEPLOYMENT_COLUMNS = `d.id, d.model_id AS "modelId", u.name || '/' || m.name AS model, d.alias,
   d.max_batch_size AS "maxBatchSize", d.max_wait_ms AS "maxWaitMs", d.queue_limit AS "queueLimit", d.timeout_ms AS "timeoutMs",
+  ${split('canary')} AS canary, ${split('shadow')} AS shadow,
   d.created_by AS "createdBy", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
   (SELECT v.number FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
     WHERE a.model_id = d.model_id AND a.alias = d.alias) AS "aliasVersion"`;
@@ -49,14 +53,26 @@ export class ServingStore {
 
   async createDeployment(
     tx: Queryable,
-    input: DeploymentSettings & { modelId: string; modelName: string; alias: string; createdBy: string },
+    input: DeploymentSettings & DeploymentTraffic & { modelId: string; modelName: string; alias: string; createdBy: string },
   ): Promise<DeploymentRow> {
     const id = randomUUID();
     try {
       await tx.query(
-        `INSERT INTO deployments (id, model_id, alias, max_batch_size, max_wait_ms, queue_limit, timeout_ms, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [id, input.modelId, input.alias, input.maxBatchSize, input.maxWaitMs, input.queueLimit, input.timeoutMs, input.createdBy],
+        `INSERT INTO deployments (id, model_id, alias, max_batch_size, max_wait_ms, queue_limit, timeout_ms, created_by,
+           canary_version, canary_percent, shadow_version, shadow_percent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [
+          id,
+          input.modelId,
+          input.alias,
+          input.maxBatchSize,
+          input.maxWaitMs,
+          input.queueLimit,
+          input.timeoutMs,
+          input.createdBy,
+          ...splitValues(input.canary),
+          ...splitValues(input.shadow),
+        ],
       );
     } catch (cause) {
       if (pgErrorCode(cause) === PgCode.uniqueViolation)
@@ -99,12 +115,28 @@ export class ServingStore {
     return toPage(rows, page);
   }
 
-  async updateDeployment(tx: Queryable, id: string, change: Partial<DeploymentSettings>): Promise<void> {
+  /** Changes the fields given; a split given as null is removed. */
+  async updateDeployment(tx: Queryable, id: string, change: Partial<DeploymentSettings & DeploymentTraffic>): Promise<void> {
     await tx.query(
       `UPDATE deployments SET max_batch_size = COALESCE($2, max_batch_size), max_wait_ms = COALESCE($3, max_wait_ms),
-         queue_limit = COALESCE($4, queue_limit), timeout_ms = COALESCE($5, timeout_ms), updated_at = now()
+         queue_limit = COALESCE($4, queue_limit), timeout_ms = COALESCE($5, timeout_ms),
+         canary_version = CASE WHEN $6::boolean THEN $7::integer ELSE canary_version END,
+         canary_percent = CASE WHEN $6::boolean THEN $8::double precision ELSE canary_percent END,
+         shadow_version = CASE WHEN $9::boolean THEN $10::integer ELSE shadow_version END,
+         shadow_percent = CASE WHEN $9::boolean THEN $11::double precision ELSE shadow_percent END,
+         updated_at = now()
        WHERE id = $1`,
-      [id, change.maxBatchSize ?? null, change.maxWaitMs ?? null, change.queueLimit ?? null, change.timeoutMs ?? null],
+      [
+        id,
+        change.maxBatchSize ?? null,
+        change.maxWaitMs ?? null,
+        change.queueLimit ?? null,
+        change.timeoutMs ?? null,
+        change.canary !== undefined,
+        ...splitValues(change.canary),
+        change.shadow !== undefined,
+        ...splitValues(change.shadow),
+      ],
     );
   }
 
@@ -160,3 +192,8 @@ export class ServingStore {
     );
   }
 }
+
+const splitValues = (split: TrafficSplit | null | undefined): [number | null, number | null] => [
+  split?.version ?? null,
+  split?.percent ?? null,
+];

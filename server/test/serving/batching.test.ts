@@ -4,7 +4,7 @@ import { deploy, linear, predict, registerOnnx } from './onnx.js';
 
 const ROW = { rows: [{ features: [1, 1, 1] }] };
 
-/** A sample's value in the Prometheus text, e.g. `tandem_serving_batch_size_count{model="admin/m",endpoint="prod"}`. */
+/** A sample's value in the Prometheus text, e.g. `tandem_serving_batch_size_count{model="admin/m",endpoint="prod",split="primary"}`. */
 function sample(metrics: string, name: string, labels: string): number | undefined {
   const line = metrics.split('\n').find((l) => l.startsWith(`${name}{${labels}`) && !l.startsWith('#'));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -36,7 +36,7 @@ describe('micro-batching and bounded queues', () => {
     expect(Date.now() - started).toBeLessThan(800);
     expect(answers.map((a) => a.body.predictions[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const text = await metrics();
-    const labels = 'model="admin/batched",endpoint="prod"';
+    const labels = 'model="admin/batched",endpoint="prod",split="primary"';
     // The warm-up runs outside the histogram: one batch of 8 rows.
     expect(sample(text, 'tandem_serving_batch_size_count', labels)).toBe(1);
     expect(sample(text, 'tandem_serving_batch_size_sum', labels)).toBe(8);
@@ -79,7 +79,7 @@ describe('micro-batching and bounded queues', () => {
     for (let i = 0; i < 3; i++) await predict(server, 'metered/prod/predict', ROW);
     await predict(server, 'metered/prod/predict', { rows: [{ features: [1] }] });
     const text = await metrics();
-    const labels = 'model="admin/metered",endpoint="prod"';
+    const labels = 'model="admin/metered",endpoint="prod",split="primary"';
     expect(sample(text, 'tandem_serving_requests_total', `${labels},version="1",status="200"`)).toBe(3);
     expect(sample(text, 'tandem_serving_requests_total', `${labels},version="1",status="400"`)).toBe(1);
     expect(sample(text, 'tandem_serving_errors_total', `${labels},code="INVALID_ARGUMENT"`)).toBe(1);
@@ -87,8 +87,12 @@ describe('micro-batching and bounded queues', () => {
     expect(sample(text, 'tandem_serving_batch_size_count', labels)).toBe(3);
     expect(sample(text, 'tandem_serving_version', labels)).toBe(1);
     // 429 and 504 were counted as errors of their deployments.
-    expect(sample(text, 'tandem_serving_errors_total', 'model="admin/tiny-queue",endpoint="prod",code="TOO_MANY_REQUESTS"')).toBe(1);
-    expect(sample(text, 'tandem_serving_errors_total', 'model="admin/slow",endpoint="prod",code="DEADLINE_EXCEEDED"')).toBe(1);
+    expect(
+      sample(text, 'tandem_serving_errors_total', 'model="admin/tiny-queue",endpoint="prod",split="primary",code="TOO_MANY_REQUESTS"'),
+    ).toBe(1);
+    expect(sample(text, 'tandem_serving_errors_total', 'model="admin/slow",endpoint="prod",split="primary",code="DEADLINE_EXCEEDED"')).toBe(
+      1,
+    );
   });
 
   it('drops a deleted deployment’s series and never makes series for names callers type', async () => {
