@@ -91,6 +91,27 @@ export interface CreateDeploymentRequest extends Partial<DeploymentSettings>, Pa
  */
 export type UpdateDeploymentRequest = Partial<DeploymentSettings> & Partial<DeploymentTraffic>;
 
+/** One version's requests over the last minute. */
+export interface VersionTraffic {
+  version: number | null;
+  requests: number;
+  requestsPerSecond: number;
+  /** Requests answered with an error (4xx or 5xx). */
+  errors: number;
+  /** Latency percentiles in ms (to within 20%), queueing included. */
+  p50Ms: number;
+  p95Ms: number;
+}
+
+/**
+ * `GET /deployments/:id/traffic` (viewers): the last minute's requests, per split and version, as
+ * the server process that answers saw them (with replicas, each has its own; Prometheus sums them).
+ */
+export interface DeploymentTrafficStats {
+  windowSeconds: number;
+  splits: { split: 'primary' | 'canary' | 'shadow'; versions: VersionTraffic[] }[];
+}
+
 /** A per-deployment API key, for applications that hold no user account. */
 export interface DeploymentKey<Time = string> {
   id: string;

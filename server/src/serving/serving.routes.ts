@@ -118,6 +118,20 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
     api,
     openapi,
     {
+      method: 'get',
+      path: '/deployments/:id/traffic',
+      auth: 'user',
+      summary: 'The last minute’s requests per split and version in this server process: rate, errors, p50/p95 (viewers)',
+      tags,
+      params: deploymentParams,
+    },
+    async ({ caller, params }) => serving.traffic(caller, params.id),
+  );
+
+  route(
+    api,
+    openapi,
+    {
       method: 'post',
       path: '/deployments/:id/promote',
       auth: 'user',

@@ -16,12 +16,14 @@ import type {
   DeploymentSettings,
   DeploymentStatus,
   DeploymentTraffic,
+  DeploymentTrafficStats,
   Page,
   PredictResponse,
 } from '../api/index.js';
 import { ServingMetrics, type Labels } from './serving.metrics.js';
 import { loadModel, sha256, type LoadedModel } from './serving.model.js';
 import { Runner } from './serving.runner.js';
+import { RecentTraffic, WINDOW_SECONDS } from './serving.stats.js';
 import { ServingStore, type DeploymentKey, type DeploymentRow } from './serving.store.js';
 
 export type Deployment = ApiDeployment<Date>;
@@ -51,6 +53,7 @@ type PredictBody = { rows: Record<string, unknown>[] } | { columns: Record<strin
 interface Target {
   runner: Runner;
   labels: Labels;
+  recent: RecentTraffic;
 }
 
 /** A canary or shadow version beside the alias's, and its share of requests. */
@@ -305,13 +308,34 @@ export class ServingService {
     const started = performance.now();
     try {
       const answer = await target.runner.predict(body);
-      this.metrics.request(target.labels, (performance.now() - started) / 1000, 200, answer.version);
+      const ms = performance.now() - started;
+      this.metrics.request(target.labels, ms / 1000, 200, answer.version);
+      target.recent.record(answer.version, ms, true);
       return answer;
     } catch (error) {
       const known = error instanceof TandemError ? error : new TandemError('INTERNAL', 'the prediction failed', { cause: error });
-      this.metrics.request(target.labels, (performance.now() - started) / 1000, known.status, target.runner.servedVersion, known.code);
+      const ms = performance.now() - started;
+      this.metrics.request(target.labels, ms / 1000, known.status, target.runner.servedVersion, known.code);
+      target.recent.record(target.runner.servedVersion, ms, false);
       throw known;
     }
+  }
+
+  /** The last minute's requests of a deployment in this process, per split and version (viewers). */
+  async traffic(who: Principal, id: string): Promise<DeploymentTrafficStats> {
+    await this.access(who, id, 'viewer');
+    const served = this.served.get(id) ?? (await this.catchUpDeployment(id));
+    const splits = served
+      ? ([
+          ['primary', served],
+          ['canary', served.canary],
+          ['shadow', served.shadow],
+        ] as const)
+      : [];
+    return {
+      windowSeconds: WINDOW_SECONDS,
+      splits: splits.flatMap(([split, target]) => (target ? [{ split, versions: target.recent.summary() }] : [])),
+    };
   }
 
   // ---- serving in this process
@@ -368,7 +392,7 @@ export class ServingService {
   private target(row: DeploymentRow, split: Labels['split']): Target {
     const labels: Labels = { model: row.model, endpoint: row.alias, split };
     this.metrics.served(labels, null);
-    return { runner: new Runner(settingsOf(row), this.hooks(row.modelId, labels)), labels };
+    return { runner: new Runner(settingsOf(row), this.hooks(row.modelId, labels)), labels, recent: new RecentTraffic() };
   }
 
   private async stop(target: Target): Promise<void> {
@@ -475,7 +499,7 @@ export class ServingService {
         const labels: Labels = { model: fullName, endpoint: `versions/${number}`, split: 'primary' };
         const runner = new Runner(settingsOf(settingsFrom.row), this.hooks(modelId, labels));
         runner.follow(number);
-        pinned = { runner, labels, modelId, lastUsed: Date.now(), settled: runner.settled() };
+        pinned = { runner, labels, recent: new RecentTraffic(), modelId, lastUsed: Date.now(), settled: runner.settled() };
         this.pinned.set(key, pinned);
       }
     }

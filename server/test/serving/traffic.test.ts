@@ -89,6 +89,26 @@ describe('traffic splits: canary and shadow versions beside the alias', () => {
     expect(shown.body.splitStatus.shadow).toMatchObject({ state: 'ready', servedVersion: 3 });
   });
 
+  it('shows viewers the last minute per split and version; a stranger is told the deployment does not exist', async () => {
+    const stats = await eventually(async () => {
+      const { status, body } = await server.api('GET', `deployments/${deployment.id}/traffic`, { token: tokens.viewer });
+      expect(status).toBe(200);
+      const shadow = body.splits.find((s: { split: string }) => s.split === 'shadow');
+      return shadow?.versions[0]?.requests >= 40 && body;
+    });
+    expect(stats.windowSeconds).toBe(60);
+    // The canary was removed with its runner, so only the alias's split and the shadow are left.
+    expect(stats.splits.map((s: { split: string }) => s.split)).toEqual(['primary', 'shadow']);
+    const [primary] = stats.splits[0].versions;
+    expect(primary).toMatchObject({ version: 1, errors: 0 });
+    expect(primary.requests).toBeGreaterThan(300);
+    expect(primary.requestsPerSecond).toBeCloseTo(primary.requests / 60);
+    expect(primary.p50Ms).toBeGreaterThan(0);
+    expect(primary.p95Ms).toBeGreaterThanOrEqual(primary.p50Ms);
+    expect(stats.splits[1].versions).toEqual([expect.objectContaining({ version: 3, errors: 0 })]);
+    expect((await server.api('GET', `deployments/${deployment.id}/traffic`, { token: tokens.stranger })).status).toBe(404);
+  });
+
   it('a canary whose version fails to load takes no requests and shows why', async () => {
     const corrupt = await registerOnnx(server, 'split', Buffer.from('not an onnx file'), { token: tokens.owner });
     expect((await patch({ shadow: null, canary: { version: corrupt.number, percent: 50 } })).status).toBe(200);
