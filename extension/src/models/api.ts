@@ -5,6 +5,7 @@ import type {
   DeploymentKey,
   DeploymentKeyList,
   DeploymentPage,
+  DeploymentTrafficStats,
   Model,
   ModelEvent,
   ModelPage,
@@ -18,7 +19,16 @@ import type {
 import { grantsOf, type Grants } from '../sharing/grants';
 import { downloadFile, type TandemClient } from '../requests';
 
-export type { Deployment, DeploymentKey, DeploymentSettings, ModelEvent, ModelVersion, Page } from '@tandem/server/api';
+export type {
+  Deployment,
+  DeploymentKey,
+  DeploymentSettings,
+  DeploymentTrafficStats,
+  ModelEvent,
+  ModelVersion,
+  Page,
+  TrafficSplit,
+} from '@tandem/server/api';
 
 /** A model as the panel shows it: with the caller's role when the answer has it (`GET /models/:name`). */
 export type ModelSummary = Model & Partial<Pick<ModelWithRole, 'role'>>;
@@ -104,6 +114,16 @@ export class ModelsApi {
 
   updateDeployment(id: string, settings: UpdateDeploymentRequest): Promise<Deployment> {
     return this.client.request(d(id), { method: 'PATCH', json: settings });
+  }
+
+  /** Moves the alias to the canary's version and removes the canary (editors). */
+  promoteCanary(id: string): Promise<Deployment> {
+    return this.client.request(`${d(id)}/promote`, { method: 'POST' });
+  }
+
+  /** The last minute's requests per split and version, as the server process saw them (viewers). */
+  deploymentTraffic(id: string): Promise<DeploymentTrafficStats> {
+    return this.client.request(`${d(id)}/traffic`);
   }
 
   deleteDeployment(id: string): Promise<void> {

@@ -2,7 +2,7 @@
 // model's page and its deployments. The views (panel.ts, model-page.ts, serving-section.ts) render
 // them and update on `stateChanged`.
 import { RemoteState } from '../remote-state';
-import type { Deployment, DeploymentKey, ModelsApi, ModelSummary, ModelVersion, Page } from './api';
+import type { Deployment, DeploymentKey, DeploymentTrafficStats, ModelsApi, ModelSummary, ModelVersion, Page } from './api';
 
 /** What the panel's controls say: the search box, the filter box and the order. */
 export interface ModelsQuery {
@@ -93,10 +93,12 @@ export interface ServingState {
   deployments: Deployment[];
   /** Keys by deployment id; only editors may list them, so empty for viewers. */
   keys: Record<string, DeploymentKey[]>;
+  /** The last minute's requests by deployment id. */
+  traffic: Record<string, DeploymentTrafficStats>;
 }
 
 /**
- * The deployments of one model page's model, and their keys. It asks the page for the model's
+ * The deployments of one model page's model, their keys and live traffic. It asks the page for the model's
  * name and the caller's role at each refresh, since both are known only once the page has loaded.
  */
 export class ServingModel extends EditableState<ServingState> {
@@ -104,12 +106,16 @@ export class ServingModel extends EditableState<ServingState> {
     api: ModelsApi,
     private readonly page: Pick<ModelPageModel, 'ref' | 'canEdit'>,
   ) {
-    super(api, { deployments: [], keys: {} });
+    super(api, { deployments: [], keys: {}, traffic: {} });
   }
 
   protected async fetch(): Promise<ServingState> {
     const deployments = await this.api.deployments(this.page.ref);
-    const keys = this.page.canEdit ? await Promise.all(deployments.map((d) => this.api.deploymentKeys(d.id))) : [];
-    return { deployments, keys: Object.fromEntries(keys.map((k, i) => [deployments[i]!.id, k])) };
+    const byId = <T>(values: T[]) => Object.fromEntries(values.map((v, i) => [deployments[i]!.id, v]));
+    const [keys, traffic] = await Promise.all([
+      this.page.canEdit ? Promise.all(deployments.map((d) => this.api.deploymentKeys(d.id))) : [],
+      Promise.all(deployments.map((d) => this.api.deploymentTraffic(d.id))),
+    ]);
+    return { deployments, keys: byId(keys), traffic: byId(traffic) };
   }
 }

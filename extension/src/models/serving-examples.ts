@@ -1,6 +1,6 @@
 // What the Serving section shows as text, without the DOM: example calls and a readable status.
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { Column, DeploymentStatus, PredictValue } from '@tandem/server/api';
+import type { Column, DeploymentStatus, DeploymentTrafficStats, PredictValue, TrafficSplit } from '@tandem/server/api';
 
 /** One example row with the signature's input columns (a placeholder value of each column's type). */
 export function exampleRow(columns: readonly Column[] | undefined): Record<string, PredictValue> {
@@ -59,4 +59,20 @@ export function lastErrorText(status: DeploymentStatus, trans: TranslationBundle
   return error.version === null
     ? trans.__('Could not load (%1): %2', when, error.message)
     : trans.__('Version %1 could not be loaded (%2): %3', error.version, when, error.message);
+}
+
+/** `v4 · 10% · ready serving v4`, for a canary's or shadow's line. */
+export function splitText(split: TrafficSplit, status: DeploymentStatus | null, trans: TranslationBundle): string {
+  return [trans.__('v%1', split.version), `${split.percent}%`, status && statusText(status, trans)].filter(Boolean).join(' · ');
+}
+
+/** What a split is called in the traffic table. */
+export function splitName(split: DeploymentTrafficStats['splits'][number]['split'], trans: TranslationBundle): string {
+  return { primary: trans.__('alias'), canary: trans.__('canary'), shadow: trans.__('shadow') }[split];
+}
+
+/** A rate or latency as the traffic table shows it: three significant digits at most. */
+export function trafficNumber(value: number): string {
+  if (value === 0) return '0';
+  return value >= 100 ? String(Math.round(value)) : String(Number(value.toPrecision(value >= 1 ? 3 : 2)));
 }

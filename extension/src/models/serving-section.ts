@@ -3,19 +3,22 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 import { h, KeyedRows } from '../dom';
-import type { Deployment, DeploymentKey, DeploymentSettings } from './api';
+import type { Deployment, DeploymentKey, DeploymentSettings, DeploymentTrafficStats, TrafficSplit } from './api';
 import { ServingModel, type ModelPageModel } from './models-model';
-import { curlExample, exampleRow, fetchExample, lastErrorText, statusText } from './serving-examples';
+import { curlExample, exampleRow, fetchExample, lastErrorText, splitName, splitText, statusText, trafficNumber } from './serving-examples';
 
 /** How often an open page asks for its deployments' status: loading and swaps are not announced as events. */
 const POLL_MS = 3000;
 
 const SETTINGS: (keyof DeploymentSettings)[] = ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs'];
 
+const SPLITS = ['canary', 'shadow'] as const;
+type SplitKind = (typeof SPLITS)[number];
+
 /** A piece of the section, rebuilt only when what it shows (`data`) changed, so that forms keep what is typed. */
 interface Block {
   key: string;
-  kind: 'error' | 'serve' | 'empty' | 'status' | 'endpoint' | 'settings' | 'keys';
+  kind: 'error' | 'serve' | 'empty' | 'status' | 'splits' | 'traffic' | 'endpoint' | 'settings' | 'keys';
   /** The deployment it shows, if any. */
   id?: string;
   data: unknown;
@@ -23,7 +26,8 @@ interface Block {
 
 /**
  * The Serving section of a model page: the deployments of the model's aliases with their status,
- * endpoint and example calls; for editors also serving an alias, settings, keys and deleting.
+ * traffic splits, last minute's traffic, endpoint and example calls; for editors also serving an
+ * alias, setting and promoting splits, settings, keys and deleting.
  * Its state is a ServingModel, polled while the page is open.
  */
 export class ServingSection implements IDisposable {
@@ -67,7 +71,7 @@ export class ServingSection implements IDisposable {
 
   /** Shows the state; the page calls it too, when the model's aliases, versions or the caller's role changed. */
   render(): void {
-    const { deployments, keys } = this.model.value;
+    const { deployments, keys, traffic } = this.model.value;
     const canEdit = this.page.canEdit;
     this.error.textContent = this.model.error ?? '';
     const blocks: Block[] = [{ key: 'error', kind: 'error', data: null }];
@@ -75,9 +79,17 @@ export class ServingSection implements IDisposable {
     const free = Object.keys(this.page.value.model?.aliases ?? {}).filter((alias) => !served.has(alias));
     if (canEdit) blocks.push({ key: 'serve', kind: 'serve', data: free });
     if (this.model.loaded && deployments.length === 0) blocks.push({ key: 'empty', kind: 'empty', data: null });
+    const numbers = this.page.value.versions.map((v) => v.number);
     for (const d of deployments) {
       const { id } = d;
-      blocks.push({ key: `${id}/status`, kind: 'status', id, data: [d.alias, d.aliasVersion, d.status, canEdit] });
+      blocks.push({
+        key: `${id}/status`,
+        kind: 'status',
+        id,
+        data: [d.alias, d.aliasVersion, d.status, canEdit, d.canary, d.shadow, d.splitStatus],
+      });
+      if (canEdit) blocks.push({ key: `${id}/splits`, kind: 'splits', id, data: [d.canary, d.shadow, d.aliasVersion, numbers] });
+      blocks.push({ key: `${id}/traffic`, kind: 'traffic', id, data: traffic[id] ?? null });
       blocks.push({ key: `${id}/endpoint`, kind: 'endpoint', id, data: [d.endpoint, this.columnsFor(d)] });
       blocks.push({ key: `${id}/settings`, kind: 'settings', id, data: [SETTINGS.map((s) => d[s]), canEdit] });
       if (canEdit) blocks.push({ key: `${id}/keys`, kind: 'keys', id, data: keys[id] ?? [] });
@@ -104,6 +116,10 @@ export class ServingSection implements IDisposable {
         return this.serveForm(block.data as string[]);
       case 'status':
         return this.status(deployment);
+      case 'splits':
+        return this.splits(deployment);
+      case 'traffic':
+        return this.traffic(block.data as DeploymentTrafficStats | null);
       case 'endpoint':
         return this.endpoint(deployment);
       case 'settings':
@@ -155,7 +171,126 @@ export class ServingSection implements IDisposable {
           : null,
       ),
       d.status.lastError ? h('div', { class: 'tandem-serving-last-error tandem-models-error' }, lastErrorText(d.status, trans)) : null,
+      ...SPLITS.map((kind) => {
+        const split = d[kind];
+        const status = d.splitStatus[kind];
+        if (!split) return null;
+        return h(
+          'div',
+          { class: 'tandem-serving-split-line', 'data-split': kind },
+          h('span', { class: 'tandem-serving-split-kind' }, kind === 'canary' ? trans.__('Canary') : trans.__('Shadow')),
+          ' ',
+          splitText(split, status, trans),
+          status?.lastError ? h('span', { class: 'tandem-models-error' }, ' ', lastErrorText(status, trans)) : null,
+        );
+      }),
     );
+  }
+
+  /** Editors' forms for the canary and the shadow: version and share, saved or removed one at a time. */
+  private splits(d: Deployment): HTMLElement {
+    const trans = this.trans;
+    const others = this.page.value.versions.map((v) => v.number).filter((n) => n !== d.aliasVersion);
+    const form = (kind: SplitKind) => {
+      const current = d[kind];
+      const version = h(
+        'select',
+        { name: 'version', 'aria-label': trans.__('%1 version', kind) },
+        ...others.map((n) => h('option', { value: String(n), selected: current?.version === n }, `v${n}`)),
+      );
+      const percent = h('input', {
+        type: 'number',
+        name: 'percent',
+        min: 0,
+        max: 100,
+        step: 'any',
+        value: String(current?.percent ?? (kind === 'canary' ? 10 : 100)),
+        'aria-label': trans.__('%1 percent', kind),
+      });
+      const save = (split: TrafficSplit | null) => void this.model.act((api) => api.updateDeployment(d.id, { [kind]: split }));
+      return h(
+        'form',
+        {
+          class: 'tandem-serving-split',
+          'data-split': kind,
+          onsubmit: (e) => {
+            e.preventDefault();
+            save({ version: Number(version.value), percent: Number(percent.value) });
+          },
+        },
+        h(
+          'span',
+          { class: 'tandem-serving-split-kind' },
+          kind === 'canary' ? trans.__('Canary: answers') : trans.__('Shadow: gets copies of'),
+        ),
+        percent,
+        h('span', {}, trans.__('% of requests with')),
+        version,
+        h('button', { type: 'submit', class: 'jp-mod-styled', disabled: others.length === 0 }, trans.__('Save')),
+        current
+          ? h(
+              'button',
+              { type: 'button', class: 'jp-mod-styled tandem-serving-split-remove', onclick: () => save(null) },
+              trans.__('Remove'),
+            )
+          : null,
+        kind === 'canary' && current
+          ? h(
+              'button',
+              { type: 'button', class: 'jp-mod-styled jp-mod-accept tandem-serving-promote', onclick: () => void this.promote(d, current) },
+              trans.__('Promote'),
+            )
+          : null,
+      );
+    };
+    return h(
+      'div',
+      { class: 'tandem-serving-splits' },
+      others.length === 0 ? h('div', { class: 'tandem-serving-hint' }, trans.__('Register another version to split traffic.')) : null,
+      ...SPLITS.map(form),
+    );
+  }
+
+  /** The last minute's requests per split and version, as the server process saw them. */
+  private traffic(stats: DeploymentTrafficStats | null): HTMLElement {
+    const trans = this.trans;
+    const rows = (stats?.splits ?? []).flatMap(({ split, versions }) => versions.map((v) => ({ split, ...v })));
+    if (rows.length === 0)
+      return h('div', { class: 'tandem-serving-traffic tandem-serving-hint' }, trans.__('No requests in the last minute.'));
+    const head = [trans.__('Split'), trans.__('Version'), trans.__('req/s'), trans.__('Errors'), 'p50', 'p95'];
+    return h(
+      'table',
+      { class: 'tandem-serving-traffic' },
+      h('caption', {}, trans.__('Last %1 s, latency in ms', stats!.windowSeconds)),
+      h('thead', {}, h('tr', {}, ...head.map((label) => h('th', {}, label)))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((r) =>
+          h(
+            'tr',
+            { 'data-split': r.split },
+            h('td', {}, splitName(r.split, trans)),
+            h('td', {}, r.version === null ? '–' : `v${r.version}`),
+            h('td', {}, trafficNumber(r.requestsPerSecond)),
+            h('td', {}, String(r.errors)),
+            h('td', {}, trafficNumber(r.p50Ms)),
+            h('td', {}, trafficNumber(r.p95Ms)),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** Moves the alias to the canary's version, after asking. */
+  private async promote(d: Deployment, canary: TrafficSplit): Promise<void> {
+    const trans = this.trans;
+    const answer = await showDialog({
+      title: trans.__('Promote v%1 to %2?', canary.version, d.alias),
+      body: trans.__('The alias %1 moves to version %2, which then answers every request; the canary is removed.', d.alias, canary.version),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Promote') })],
+    });
+    if (answer.button.accept) await this.model.act((api) => api.promoteCanary(d.id));
   }
 
   private endpoint(d: Deployment): HTMLElement {

@@ -8,6 +8,13 @@ describe('Serving a model from its page in JupyterLab', () => {
   let browser: Browser;
   let page: Page;
   let secret = '';
+  const signature = {
+    inputs: [
+      { name: 'tenure', type: 'Float32' },
+      { name: 'spend', type: 'Float32' },
+    ],
+    outputs: [{ name: 'score', type: 'Float32' }],
+  };
   const endpoint = () => `${stack.tandemUrl}/tandem/serve/admin%2Fscorer/prod/predict`;
   const predict = (key: string) =>
     fetch(endpoint(), {
@@ -18,13 +25,6 @@ describe('Serving a model from its page in JupyterLab', () => {
 
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-    const signature = {
-      inputs: [
-        { name: 'tenure', type: 'Float32' },
-        { name: 'spend', type: 'Float32' },
-      ],
-      outputs: [{ name: 'score', type: 'Float32' }],
-    };
     await registerOnnx(stack.server, 'scorer', linear([2, -1], 0.5), { signature });
     expect((await stack.server.api('PUT', 'models/scorer/aliases/prod', { body: { version: 1 } })).status).toBe(200);
     page = await openLab(browser, stack.labUrl);
@@ -79,7 +79,35 @@ describe('Serving a model from its page in JupyterLab', () => {
     expect((await predict(secret)).status).toBe(401);
   }, 60_000);
 
-  it('shows a viewer the status and examples read-only: no Serve, settings, keys or Delete', async () => {
+  it('sends a share of requests to a canary version, shows each version’s traffic, and promotes the canary to the alias', async () => {
+    expect((await registerOnnx(stack.server, 'scorer', linear([2, -1], 1.5), { signature })).number).toBe(2);
+    const canary = page.locator('.tandem-serving-split[data-split="canary"]');
+    await expect.poll(() => canary.locator('option[value="2"]').count(), { timeout: 15_000 }).toBe(1);
+    await canary.locator('select').selectOption('2');
+    await canary.locator('input[name="percent"]').fill('50');
+    await canary.locator('button[type="submit"]').click();
+    const line = page.locator('.tandem-serving-split-line[data-split="canary"]');
+    await expect.poll(() => line.textContent(), { timeout: 20_000 }).toBe('Canary v2 · 50% · ready · serving v2');
+    const answers = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const res = await predict(stack.token);
+      expect(res.status).toBe(200);
+      answers.add((await res.json()).version);
+    }
+    expect([...answers].sort()).toEqual([1, 2]);
+    const traffic = page.locator('table.tandem-serving-traffic');
+    await expect.poll(() => traffic.locator('tbody tr').count(), { timeout: 15_000 }).toBe(2);
+    expect(await traffic.locator('tbody tr[data-split="canary"] td').nth(1).textContent()).toBe('v2');
+    await screenshot(page, 'serving-canary');
+    await canary.locator('.tandem-serving-promote').click();
+    await page.locator('.jp-Dialog button', { hasText: 'Promote' }).click();
+    const state = page.locator('[data-alias="prod"] .tandem-serving-state');
+    await expect.poll(() => state.textContent(), { timeout: 20_000 }).toBe('ready · serving v2');
+    expect(await line.count()).toBe(0);
+    expect((await stack.server.api('GET', 'deployments?model=scorer')).body.items[0]).toMatchObject({ aliasVersion: 2, canary: null });
+  }, 90_000);
+
+  it('shows a viewer the status, traffic and examples read-only: no Serve, splits, settings, keys or Delete', async () => {
     const vera = await stack.server.user('vera');
     const grant = { body: { type: 'user', name: 'vera', role: 'viewer' } };
     expect((await stack.server.api('PUT', 'models/scorer/grants', grant)).status).toBe(200);
@@ -92,8 +120,15 @@ describe('Serving a model from its page in JupyterLab', () => {
       await expect.poll(() => state.getAttribute('data-state'), { timeout: 15_000 }).toBe('ready');
       expect(await viewer.locator('.tandem-serving-curl').textContent()).toContain(endpoint());
       expect(await viewer.locator('.tandem-serving-settings input[name="maxBatchSize"]').isDisabled()).toBe(true);
-      for (const hidden of ['.tandem-serving-serve', '.tandem-serving-delete', '.tandem-serving-keys', '.tandem-serving-settings button'])
-        expect(await viewer.locator(hidden).count()).toBe(0);
+      await expect.poll(() => viewer.locator('table.tandem-serving-traffic tbody tr').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      const hidden = [
+        '.tandem-serving-serve',
+        '.tandem-serving-delete',
+        '.tandem-serving-keys',
+        '.tandem-serving-settings button',
+        '.tandem-serving-splits',
+      ];
+      for (const selector of hidden) expect(await viewer.locator(selector).count()).toBe(0);
     } finally {
       await viewer.close();
     }

@@ -1,11 +1,20 @@
 // The state and the texts behind a model page's Serving section: what ServingModel asks for (keys
-// only for editors), and the example calls and status lines it shows. The view is covered by the
+// only for editors, traffic for everyone), and the example calls, status and traffic texts it shows. The view is covered by the
 // browser suite (test/browser/serving.test.ts).
 import { nullTranslator } from '@jupyterlab/translation';
 import { describe, expect, it } from 'vitest';
-import type { Deployment, DeploymentKey, ModelsApi } from '../../../src/models/api';
+import type { Deployment, DeploymentKey, DeploymentTrafficStats, ModelsApi } from '../../../src/models/api';
 import { ServingModel } from '../../../src/models/models-model';
-import { curlExample, exampleRow, fetchExample, lastErrorText, statusText } from '../../../src/models/serving-examples';
+import {
+  curlExample,
+  exampleRow,
+  fetchExample,
+  lastErrorText,
+  splitName,
+  splitText,
+  statusText,
+  trafficNumber,
+} from '../../../src/models/serving-examples';
 
 const trans = nullTranslator.load('tandem');
 
@@ -19,11 +28,17 @@ const deployment = (id: string, alias: string, over: Partial<Deployment> = {}): 
     ...over,
   }) as Deployment;
 
+const traffic: DeploymentTrafficStats = {
+  windowSeconds: 60,
+  splits: [{ split: 'primary', versions: [{ version: 1, requests: 6, requestsPerSecond: 0.1, errors: 0, p50Ms: 1.2, p95Ms: 3.4 }] }],
+};
+
 function serving(canEdit: boolean) {
   const state = { deployments: [deployment('d1', 'prod')], calls: [] as string[], fail: false };
   const api = {
     deployments: async (name: string) => (state.calls.push(`deployments ${name}`), state.deployments),
     deploymentKeys: async (id: string) => (state.calls.push(`keys ${id}`), [{ id: 'k1', name: 'app' } as DeploymentKey]),
+    deploymentTraffic: async (id: string) => (state.calls.push(`traffic ${id}`), traffic),
     createDeployment: async (body: { model: string; alias: string }) => {
       state.calls.push(`create ${body.model} ${body.alias}`);
       if (state.fail) throw new Error('alias staging of model ana/churn is already deployed');
@@ -35,19 +50,21 @@ function serving(canEdit: boolean) {
 }
 
 describe('ServingModel', () => {
-  it('loads the model’s deployments by owner/name and, for editors, each one’s keys', async () => {
+  it('loads the model’s deployments by owner/name, each one’s traffic and, for editors, its keys', async () => {
     const { state, model } = serving(true);
     await model.refresh();
-    expect(state.calls).toEqual(['deployments ana/churn', 'keys d1']);
+    expect(state.calls).toEqual(['deployments ana/churn', 'keys d1', 'traffic d1']);
     expect(model.value.deployments.map((d) => d.alias)).toEqual(['prod']);
     expect(model.value.keys).toEqual({ d1: [{ id: 'k1', name: 'app' }] });
+    expect(model.value.traffic).toEqual({ d1: traffic });
   });
 
-  it('asks viewers for no keys (the server answers them only to editors)', async () => {
+  it('asks viewers for the traffic but no keys (the server answers keys only to editors)', async () => {
     const { state, model } = serving(false);
     await model.refresh();
-    expect(state.calls).toEqual(['deployments ana/churn']);
+    expect(state.calls).toEqual(['deployments ana/churn', 'traffic d1']);
     expect(model.value.keys).toEqual({});
+    expect(model.value.traffic).toEqual({ d1: traffic });
   });
 
   it('act() serves an alias and refreshes; a refusal shows as the error and answers false', async () => {
@@ -106,5 +123,21 @@ describe('status texts', () => {
       /^Version 2 could not be loaded \(.+\): not an ONNX model$/,
     );
     expect(lastErrorText({ state: 'ready', servedVersion: 1, loadingVersion: null, lastError: null }, trans)).toBe('');
+  });
+});
+
+describe('split and traffic texts', () => {
+  it('give a split’s version, share and status', () => {
+    const status = { state: 'ready' as const, servedVersion: 4, loadingVersion: null, lastError: null };
+    expect(splitText({ version: 4, percent: 10 }, status, trans)).toBe('v4 · 10% · ready · serving v4');
+    expect(splitText({ version: 4, percent: 0 }, null, trans)).toBe('v4 · 0%');
+  });
+
+  it('call the alias’s own share “alias”', () => {
+    expect(['primary', 'canary', 'shadow'].map((s) => splitName(s as 'primary', trans))).toEqual(['alias', 'canary', 'shadow']);
+  });
+
+  it('show rates and latencies with three significant digits at most', () => {
+    expect([0, 0.0123, 1.23456, 12.345, 123.4, 4567.8].map(trafficNumber)).toEqual(['0', '0.012', '1.23', '12.3', '123', '4568']);
   });
 });
