@@ -6,7 +6,8 @@
 //     for both servers (targets at c=8: Tandem ≥ 2× FastAPI's throughput, Tandem p99 ≤ 5 ms);
 //  2. the alias moves between two versions every MOVE_EVERY_MS under load (target: 0 failed requests).
 // Tandem runs as `tandem serve` in its own process on real PostgreSQL, as deployed: requests carry a
-// deployment key, /metrics and logging are on at their defaults. The model is registered through
+// deployment key, /metrics and logging are on at their defaults, and every prediction is written to
+// the prediction log (logSampleRate 1, the most it costs). The model is registered through
 // the API with its signature (20 named float columns), so requests send named fields on both sides.
 // The targets are against the issue's peer, FastAPI under uvicorn as `pip install fastapi uvicorn`
 // runs it (h11, asyncio); the same app under uvicorn with httptools + uvloop (what
@@ -170,7 +171,7 @@ async function deploy(tandem, files) {
     await api(tandem, 'POST', `${uploads}/commit`);
   }
   await api(tandem, 'PUT', `models/${encodeURIComponent(fullName)}/aliases/prod`, { version: 1 });
-  const deployment = await api(tandem, 'POST', 'deployments', { model: fullName, alias: 'prod' });
+  const deployment = await api(tandem, 'POST', 'deployments', { model: fullName, alias: 'prod', logSampleRate: 1 });
   const { secret } = await api(tandem, 'POST', `deployments/${deployment.id}/keys`, { name: 'bench' });
   const ready = `${tandem.url}${deployment.endpoint.replace(/\/predict$/, '/ready')}`;
   await waitFor('the deployment to load', async () => (await fetch(ready, { headers: { authorization: `Bearer ${secret}` } })).ok);

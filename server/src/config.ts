@@ -35,6 +35,7 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(4 * 1024 * 1024),
+  TANDEM_SERVE_LOG_FLUSH_SECONDS: z.coerce.number().positive().max(3600).default(10),
   TANDEM_MAX_ARTIFACT_BYTES: z.coerce
     .number()
     .int()
@@ -93,6 +94,8 @@ export interface Config {
   maxArtifactBytes: number;
   /** Largest body a prediction request may send (TANDEM_SERVE_MAX_BODY_BYTES, default 4 MiB); more is a 413. */
   serveMaxBodyBytes: number;
+  /** How often sampled prediction logs are written to the artifact store, one file per deployment (TANDEM_SERVE_LOG_FLUSH_SECONDS, default 10). */
+  serveLogFlushMs: number;
   sparkMaster: string;
   logLevel: Env['TANDEM_LOG_LEVEL'];
   /** When set, `/metrics` answers only to `Authorization: Bearer <it>` (what Prometheus scrapes with). */
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.TANDEM_MAX_BODY_BYTES,
     maxArtifactBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
     serveMaxBodyBytes: e.TANDEM_SERVE_MAX_BODY_BYTES,
+    serveLogFlushMs: e.TANDEM_SERVE_LOG_FLUSH_SECONDS * 1000,
     sparkMaster: e.TANDEM_SPARK_MASTER,
     logLevel: e.TANDEM_LOG_LEVEL,
     metricsToken: e.TANDEM_METRICS_TOKEN,

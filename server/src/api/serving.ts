@@ -20,6 +20,14 @@ export interface DeploymentSettings {
   timeoutMs: number;
 }
 
+/** Sampled prediction logging: rows of requests written to the artifact store as Parquet, one partition per hour. */
+export interface PredictionLogSettings {
+  /** The share of requests logged, 0–1 (every row of a logged request is a log row). Default 0: off. */
+  logSampleRate: number;
+  /** Hour partitions older than this many days are deleted, 1–3650. Default 30. */
+  logRetentionDays: number;
+}
+
 /** A second version beside the alias's: it answers a share of requests (canary) or gets copies of them (shadow). */
 export interface TrafficSplit {
   /** A version number of the deployment's model, other than the one the alias points at. */
@@ -58,7 +66,7 @@ export interface DeploymentStatus {
   lastError: { version: number | null; message: string; at: string } | null;
 }
 
-export interface Deployment<Time = string> extends DeploymentSettings, DeploymentTraffic {
+export interface Deployment<Time = string> extends DeploymentSettings, PredictionLogSettings, DeploymentTraffic {
   id: string;
   modelId: string;
   /** The model's `owner/name`. */
@@ -80,7 +88,7 @@ export interface Deployment<Time = string> extends DeploymentSettings, Deploymen
 export type DeploymentPage<Time = string> = Page<Deployment<Time>>;
 
 /** `POST /deployments` (editors of the model): serve `alias` of `model`. */
-export interface CreateDeploymentRequest extends Partial<DeploymentSettings>, Partial<DeploymentTraffic> {
+export interface CreateDeploymentRequest extends Partial<DeploymentSettings>, Partial<PredictionLogSettings>, Partial<DeploymentTraffic> {
   model: string;
   alias: string;
 }
@@ -89,7 +97,7 @@ export interface CreateDeploymentRequest extends Partial<DeploymentSettings>, Pa
  * `PATCH /deployments/:id`: change settings; applies to requests that arrive afterwards. A split
  * given as null is removed; one left out is kept.
  */
-export type UpdateDeploymentRequest = Partial<DeploymentSettings> & Partial<DeploymentTraffic>;
+export type UpdateDeploymentRequest = Partial<DeploymentSettings> & Partial<PredictionLogSettings> & Partial<DeploymentTraffic>;
 
 /** One version's requests over the last minute. */
 export interface VersionTraffic {
@@ -111,6 +119,23 @@ export interface DeploymentTrafficStats {
   windowSeconds: number;
   splits: { split: 'primary' | 'canary' | 'shadow'; versions: VersionTraffic[] }[];
 }
+
+/**
+ * One Parquet file of a deployment's prediction log, at
+ * `serving-logs/<deployment>/date=YYYY-MM-DD/hour=HH/<process>-<ms>-<n>.parquet` (UTC). Columns:
+ * `_ts` (timestamp), `_version`, `_split` (primary, canary or shadow), `_latency_ms`, `_status`
+ * (HTTP), `_error`, one per input field as sent (arrays as JSON text), and `_prediction` (JSON
+ * text unless every prediction is a number). A request of n rows is n log rows.
+ */
+export interface PredictionLogFile {
+  key: string;
+  size: number;
+  /** The start of the file's hour partition (ISO 8601, UTC). */
+  hour: string;
+}
+
+/** `GET /deployments/:id/logs` (editors): the log's files, newest hour first; `GET …/logs/file?key=` downloads one. */
+export type PredictionLogPage = Page<PredictionLogFile>;
 
 /** A per-deployment API key, for applications that hold no user account. */
 export interface DeploymentKey<Time = string> {
@@ -148,13 +173,16 @@ export type PredictValue = number | string | boolean | null | PredictValue[];
  * `POST …/predict`: exactly one of `rows` (one object per row) or `columns` (one array of
  * per-row values per field). Fields are the model's input names; a model with one input of shape
  * [N, k] whose version signature lists k input columns also takes those columns by name, one
- * number each. `null` is NaN for float inputs.
+ * number each. `null` is NaN for float inputs. An Arrow IPC body (Content-Type
+ * `application/vnd.apache.arrow.stream` or `.file`) is read as `columns`.
  */
 export type PredictRequest = { rows: Record<string, PredictValue>[] } | { columns: Record<string, PredictValue[]> };
 
 /**
  * One prediction per input row: the output's value for that row (a number, or an array for wider
- * outputs) when the model has one output, else an object keyed by output name.
+ * outputs) when the model has one output, else an object keyed by output name. With `Accept:
+ * application/vnd.apache.arrow.stream`, an Arrow IPC stream instead: a `prediction` column, or one
+ * per output, and `version` in the `Tandem-Model-Version` header.
  */
 export interface PredictResponse {
   predictions: PredictValue[] | Record<string, PredictValue>[];

@@ -103,7 +103,7 @@ function cors(allowed: string[] | '*') {
       if (allowed !== '*') res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-CSRF-Token, X-Tandem-Sha256');
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
-      res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition, X-Tandem-Sha256');
+      res.setHeader('Access-Control-Expose-Headers', 'Content-Disposition, X-Tandem-Sha256, Tandem-Model-Version');
     }
     if (req.method === 'OPTIONS') {
       res.status(204).end();

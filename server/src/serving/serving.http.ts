@@ -3,12 +3,22 @@ import type { IncomingMessage } from 'node:http';
 // The predict route's own HTTP plumbing. Predictions are the one path called thousands of times
 // a second, so it reads and parses the body itself instead of through body-parser, and skips zod
 // for bodies already in the shape the schema takes. Anything unusual (a compressed or chunked
-// body, another charset, a body the fast checks do not accept) is left to the general path, so
+// body, another charset, Arrow in or out, a body the fast checks do not accept) is left to the general path, so
 // that its answers, errors included, stay exactly the documented ones.
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const ARROW_TYPE = /^\s*application\/vnd\.apache\.arrow\.(?:stream|file)\s*(?:;|$)/i;
 
-/** The body is one plain JSON document of a known length: no content-encoding, a UTF-8 (or unnamed) charset. */
+/** The media type of Arrow IPC streams: predict routes answer one to callers that accept it. */
+export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+
+/** The body is Arrow IPC, in the stream or the file format. */
+export const isArrowBody = (req: IncomingMessage): boolean => ARROW_TYPE.test(req.headers['content-type'] ?? '');
+
+/** The caller asks for the predictions as an Arrow IPC stream. */
+export const wantsArrow = (req: IncomingMessage): boolean => req.headers.accept?.includes(ARROW_STREAM) === true;
+
+/** The body is one plain JSON document of a known length: no content-encoding, a UTF-8 (or unnamed) charset, not Arrow. */
 export function plainBody(req: IncomingMessage, limit: number): number | undefined {
   const { headers } = req;
   const length = Number(headers['content-length']);
@@ -16,7 +26,7 @@ export function plainBody(req: IncomingMessage, limit: number): number | undefin
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
   const type = headers['content-type'];
-  if (type !== undefined && /charset=(?!"?utf-8)/i.test(type)) return undefined;
+  if (type !== undefined && (/charset=(?!"?utf-8)/i.test(type) || ARROW_TYPE.test(type))) return undefined;
   return length;
 }
 

@@ -1,12 +1,14 @@
-import express, { Router, type Request } from 'express';
+import { pipeline } from 'node:stream/promises';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import type { PredictResponse } from '../api/index.js';
 import { DEPLOYMENT_KEY_PREFIX } from '../auth/tokens.js';
 import type { AppContext, Feature } from '../context.js';
 import { pageQuery } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import { callerFor, route } from '../http/route.js';
 import { ALIAS, MODEL_REF } from '../models/models.search.js';
-import { isPredictBody, plainBody, readBody } from './serving.http.js';
+import { ARROW_STREAM, isArrowBody, isPredictBody, plainBody, readBody, wantsArrow } from './serving.http.js';
 import { createServingService } from './serving.service.js';
 
 const tags = ['serving'];
@@ -16,6 +18,8 @@ const settings = {
   maxWaitMs: z.number().int().min(0).max(10_000),
   queueLimit: z.number().int().min(1).max(1_000_000),
   timeoutMs: z.number().int().min(1).max(600_000),
+  logSampleRate: z.number().min(0).max(1),
+  logRetentionDays: z.number().int().min(1).max(3650),
 };
 const split = z
   .object({
@@ -52,6 +56,10 @@ const predictBody = z
   );
 
 type PredictBody = { rows: Record<string, unknown>[] } | { columns: Record<string, unknown[]> };
+
+// The Arrow codec loads apache-arrow on first use: a server no one sends Arrow should not pay for it.
+let arrowCodec: Promise<typeof import('./serving.arrow.js')> | undefined;
+const arrow = () => (arrowCodec ??= import('./serving.arrow.js'));
 
 /**
  * Model serving: deployments under /tandem/api/deployments, predictions at /tandem/serve (outside
@@ -204,6 +212,43 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
     },
   );
 
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/deployments/:id/logs',
+      auth: 'user',
+      summary: 'The prediction log’s Parquet files (key, size, hour), newest hour first (editors)',
+      tags,
+      params: deploymentParams,
+      query: pageQuery(),
+    },
+    async ({ caller, params, query }) => serving.logFiles(caller, params.id, query),
+  );
+
+  route(
+    api,
+    openapi,
+    {
+      method: 'get',
+      path: '/deployments/:id/logs/file',
+      auth: 'user',
+      summary: 'Download one Parquet file of the prediction log, by a key that GET …/logs listed (editors)',
+      tags,
+      params: deploymentParams,
+      query: z.object({ key: z.string().min(1).max(1024) }),
+    },
+    async ({ caller, params, query, res }) => {
+      const { stream, size } = await serving.logFile(caller, params.id, query.key);
+      res.status(200);
+      res.setHeader('Content-Type', 'application/vnd.apache.parquet');
+      res.setHeader('Content-Length', String(size));
+      res.setHeader('Content-Disposition', `attachment; filename="${query.key.split('/').pop()}"`);
+      await pipeline(stream, res);
+    },
+  );
+
   const aliasParams = z.object({ model: MODEL_REF, alias: ALIAS });
   const limit = ctx.config.serveMaxBodyBytes;
   // Parameter pairs already checked; bounded, as callers choose them.
@@ -213,7 +258,7 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
   // take falls through to the general path below, with the body it read.
   pages.post('/tandem/serve/:model/:alias/predict', (req, res, next) => {
     const length = plainBody(req, limit);
-    if (length === undefined) return next();
+    if (length === undefined || wantsArrow(req)) return next();
     readBody(req, length)
       .then(
         async (text) => {
@@ -249,8 +294,14 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
       .catch((error: unknown) => next(error));
   });
 
-  // Any content type is read as JSON (curl -d sends form encoding by default); the limit is the serving one.
-  pages.use('/tandem/serve', express.json({ limit, type: () => true }));
+  // Arrow IPC bodies are read as bytes and decoded to the columns a JSON body would send, so that
+  // the schema and the model check both alike. Any other content type is read as JSON (curl -d
+  // sends form encoding by default). Both with the serving limit.
+  pages.use('/tandem/serve', express.raw({ limit, type: isArrowBody }), async (req, _res, next) => {
+    if (isArrowBody(req) && Buffer.isBuffer(req.body)) req.body = { columns: (await arrow()).columnsFromArrow(req.body) };
+    next();
+  });
+  pages.use('/tandem/serve', express.json({ limit, type: (req) => !isArrowBody(req) }));
   route(
     pages,
     openapi,
@@ -258,15 +309,20 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
       method: 'post',
       path: '/tandem/serve/:model/:alias/predict',
       auth: 'public',
-      summary: 'Predict with the version the alias serves: {"rows": [...]} or {"columns": {...}} (viewer token or deployment key)',
+      summary:
+        'Predict with the version the alias serves: {"rows": [...]}, {"columns": {...}} or an Arrow IPC body; Accept: application/vnd.apache.arrow.stream answers Arrow (viewer token or deployment key)',
       tags,
       params: aliasParams,
       body: predictBody,
     },
-    async ({ caller, req, params, body }) =>
-      serving.predict(
-        await serving.endpoint({ principal: caller, key: keyOf(req) }, params.model, { alias: params.alias }),
-        body as PredictBody,
+    async ({ caller, req, res, params, body }) =>
+      answer(
+        req,
+        res,
+        await serving.predict(
+          await serving.endpoint({ principal: caller, key: keyOf(req) }, params.model, { alias: params.alias }),
+          body as PredictBody,
+        ),
       ),
   );
 
@@ -277,15 +333,19 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
       method: 'post',
       path: '/tandem/serve/:model/versions/:version/predict',
       auth: 'public',
-      summary: 'Predict with one version of a deployed model (viewer token; loaded on first use)',
+      summary: 'Predict with one version of a deployed model, in and out as the alias route (viewer token; loaded on first use)',
       tags,
       params: z.object({ model: MODEL_REF, version: versionNumber }),
       body: predictBody,
     },
-    async ({ caller, req, params, body }) =>
-      serving.predict(
-        await serving.endpoint({ principal: caller, key: keyOf(req) }, params.model, { version: params.version }),
-        body as PredictBody,
+    async ({ caller, req, res, params, body }) =>
+      answer(
+        req,
+        res,
+        await serving.predict(
+          await serving.endpoint({ principal: caller, key: keyOf(req) }, params.model, { version: params.version }),
+          body as PredictBody,
+        ),
       ),
   );
 
@@ -332,6 +392,20 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
     pages,
     close: () => serving.close(),
   };
+}
+
+/** The answer for route() to send as JSON, or written here as an Arrow IPC stream when the caller accepts one. */
+async function answer(req: Request, res: Response, predictions: PredictResponse): Promise<PredictResponse | undefined> {
+  if (!wantsArrow(req)) return predictions;
+  const bytes = (await arrow()).arrowFromPredictions(predictions);
+  // The version, which JSON answers beside the predictions, goes in a header.
+  res.writeHead(200, {
+    'content-type': ARROW_STREAM,
+    'content-length': bytes.byteLength,
+    'tandem-model-version': String(predictions.version),
+  });
+  res.end(bytes);
+  return undefined;
 }
 
 /** A deployment key, when the caller sent one instead of a user token. */

@@ -18,8 +18,11 @@ import type {
   DeploymentTraffic,
   DeploymentTrafficStats,
   Page,
+  PredictionLogFile,
+  PredictionLogSettings,
   PredictResponse,
 } from '../api/index.js';
+import { PredictionLog } from './serving.logs.js';
 import { ServingMetrics, type Labels } from './serving.metrics.js';
 import { loadModel, sha256, type LoadedModel } from './serving.model.js';
 import { Runner } from './serving.runner.js';
@@ -29,6 +32,10 @@ import { ServingStore, type DeploymentKey, type DeploymentRow } from './serving.
 export type Deployment = ApiDeployment<Date>;
 
 export const DEFAULT_SETTINGS: DeploymentSettings = { maxBatchSize: 64, maxWaitMs: 0, queueLimit: 1000, timeoutMs: 10_000 };
+export const DEFAULT_LOG_SETTINGS: PredictionLogSettings = { logSampleRate: 0, logRetentionDays: 30 };
+
+/** What a deployment's PATCH may change. */
+type Changes = Partial<DeploymentSettings & PredictionLogSettings & DeploymentTraffic>;
 
 export interface ServingLimits {
   /** Largest ONNX file loaded (bytes). */
@@ -49,11 +56,15 @@ export interface Credentials {
 
 type PredictBody = { rows: Record<string, unknown>[] } | { columns: Record<string, unknown[]> };
 
-/** What serves one version of an endpoint, and the labels of its metrics. */
+/** What serves one version of an endpoint, the labels of its metrics, and where its predictions are logged. */
 interface Target {
   runner: Runner;
   labels: Labels;
   recent: RecentTraffic;
+  /** The deployment whose prediction log this target writes to ('' for pinned versions, which are not logged). */
+  deploymentId: string;
+  /** The deployment's `logSampleRate`, kept here so an unlogged prediction costs one comparison. */
+  logRate: number;
 }
 
 /** A canary or shadow version beside the alias's, and its share of requests. */
@@ -87,6 +98,8 @@ const KEY_CACHE_MS = 5_000;
  */
 const ACCESS_CACHE_MS = 2_000;
 const KEY_TOUCH_MS = 60_000;
+/** How often old prediction log partitions are deleted. */
+const LOG_SWEEP_MS = 3_600_000;
 
 /**
  * Deployments (stored) and what serves them in this process (runners): each deployment follows
@@ -103,6 +116,8 @@ export class ServingService {
   private reconciling: Promise<void> = Promise.resolve();
   private stopEvents: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ServingStore,
@@ -114,6 +129,7 @@ export class ServingService {
     private readonly metrics: ServingMetrics,
     private readonly log: Logger,
     private readonly limits: ServingLimits,
+    private readonly predictionLog: PredictionLog,
   ) {}
 
   /** Loads every deployment in the background and follows alias moves. */
@@ -124,26 +140,30 @@ export class ServingService {
       this.reconcile().catch((error: unknown) => this.log.warn('reconciling deployments failed', { error: String(error) }));
       this.sweepPinned();
     }, this.limits.reconcileMs).unref();
+    this.sweeping = this.sweepLogs();
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.sweepLogs());
+    }, LOG_SWEEP_MS).unref();
   }
 
   async close(): Promise<void> {
     this.stopEvents?.();
     clearInterval(this.timer);
+    clearInterval(this.sweepTimer);
     await this.reconciling.catch(() => undefined);
     for (const id of [...this.served.keys()]) await this.unserve(id);
     for (const key of [...this.pinned.keys()]) await this.unpin(key);
+    await this.sweeping;
+    await this.predictionLog.close();
   }
 
   // ---- deployments
 
-  async create(
-    who: Principal,
-    input: Partial<DeploymentSettings & DeploymentTraffic> & { model: string; alias: string },
-  ): Promise<Deployment> {
+  async create(who: Principal, input: Changes & { model: string; alias: string }): Promise<Deployment> {
     const { model } = await this.models.access(who, input.model, 'editor');
     const aliasVersion = (await this.registry.findVersion(model.id, { alias: input.alias }))?.number ?? null;
     await this.checkSplits(model.id, model.fullName, aliasVersion, input);
-    const settings = { ...DEFAULT_SETTINGS, canary: null, shadow: null, ...definedOnly(input) };
+    const settings = { ...DEFAULT_SETTINGS, ...DEFAULT_LOG_SETTINGS, canary: null, shadow: null, ...definedOnly(input) };
     const row = await audited(
       this.store,
       who,
@@ -172,7 +192,7 @@ export class ServingService {
     return { ...found, items: found.items.map((row) => this.view(row)) };
   }
 
-  async update(who: Principal, id: string, change: Partial<DeploymentSettings & DeploymentTraffic>): Promise<Deployment> {
+  async update(who: Principal, id: string, change: Changes): Promise<Deployment> {
     const { row } = await this.access(who, id, 'editor');
     await this.checkSplits(row.modelId, row.model, row.aliasVersion, change);
     const fields = definedOnly(change);
@@ -222,6 +242,31 @@ export class ServingService {
     );
     this.publish('deployment.deleted', row);
     await this.reconcile(row.modelId);
+  }
+
+  // ---- prediction logs
+
+  /** The deployment's prediction log files, newest hour first (editors: the log holds callers' inputs). */
+  async logFiles(who: Principal, id: string, page: PageRequest): Promise<Page<PredictionLogFile>> {
+    await this.access(who, id, 'editor');
+    return this.predictionLog.files(id, page);
+  }
+
+  /** One of the deployment's prediction log files (editors). */
+  async logFile(who: Principal, id: string, key: string): Promise<{ stream: Readable; size: number }> {
+    await this.access(who, id, 'editor');
+    return this.predictionLog.open(id, key);
+  }
+
+  /** Deletes every deployment's log partitions older than its retention; never rejects. */
+  private async sweepLogs(): Promise<void> {
+    for (const { row } of [...this.served.values()]) {
+      try {
+        await this.predictionLog.sweep(row.id, row.logRetentionDays);
+      } catch (error) {
+        this.log.warn('deleting old prediction logs failed', { deployment: row.id, error: String(error) });
+      }
+    }
   }
 
   // ---- keys
@@ -311,12 +356,29 @@ export class ServingService {
       const ms = performance.now() - started;
       this.metrics.request(target.labels, ms / 1000, 200, answer.version);
       target.recent.record(answer.version, ms, true);
+      // The sample is drawn before the entry is built, so that unsampled requests allocate nothing.
+      if (target.logRate > 0 && Math.random() < target.logRate) {
+        const entry = { split: target.labels.split, version: answer.version, latencyMs: ms, status: 200, error: null, body, answer };
+        this.predictionLog.record(target.deploymentId, entry, 1);
+      }
       return answer;
     } catch (error) {
       const known = error instanceof TandemError ? error : new TandemError('INTERNAL', 'the prediction failed', { cause: error });
       const ms = performance.now() - started;
       this.metrics.request(target.labels, ms / 1000, known.status, target.runner.servedVersion, known.code);
       target.recent.record(target.runner.servedVersion, ms, false);
+      if (target.logRate > 0 && Math.random() < target.logRate) {
+        const entry = {
+          split: target.labels.split,
+          version: target.runner.servedVersion,
+          latencyMs: ms,
+          status: known.status,
+          error: known.message,
+          body,
+          answer: undefined,
+        };
+        this.predictionLog.record(target.deploymentId, entry, 1);
+      }
       throw known;
     }
   }
@@ -353,7 +415,11 @@ export class ServingService {
         this.serve(row);
       }
       for (const [id, served] of this.served) {
-        if (!seen.has(id) && (modelId === undefined || served.row.modelId === modelId)) await this.unserve(id);
+        if (!seen.has(id) && (modelId === undefined || served.row.modelId === modelId)) {
+          await this.unserve(id);
+          // The deployment is gone (deleted, or with its model): so is its log.
+          this.predictionLog.forget(id);
+        }
       }
       if (modelId !== undefined && rows.length === 0) {
         for (const [key, pinned] of this.pinned) if (pinned.modelId === modelId) await this.unpin(key);
@@ -370,6 +436,7 @@ export class ServingService {
       this.served.set(row.id, served);
     }
     served.row = row;
+    served.logRate = row.logSampleRate;
     served.runner.settings = settingsOf(row);
     served.runner.follow(row.aliasVersion, `alias ${row.alias} of model ${row.model} points at no version`);
     for (const split of ['canary', 'shadow'] as const) served[split] = this.serveSplit(served[split], row, split);
@@ -384,6 +451,7 @@ export class ServingService {
     }
     const target = current ?? { ...this.target(row, split), percent: wanted.percent };
     target.percent = wanted.percent;
+    target.logRate = row.logSampleRate;
     target.runner.settings = settingsOf(row);
     target.runner.follow(wanted.version);
     return target;
@@ -392,7 +460,13 @@ export class ServingService {
   private target(row: DeploymentRow, split: Labels['split']): Target {
     const labels: Labels = { model: row.model, endpoint: row.alias, split };
     this.metrics.served(labels, null);
-    return { runner: new Runner(settingsOf(row), this.hooks(row.modelId, labels)), labels, recent: new RecentTraffic() };
+    return {
+      runner: new Runner(settingsOf(row), this.hooks(row.modelId, labels)),
+      labels,
+      recent: new RecentTraffic(),
+      deploymentId: row.id,
+      logRate: row.logSampleRate,
+    };
   }
 
   private async stop(target: Target): Promise<void> {
@@ -404,7 +478,12 @@ export class ServingService {
     const served = this.served.get(id);
     if (!served) return;
     this.served.delete(id);
-    for (const target of [served, served.canary, served.shadow]) if (target) await this.stop(target);
+    for (const target of [served, served.canary, served.shadow]) {
+      if (!target) continue;
+      // Requests still running finish unlogged, so nothing lands in the log of a deleted deployment.
+      target.logRate = 0;
+      await this.stop(target);
+    }
   }
 
   private hooks(modelId: string, labels: Labels) {
@@ -499,7 +578,16 @@ export class ServingService {
         const labels: Labels = { model: fullName, endpoint: `versions/${number}`, split: 'primary' };
         const runner = new Runner(settingsOf(settingsFrom.row), this.hooks(modelId, labels));
         runner.follow(number);
-        pinned = { runner, labels, recent: new RecentTraffic(), modelId, lastUsed: Date.now(), settled: runner.settled() };
+        pinned = {
+          runner,
+          labels,
+          recent: new RecentTraffic(),
+          deploymentId: '',
+          logRate: 0,
+          modelId,
+          lastUsed: Date.now(),
+          settled: runner.settled(),
+        };
         this.pinned.set(key, pinned);
       }
     }
@@ -594,9 +682,10 @@ const settingsOf = (row: DeploymentSettings): DeploymentSettings => ({
 });
 
 /** The settings fields that were given (PATCH leaves the others alone; a split given as null is removed). */
-function definedOnly(input: Partial<DeploymentSettings & DeploymentTraffic>): Partial<DeploymentSettings & DeploymentTraffic> {
-  const out: Partial<DeploymentSettings & DeploymentTraffic> = {};
-  for (const key of ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs'] as const) if (input[key] !== undefined) out[key] = input[key];
+function definedOnly(input: Changes): Changes {
+  const out: Changes = {};
+  for (const key of ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs', 'logSampleRate', 'logRetentionDays'] as const)
+    if (input[key] !== undefined) out[key] = input[key];
   if (input.canary !== undefined) out.canary = input.canary;
   if (input.shadow !== undefined) out.shadow = input.shadow;
   return out;
@@ -653,5 +742,6 @@ export function createServingService(ctx: AppContext): ServingService {
     new ServingMetrics(ctx.metrics.registry),
     ctx.log,
     { maxModelBytes: ctx.config.maxArtifactBytes, reconcileMs: 10_000, maxPinned: 4, pinnedIdleMs: 10 * 60_000 },
+    new PredictionLog(ctx.artifacts, ctx.log, { flushMs: ctx.config.serveLogFlushMs }),
   );
 }

@@ -4,10 +4,17 @@ import type { Principal } from '../auth/principal.js';
 import { PgCode, pgErrorCode, type Db, type Queryable } from '../db/db.js';
 import { TOTAL_COLUMN, toPage, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
-import type { DeploymentKey as ApiDeploymentKey, DeploymentSettings, DeploymentTraffic, Page, TrafficSplit } from '../api/index.js';
+import type {
+  DeploymentKey as ApiDeploymentKey,
+  DeploymentSettings,
+  DeploymentTraffic,
+  Page,
+  PredictionLogSettings,
+  TrafficSplit,
+} from '../api/index.js';
 
 /** A deployment row as stored: the API's `Deployment` without its live status and endpoint. */
-export interface DeploymentRow extends DeploymentSettings, DeploymentTraffic {
+export interface DeploymentRow extends DeploymentSettings, PredictionLogSettings, DeploymentTraffic {
   id: string;
   modelId: string;
   /** The model's `owner/name`. */
@@ -30,6 +37,7 @@ const split = (name: 'canary' | 'shadow') =>
 // Aliased to the API's field names, so rows need no mapping.
 const DEPLOYMENT_COLUMNS = `d.id, d.model_id AS "modelId", u.name || '/' || m.name AS model, d.alias,
   d.max_batch_size AS "maxBatchSize", d.max_wait_ms AS "maxWaitMs", d.queue_limit AS "queueLimit", d.timeout_ms AS "timeoutMs",
+  d.log_sample_rate AS "logSampleRate", d.log_retention_days AS "logRetentionDays",
   ${split('canary')} AS canary, ${split('shadow')} AS shadow,
   d.created_by AS "createdBy", d.created_at AS "createdAt", d.updated_at AS "updatedAt",
   (SELECT v.number FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
@@ -53,14 +61,16 @@ export class ServingStore {
 
   async createDeployment(
     tx: Queryable,
-    input: DeploymentSettings & DeploymentTraffic & { modelId: string; modelName: string; alias: string; createdBy: string },
+    input: DeploymentSettings &
+      PredictionLogSettings &
+      DeploymentTraffic & { modelId: string; modelName: string; alias: string; createdBy: string },
   ): Promise<DeploymentRow> {
     const id = randomUUID();
     try {
       await tx.query(
         `INSERT INTO deployments (id, model_id, alias, max_batch_size, max_wait_ms, queue_limit, timeout_ms, created_by,
-           canary_version, canary_percent, shadow_version, shadow_percent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+           canary_version, canary_percent, shadow_version, shadow_percent, log_sample_rate, log_retention_days)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           id,
           input.modelId,
@@ -72,6 +82,8 @@ export class ServingStore {
           input.createdBy,
           ...splitValues(input.canary),
           ...splitValues(input.shadow),
+          input.logSampleRate,
+          input.logRetentionDays,
         ],
       );
     } catch (cause) {
@@ -116,7 +128,11 @@ export class ServingStore {
   }
 
   /** Changes the fields given; a split given as null is removed. */
-  async updateDeployment(tx: Queryable, id: string, change: Partial<DeploymentSettings & DeploymentTraffic>): Promise<void> {
+  async updateDeployment(
+    tx: Queryable,
+    id: string,
+    change: Partial<DeploymentSettings & PredictionLogSettings & DeploymentTraffic>,
+  ): Promise<void> {
     await tx.query(
       `UPDATE deployments SET max_batch_size = COALESCE($2, max_batch_size), max_wait_ms = COALESCE($3, max_wait_ms),
          queue_limit = COALESCE($4, queue_limit), timeout_ms = COALESCE($5, timeout_ms),
@@ -124,6 +140,8 @@ export class ServingStore {
          canary_percent = CASE WHEN $6::boolean THEN $8::double precision ELSE canary_percent END,
          shadow_version = CASE WHEN $9::boolean THEN $10::integer ELSE shadow_version END,
          shadow_percent = CASE WHEN $9::boolean THEN $11::double precision ELSE shadow_percent END,
+         log_sample_rate = COALESCE($12::double precision, log_sample_rate),
+         log_retention_days = COALESCE($13::integer, log_retention_days),
          updated_at = now()
        WHERE id = $1`,
       [
@@ -136,6 +154,8 @@ export class ServingStore {
         ...splitValues(change.canary),
         change.shadow !== undefined,
         ...splitValues(change.shadow),
+        change.logSampleRate ?? null,
+        change.logRetentionDays ?? null,
       ],
     );
   }

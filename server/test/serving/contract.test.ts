@@ -44,6 +44,8 @@ const DEPLOYMENT = {
   maxWaitMs: true,
   queueLimit: true,
   timeoutMs: true,
+  logSampleRate: true,
+  logRetentionDays: true,
 } satisfies KeyList<Deployment>;
 const PAGE = { items: true, total: true, nextPageToken: 'optional' } satisfies KeyList<DeploymentPage>;
 const KEY = {

@@ -177,3 +177,33 @@ export function servedVersion(server: TestServer, id: string, version: number, t
     return body.status?.servedVersion === version && body.status.loadingVersion === null && body;
   });
 }
+
+/**
+ * Registers `bytes` as version 1 of `name`, points `prod` at it and serves it. The credit model
+ * (score = age + 10·income + 100·debt, with a signature) and the two-input pair serve most tests.
+ */
+export async function serveVersion(
+  server: TestServer,
+  name: string,
+  bytes: Buffer,
+  options: Parameters<typeof registerOnnx>[3] = {},
+): Promise<void> {
+  await registerOnnx(server, name, bytes, options);
+  await server.api('PUT', `models/${name}/aliases/prod`, { body: { version: 1 } });
+  await deploy(server, name, 'prod', { version: 1 });
+}
+
+export const CREDIT_SIGNATURE = {
+  inputs: [
+    { name: 'age', type: 'Float32' },
+    { name: 'income', type: 'Float32' },
+    { name: 'debt', type: 'Float32' },
+  ],
+  outputs: [{ name: 'score', type: 'Float32' }],
+};
+
+/** The credit and pair models, served at prod. */
+export async function serveCreditAndPair(server: TestServer): Promise<void> {
+  await serveVersion(server, 'credit', linear([1, 10, 100], 0), { signature: CREDIT_SIGNATURE });
+  await serveVersion(server, 'pair', twoInputs());
+}

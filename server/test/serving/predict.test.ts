@@ -1,30 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { deploy, eventually, linear, predict, registerOnnx, twoInputs } from './onnx.js';
+import { deploy, eventually, linear, predict, registerOnnx, serveCreditAndPair, serveVersion } from './onnx.js';
 
 describe('predictions', () => {
   let server: TestServer;
 
   beforeAll(async () => {
     server = await startTestServer({ env: { TANDEM_SERVE_MAX_BODY_BYTES: '20000' } });
-    await registerOnnx(server, 'linear', linear([1, 2, 3], 0.5));
-    await server.api('PUT', 'models/linear/aliases/prod', { body: { version: 1 } });
-    await deploy(server, 'linear', 'prod', { version: 1 });
-    await registerOnnx(server, 'credit', linear([1, 10, 100], 0), {
-      signature: {
-        inputs: [
-          { name: 'age', type: 'Float32' },
-          { name: 'income', type: 'Float32' },
-          { name: 'debt', type: 'Float32' },
-        ],
-        outputs: [{ name: 'score', type: 'Float32' }],
-      },
-    });
-    await server.api('PUT', 'models/credit/aliases/prod', { body: { version: 1 } });
-    await deploy(server, 'credit', 'prod', { version: 1 });
-    await registerOnnx(server, 'pair', twoInputs());
-    await server.api('PUT', 'models/pair/aliases/prod', { body: { version: 1 } });
-    await deploy(server, 'pair', 'prod', { version: 1 });
+    await serveVersion(server, 'linear', linear([1, 2, 3], 0.5));
+    await serveCreditAndPair(server);
   });
   afterAll(() => server.stop());
 
