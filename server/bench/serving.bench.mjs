@@ -15,7 +15,7 @@
 // access log and one onnxruntime thread (as Tandem's sessions), so the event loop keeps the other core.
 // The peer's versions are pinned in serving-peer-requirements.txt, installed into its own venv.
 // BENCH_SECONDS (8) per point after BENCH_WARMUP_SECONDS (4); BENCH_CONCURRENCY (1,8,32);
-// BENCH_TANDEM_NODE_ARGS (node flags for the server, e.g. --cpu-prof).
+// BENCH_TANDEM_NODE_ARGS (node flags for the server, e.g. --cpu-prof); BENCH_LOG_SAMPLE_RATE (1).
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -33,6 +33,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 // 4 s: a server idle while the others were measured needs seconds to tier up and regrow its heap again.
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 4);
+const LOG_SAMPLE_RATE = Number(process.env.BENCH_LOG_SAMPLE_RATE ?? 1);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 /** Where the issue's targets are set. */
 const TARGET_CONCURRENCY = 8;
@@ -171,7 +172,7 @@ async function deploy(tandem, files) {
     await api(tandem, 'POST', `${uploads}/commit`);
   }
   await api(tandem, 'PUT', `models/${encodeURIComponent(fullName)}/aliases/prod`, { version: 1 });
-  const deployment = await api(tandem, 'POST', 'deployments', { model: fullName, alias: 'prod', logSampleRate: 1 });
+  const deployment = await api(tandem, 'POST', 'deployments', { model: fullName, alias: 'prod', logSampleRate: LOG_SAMPLE_RATE });
   const { secret } = await api(tandem, 'POST', `deployments/${deployment.id}/keys`, { name: 'bench' });
   const ready = `${tandem.url}${deployment.endpoint.replace(/\/predict$/, '/ready')}`;
   await waitFor('the deployment to load', async () => (await fetch(ready, { headers: { authorization: `Bearer ${secret}` } })).ok);

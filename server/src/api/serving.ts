@@ -1,4 +1,5 @@
 import type { Page } from './common.js';
+import type { Signature } from './models.js';
 
 // Model serving. A deployment serves what one alias of a registered model points at; its
 // settings live under /tandem/api/deployments, predictions are made at
@@ -194,4 +195,44 @@ export interface PredictResponse {
 export interface ReadyResponse {
   ready: boolean;
   version: number | null;
+}
+
+// ---- the replica API (`/tandem/api/serving/replica/*`, worker tokens): what a `tandem serve --server` process needs
+
+/** A deployment as a serving process follows it. */
+export interface ServingDeployment extends DeploymentSettings, PredictionLogSettings, DeploymentTraffic {
+  id: string;
+  modelId: string;
+  /** The model's `owner/name`. */
+  model: string;
+  alias: string;
+  aliasVersion: number | null;
+}
+
+/** A ready version as serving loads it: the ONNX file's size and sha256 are checked once read. */
+export interface ServableVersion {
+  id: string;
+  number: number;
+  signature: Signature | null;
+  file: { path: string; size: number; sha256: string };
+}
+
+/**
+ * `POST /serving/replica/authorize`: may whoever sent `token` (a user's API token or a deployment
+ * key) predict on the model's alias, or on one version? Refusals are the predict routes' own
+ * errors (401, 403, 404).
+ */
+export interface ServingAuthorizationRequest {
+  token: string;
+  model: string;
+  alias?: string;
+  version?: number;
+}
+
+/** Yes: the model, and for an alias the deployment that serves it. */
+export interface ServingAuthorization {
+  modelId: string;
+  /** The model's `owner/name`. */
+  model: string;
+  deploymentId: string | null;
 }
