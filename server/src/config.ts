@@ -148,13 +148,7 @@ export class ConfigError extends Error {
 
 /** Reads configuration from the environment; every bad variable is named in one error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`),
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   const s3Vars = [e.TANDEM_S3_ENDPOINT, e.TANDEM_S3_ACCESS_KEY, e.TANDEM_S3_SECRET_KEY];
   if (s3Vars.some(Boolean) && !s3Vars.every(Boolean)) {
     throw new ConfigError(['TANDEM_S3_ENDPOINT, TANDEM_S3_ACCESS_KEY and TANDEM_S3_SECRET_KEY must be set together']);
@@ -279,4 +273,59 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sparkMaster: env.TANDEM_SPARK_MASTER ?? 'local[*]',
     python: findPython(env.TANDEM_PYTHON),
   };
+}
+
+/** A serving replica's settings (`tandem serve --server URL`); its flags override them. */
+export interface ReplicaConfig {
+  /** TANDEM_WORKER_TOKEN: a worker token; the replica serves the deployments its owner may view. */
+  token?: string;
+  /** TANDEM_REPLICA_HOST, else 127.0.0.1. */
+  host: string;
+  /** TANDEM_REPLICA_PORT, else 8788 (0: any free port). */
+  port: number;
+  /** As the server's: TANDEM_SERVE_MAX_BODY_BYTES, TANDEM_MAX_ARTIFACT_BYTES, TANDEM_SERVE_LOG_FLUSH_SECONDS, TANDEM_METRICS_TOKEN, TANDEM_LOG_LEVEL. */
+  serveMaxBodyBytes: number;
+  maxModelBytes: number;
+  serveLogFlushMs: number;
+  metricsToken?: string;
+  logLevel: Env['TANDEM_LOG_LEVEL'];
+}
+
+const replicaEnvSchema = envSchema
+  .pick({
+    TANDEM_SERVE_MAX_BODY_BYTES: true,
+    TANDEM_MAX_ARTIFACT_BYTES: true,
+    TANDEM_SERVE_LOG_FLUSH_SECONDS: true,
+    TANDEM_METRICS_TOKEN: true,
+    TANDEM_LOG_LEVEL: true,
+  })
+  .extend({
+    TANDEM_WORKER_TOKEN: z.string().min(1).optional(),
+    TANDEM_REPLICA_HOST: z.string().min(1).default('127.0.0.1'),
+    TANDEM_REPLICA_PORT: z.coerce.number().int().min(0).max(65_535).default(8788),
+  });
+
+export function loadReplicaConfig(env: NodeJS.ProcessEnv = process.env): ReplicaConfig {
+  const e = parseEnv(replicaEnvSchema, env);
+  return {
+    token: e.TANDEM_WORKER_TOKEN,
+    host: e.TANDEM_REPLICA_HOST,
+    port: e.TANDEM_REPLICA_PORT,
+    serveMaxBodyBytes: e.TANDEM_SERVE_MAX_BODY_BYTES,
+    maxModelBytes: e.TANDEM_MAX_ARTIFACT_BYTES,
+    serveLogFlushMs: e.TANDEM_SERVE_LOG_FLUSH_SECONDS * 1000,
+    metricsToken: e.TANDEM_METRICS_TOKEN,
+    logLevel: e.TANDEM_LOG_LEVEL,
+  };
+}
+
+/** The variables `schema` reads; every bad one is named in one error. */
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`),
+    );
+  }
+  return parsed.data;
 }

@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
 import type { AppContext, Feature } from '../context.js';
 import { pgErrorCode } from '../db/db.js';
 import { TandemError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { sessionsService } from '../auth/sessions.service.js';
 import { sameSecret } from '../auth/tokens.js';
 import { authenticate } from './authenticate.js';
@@ -25,17 +27,7 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     const ok = db === 'ok' && artifacts === 'ok';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', db, artifacts });
   });
-  app.get('/metrics', async (req, res) => {
-    const { metricsToken } = ctx.config;
-    if (metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
-      res
-        .status(401)
-        .set('www-authenticate', 'Bearer')
-        .json({ error: { code: 'UNAUTHENTICATED', message: 'metrics need the metrics token' } });
-      return;
-    }
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsHandler(ctx.metrics.registry, ctx.config.metricsToken));
 
   // Before authenticate: sign-in and sign-out forms carry their CSRF token in the body.
   app.use(['/tandem/login', '/tandem/logout'], express.urlencoded({ extended: false, limit: '16kb' }));
@@ -52,14 +44,34 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     throw new TandemError('NOT_FOUND', `no API route ${req.method} ${req.originalUrl.split('?')[0]}`);
   });
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use(errorHandler(ctx.log));
+  return app;
+}
+
+/** Prometheus's scrape, with the metrics token when one is set. */
+export function metricsHandler(registry: Registry, metricsToken: string | undefined) {
+  return async (req: Request, res: Response) => {
+    if (metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
+      res
+        .status(401)
+        .set('www-authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHENTICATED', message: 'metrics need the metrics token' } });
+      return;
+    }
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+}
+
+/** Every failure as the API's JSON error (`{ error: { code, message } }`) with its status; the server's and replicas'. */
+export function errorHandler(log: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if ((error as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE' && req.socket.destroyed) {
       // The client went away mid-answer (a cancelled download, a killed worker): nothing broke here.
-      ctx.log.debug('client closed the connection before the answer was complete', { path: req.path });
+      log.debug('client closed the connection before the answer was complete', { path: req.path });
       return;
     }
     const known = toTandemError(error);
-    if (known.code === 'INTERNAL') ctx.log.error('request failed', { error: String(error), stack: (error as Error)?.stack });
+    if (known.code === 'INTERNAL') log.error('request failed', { error: String(error), stack: (error as Error)?.stack });
     if (res.headersSent) {
       res.destroy();
       return;
@@ -67,8 +79,7 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
     const retryAfter = (known.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
     if (known.code === 'TOO_MANY_REQUESTS' && typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
     res.status(known.status).json({ error: known.toJSON() });
-  });
-  return app;
+  };
 }
 
 /** Maps body-parser and other framework errors onto the API's error codes. */

@@ -52,6 +52,9 @@ const MAX_FEATURES = 1000;
 const MAX_PENDING = 16;
 /** The log's own columns: an input of the same name is logged as `input<name>`. */
 const RESERVED = new Set(['_ts', '_version', '_split', '_latency_ms', '_status', '_error', '_prediction']);
+const PARQUET = 'application/vnd.apache.parquet';
+/** Largest log file a replica may send: 10k rows of a wide model stay far below it. */
+const MAX_FILE_BYTES = 256 * 1024 * 1024;
 const LOG_KEY = /^serving-logs\/([0-9a-f-]{36})\/date=(\d{4})-(\d{2})-(\d{2})\/hour=(\d{2})\/[0-9a-f]+-\d+-\d+\.parquet$/;
 
 /** A deployment's rows since its last flush, column by column (input columns padded with nulls). */
@@ -99,7 +102,8 @@ export class PredictionLog {
   private counts = { rowsBuffered: 0, rowsWritten: 0, rowsDropped: 0, files: 0, failures: 0 };
 
   constructor(
-    private readonly artifacts: ArtifactStore,
+    /** The server's artifact store, or a replica's way of sending files to the server (which lists and deletes nothing). */
+    private readonly artifacts: Pick<ArtifactStore, 'put' | 'get' | 'stat' | 'delete' | 'list'>,
     private readonly log: Logger,
     options: PredictionLogOptions = {},
   ) {
@@ -166,15 +170,15 @@ export class PredictionLog {
    * key can reach another prefix (`..`, absolute paths); another deployment's key is NOT_FOUND.
    */
   async open(deploymentId: string, key: string): Promise<{ stream: Readable; size: number }> {
-    const match = LOG_KEY.exec(key);
-    if (!match)
-      throw new TandemError(
-        'INVALID_ARGUMENT',
-        `query.key: ${JSON.stringify(key.slice(0, 200))} is not a prediction log file; take keys from GET /deployments/${deploymentId}/logs`,
-      );
-    const info = match[1] === deploymentId ? await this.artifacts.stat(key) : undefined;
+    const info = ownKey(deploymentId, key) ? await this.artifacts.stat(key) : undefined;
     if (!info) throw new TandemError('NOT_FOUND', `deployment ${deploymentId} has no log file ${key}`);
     return { stream: await this.artifacts.get(key), size: info.size };
+  }
+
+  /** Stores a file a replica's log wrote for the deployment, under a key shaped as this log writes them. */
+  async accept(deploymentId: string, key: string, body: Readable): Promise<void> {
+    if (!ownKey(deploymentId, key)) throw new TandemError('FORBIDDEN', `query.key: ${key} is not a log file of deployment ${deploymentId}`);
+    await this.artifacts.put(key, body, { contentType: PARQUET, maxBytes: MAX_FILE_BYTES });
   }
 
   stats(): PredictionLogStats {
@@ -270,9 +274,7 @@ export class PredictionLog {
       convert(rows.prediction.slice(start, end), predictionKind),
     ]);
     const key = `${prefixOf(deploymentId)}${partition(rows.hour)}/${this.processId}-${Date.now()}-${++this.seq}.parquet`;
-    await this.artifacts.put(key, Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]), {
-      contentType: 'application/vnd.apache.parquet',
-    });
+    await this.artifacts.put(key, Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]), { contentType: PARQUET });
   }
 
   private track(work: Promise<void>): void {
@@ -447,3 +449,17 @@ const describe = (error: unknown): Record<string, string> => ({
   error: String(error),
   cause: String((error as Error | undefined)?.cause ?? ''),
 });
+
+/**
+ * Whether `key` is a log file of the deployment. Only keys shaped as this log writes them pass,
+ * so that no key reaches another prefix (`..`, absolute paths); a malformed one is a 400.
+ */
+function ownKey(deploymentId: string, key: string): boolean {
+  const match = LOG_KEY.exec(key);
+  if (!match)
+    throw new TandemError(
+      'INVALID_ARGUMENT',
+      `query.key: ${JSON.stringify(key.slice(0, 200))} is not a prediction log file; take keys from GET /deployments/${deploymentId}/logs`,
+    );
+  return match[1] === deploymentId;
+}

@@ -96,6 +96,12 @@ export class ServingPlane {
     await this.predictionLog.close();
   }
 
+  /** Resolves once every deployment's versions have loaded or failed to. */
+  async settled(): Promise<void> {
+    const targets = [...this.served.values()].flatMap((s) => [s, s.canary, s.shadow]);
+    await Promise.all(targets.map((target) => target?.runner.settled()));
+  }
+
   /** The deployments served here, as last read. */
   deployments(): ServingDeployment[] {
     return [...this.served.values()].map((s) => s.row);

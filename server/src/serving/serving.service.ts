@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { AuthStore } from '../auth/auth.store.js';
 import type { Permissions, Role } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { DEPLOYMENT_KEY_PREFIX, generateToken, hashToken } from '../auth/tokens.js';
@@ -6,6 +7,7 @@ import type { AppContext } from '../context.js';
 import type { PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { EventBus, TandemEvent } from '../events.js';
+import { callerFor } from '../http/route.js';
 import type { Logger } from '../logger.js';
 import { audited } from '../mutations.js';
 import { createModelsService, type ModelsService } from '../models/models.service.js';
@@ -19,11 +21,13 @@ import type {
   PredictionLogFile,
   PredictionLogSettings,
   PredictResponse,
+  ServableVersion,
+  ServingDeployment,
 } from '../api/index.js';
 import { PredictionLog } from './serving.logs.js';
 import { ServingMetrics } from './serving.metrics.js';
 import { ServingPlane, type Endpoint, type PredictBody } from './serving.plane.js';
-import { StoreSource } from './serving.source.js';
+import { StoreSource, type ServingSource } from './serving.source.js';
 import { ServingStore, type DeploymentKey, type DeploymentRow } from './serving.store.js';
 
 export type Deployment = ApiDeployment<Date>;
@@ -38,6 +42,8 @@ type Changes = Partial<DeploymentSettings & PredictionLogSettings & DeploymentTr
 export interface Credentials {
   principal?: Principal;
   key?: string;
+  /** The bearer token as sent (a replica signs no one in: it asks the server about the token). */
+  token?: string;
 }
 
 /** Who may predict on a target: the model, and for an alias (or a key) the deployment. */
@@ -82,7 +88,9 @@ export class ServingService {
     private readonly events: EventBus,
     private readonly log: Logger,
     private readonly plane: ServingPlane,
+    private readonly source: ServingSource,
     private readonly predictionLog: PredictionLog,
+    private readonly auth: Pick<AuthStore, 'authenticate'>,
   ) {}
 
   /** Loads every deployment in the background and follows alias moves. */
@@ -212,6 +220,47 @@ export class ServingService {
         this.log.warn('deleting old prediction logs failed', { deployment: row.id, error: String(error) });
       }
     }
+  }
+
+  // ---- the replica API: a replica (`tandem serve --server`) serves what its worker token's owner may view
+
+  replicaDeployments(worker: Principal, modelId?: string): Promise<ServingDeployment[]> {
+    return this.store.allVisible(worker, modelId);
+  }
+
+  async replicaDeployment(worker: Principal, id: string): Promise<ServingDeployment> {
+    return (await this.access(worker, id, 'viewer')).row;
+  }
+
+  /** A version as serving loads it, of a model the worker token's owner may view. */
+  async replicaVersion(worker: Principal, modelId: string, number: number): Promise<ServableVersion> {
+    await this.permissions.require(worker, 'model', modelId, 'viewer');
+    const version = await this.source.version(modelId, number);
+    if (!version) throw new TandemError('NOT_FOUND', `model ${modelId} has no version ${number}`);
+    return version;
+  }
+
+  /** That version's ONNX file. */
+  async replicaModel(worker: Principal, modelId: string, number: number): Promise<{ stream: Readable; size: number }> {
+    const version = await this.replicaVersion(worker, modelId, number);
+    return { stream: await this.source.readModel(modelId, version), size: version.file.size };
+  }
+
+  /**
+   * A replica's question: may whoever sent `token` predict on the target? Answered as the predict
+   * routes would answer that caller, refusals included.
+   */
+  async authorizeToken(token: string, modelRef: string, target: { alias: string } | { version: number }): Promise<Authorized> {
+    if (token.startsWith(DEPLOYMENT_KEY_PREFIX)) return this.authorize({ key: token }, modelRef, target);
+    const principal = await this.auth.authenticate(token);
+    if (!principal) throw new TandemError('UNAUTHENTICATED', 'invalid or revoked API token');
+    return this.authorize({ principal: callerFor('public', principal) }, modelRef, target);
+  }
+
+  /** A log file a replica wrote; its worker token's owner must be an editor (the log holds callers' inputs, which editors read). */
+  async replicaLog(worker: Principal, id: string, key: string, body: Readable): Promise<void> {
+    await this.access(worker, id, 'editor');
+    await this.predictionLog.accept(id, key, body);
   }
 
   // ---- keys
@@ -398,6 +447,7 @@ export function createServingService(ctx: AppContext): ServingService {
   const store = new ServingStore(ctx.db, ctx.permissions);
   const registry = new ModelsStore(ctx.db, ctx.permissions);
   const predictionLog = new PredictionLog(ctx.artifacts, ctx.log, { flushMs: ctx.config.serveLogFlushMs });
+  const source = new StoreSource(store, registry, ctx.artifacts);
   return new ServingService(
     store,
     registry,
@@ -406,12 +456,14 @@ export function createServingService(ctx: AppContext): ServingService {
     ctx.events,
     ctx.log,
     new ServingPlane(
-      new StoreSource(store, registry, ctx.artifacts),
+      source,
       new ServingMetrics(ctx.metrics.registry),
       ctx.log,
       { maxModelBytes: ctx.config.maxArtifactBytes, reconcileMs: 10_000, maxPinned: 4, pinnedIdleMs: 10 * 60_000 },
       predictionLog,
     ),
+    source,
     predictionLog,
+    ctx.auth,
   );
 }

@@ -115,6 +115,15 @@ export class ServingStore {
     );
   }
 
+  /** Every deployment (of one model) whose model the caller can see: what a replica with their worker token serves. */
+  allVisible(who: Principal, modelId?: string): Promise<DeploymentRow[]> {
+    const visible = this.permissions.visibleSql(who, 'model', 'd.model_id', 2);
+    return this.db.query<DeploymentRow>(
+      `SELECT ${DEPLOYMENT_COLUMNS} FROM ${DEPLOYMENTS} WHERE ($1::text IS NULL OR d.model_id = $1) AND ${visible.sql} ORDER BY d.created_at, d.id`,
+      [modelId ?? null, ...visible.params],
+    );
+  }
+
   /** The deployments of models the caller can see, optionally of one model. */
   async listVisible(who: Principal, filter: { modelId?: string }, page: PageRequest): Promise<Page<DeploymentRow>> {
     const visible = this.permissions.visibleSql(who, 'model', 'd.model_id', 4);

@@ -1,48 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVER_ROOT } from '../../src/paths.js';
 import { registeredWorker, workerToken } from '../jobs/support.js';
+import { envWithoutTandem, listeningUrl, spawnTandem } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { define, startRun, stepOf, waitForRun, webhookReceiver } from './support.js';
 
 /** `tandem serve` as its own process on the database of `server`, so that a test can kill -9 it. */
 async function serveOnSameDatabase(server: TestServer, home: string): Promise<{ url: string; child: ChildProcess }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TANDEM_')));
-  const child = spawn(
-    process.execPath,
-    [path.join(SERVER_ROOT, '..', 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(SERVER_ROOT, 'src', 'cli.ts'), 'serve'],
-    {
-      cwd: SERVER_ROOT,
-      env: {
-        ...env,
-        TANDEM_HOME: home,
-        TANDEM_PORT: '0',
-        TANDEM_LOG_LEVEL: 'warn',
-        TANDEM_DATABASE_URL: server.ctx.config.databaseUrl!,
-        TANDEM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tandem serve did not start within 120 s:\n${stderr}`)), 120_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /Tandem server at (http:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`tandem serve exited (${code}) before listening:\n${stderr}`)));
+  const child = spawnTandem(['serve'], {
+    ...envWithoutTandem(),
+    TANDEM_HOME: home,
+    TANDEM_PORT: '0',
+    TANDEM_LOG_LEVEL: 'warn',
+    TANDEM_DATABASE_URL: server.ctx.config.databaseUrl!,
+    TANDEM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
   });
-  return { url, child };
+  return { url: await listeningUrl(child, /Tandem server at (http:\/\/\S+)/, 'tandem serve'), child };
 }
 
 describe('pipeline runs survive a dying server or worker', () => {

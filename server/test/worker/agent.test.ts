@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/worker/agent.js';
-import { SERVER_ROOT } from '../../src/paths.js';
 import { logLines, startCpuWorker, waitForJob, workerToken } from '../jobs/support.js';
+import { spawnTandem } from '../support/cli.js';
 import { isRunning } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -144,20 +143,10 @@ describe('a worker killed with SIGKILL mid-job', () => {
 
   /** `tandem worker` as its own process, the way operators run it. */
   const spawnWorker = () => {
-    const child = spawn(
-      process.execPath,
-      [
-        path.join(SERVER_ROOT, '..', 'node_modules', 'vite-node', 'vite-node.mjs'),
-        path.join(SERVER_ROOT, 'src', 'cli.ts'),
-        'worker',
-        '--gpu',
-        '--allow-cpu',
-        '--lease-ms',
-        '2000',
-        '--server',
-        server.url,
-      ],
-      { cwd: SERVER_ROOT, env: { ...process.env, TANDEM_WORKER_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] },
+    const child = spawnTandem(
+      ['worker', '--gpu', '--allow-cpu', '--lease-ms', '2000', '--server', server.url],
+      { ...process.env, TANDEM_WORKER_TOKEN: token },
+      ['ignore', 'ignore', 'pipe'],
     );
     children.push(child);
     return child;
