@@ -27,6 +27,13 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}, ..
 /** Numbers as people read them (1,208; 0.912), as the kernel's displays show them. */
 export { formatNumber } from '@tandem/server/api';
 
+/** A size as people read it: 512 B, 3.4 KB, 1.2 GB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const i = Math.min(units.length - 1, Math.floor(Math.log(Math.max(n, 1)) / Math.log(1024)));
+  return `${Number((n / 1024 ** i).toFixed(1))} ${units[i]}`;
+}
+
 /**
  * Children keyed by id (a model's name, a job's id, a page's section): `update()` builds a node only
  * for an item that is new or changed, moves the others into order and drops the gone ones, so that

@@ -11,6 +11,7 @@ import type {
   ModelPage,
   ModelVersionPage,
   ModelWithRole,
+  PredictionLogPage,
   SetAliasRequest,
   SetTagRequest,
   UpdateDeploymentRequest,
@@ -27,6 +28,8 @@ export type {
   ModelEvent,
   ModelVersion,
   Page,
+  PredictionLogFile,
+  PredictionLogSettings,
   TrafficSplit,
 } from '@tandem/server/api';
 
@@ -124,6 +127,16 @@ export class ModelsApi {
   /** The last minute's requests per split and version, as the server process saw them (viewers). */
   deploymentTraffic(id: string): Promise<DeploymentTrafficStats> {
     return this.client.request(`${d(id)}/traffic`);
+  }
+
+  /** The deployment's prediction log files, newest hour first (editors). */
+  deploymentLogs(id: string): Promise<PredictionLogPage> {
+    return this.client.request(`${d(id)}/logs?limit=20`);
+  }
+
+  /** Saves one prediction log file (Parquet) through the browser. */
+  downloadDeploymentLog(id: string, key: string): Promise<void> {
+    return downloadFile(this.client, `${d(id)}/logs/file?key=${encodeURIComponent(key)}`, key.split('/').pop()!);
   }
 
   deleteDeployment(id: string): Promise<void> {

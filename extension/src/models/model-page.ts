@@ -2,7 +2,7 @@ import { Clipboard, showErrorMessage } from '@jupyterlab/apputils';
 import { MimeModel, type IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
-import { formatNumber, h, KeyedRows } from '../dom';
+import { formatBytes, formatNumber, h, KeyedRows } from '../dom';
 import { showShareDialog } from '../sharing/share-dialog';
 import type { ModelsApi, ModelSummary } from './api';
 import { metricsChart } from './metrics-chart';
@@ -343,10 +343,4 @@ export class ModelPage extends Widget {
     // The sidebar is narrow: the table scrolls sideways rather than hiding columns.
     return h('div', { class: 'tandem-models-versions-scroll' }, table);
   }
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  const i = Math.min(units.length - 1, Math.floor(Math.log(Math.max(n, 1)) / Math.log(1024)));
-  return `${Number((n / 1024 ** i).toFixed(1))} ${units[i]}`;
 }

@@ -2,15 +2,25 @@ import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
-import { h, KeyedRows } from '../dom';
-import type { Deployment, DeploymentKey, DeploymentSettings, DeploymentTrafficStats, TrafficSplit } from './api';
+import { formatBytes, h, KeyedRows } from '../dom';
+import type { Deployment, DeploymentKey, DeploymentSettings, DeploymentTrafficStats, PredictionLogSettings, TrafficSplit } from './api';
 import { ServingModel, type ModelPageModel } from './models-model';
 import { curlExample, exampleRow, fetchExample, lastErrorText, splitName, splitText, statusText, trafficNumber } from './serving-examples';
 
 /** How often an open page asks for its deployments' status: loading and swaps are not announced as events. */
 const POLL_MS = 3000;
 
-const SETTINGS: (keyof DeploymentSettings)[] = ['maxBatchSize', 'maxWaitMs', 'queueLimit', 'timeoutMs'];
+type SettingName = keyof DeploymentSettings | keyof PredictionLogSettings;
+
+/** The settings form's fields, with what the server accepts of each. */
+const SETTINGS: { name: SettingName; min: number; max: number; step: number | 'any' }[] = [
+  { name: 'maxBatchSize', min: 1, max: 100_000, step: 1 },
+  { name: 'maxWaitMs', min: 0, max: 10_000, step: 1 },
+  { name: 'queueLimit', min: 1, max: 1_000_000, step: 1 },
+  { name: 'timeoutMs', min: 1, max: 600_000, step: 1 },
+  { name: 'logSampleRate', min: 0, max: 1, step: 'any' },
+  { name: 'logRetentionDays', min: 1, max: 3650, step: 1 },
+];
 
 const SPLITS = ['canary', 'shadow'] as const;
 type SplitKind = (typeof SPLITS)[number];
@@ -18,7 +28,7 @@ type SplitKind = (typeof SPLITS)[number];
 /** A piece of the section, rebuilt only when what it shows (`data`) changed, so that forms keep what is typed. */
 interface Block {
   key: string;
-  kind: 'error' | 'serve' | 'empty' | 'status' | 'splits' | 'traffic' | 'endpoint' | 'settings' | 'keys';
+  kind: 'error' | 'serve' | 'empty' | 'status' | 'splits' | 'traffic' | 'endpoint' | 'settings' | 'logs' | 'keys';
   /** The deployment it shows, if any. */
   id?: string;
   data: unknown;
@@ -91,7 +101,8 @@ export class ServingSection implements IDisposable {
       if (canEdit) blocks.push({ key: `${id}/splits`, kind: 'splits', id, data: [d.canary, d.shadow, d.aliasVersion, numbers] });
       blocks.push({ key: `${id}/traffic`, kind: 'traffic', id, data: traffic[id] ?? null });
       blocks.push({ key: `${id}/endpoint`, kind: 'endpoint', id, data: [d.endpoint, this.columnsFor(d)] });
-      blocks.push({ key: `${id}/settings`, kind: 'settings', id, data: [SETTINGS.map((s) => d[s]), canEdit] });
+      blocks.push({ key: `${id}/settings`, kind: 'settings', id, data: [SETTINGS.map((s) => d[s.name]), canEdit] });
+      if (canEdit) blocks.push({ key: `${id}/logs`, kind: 'logs', id, data: d.logSampleRate });
       if (canEdit) blocks.push({ key: `${id}/keys`, kind: 'keys', id, data: keys[id] ?? [] });
     }
     this.blocks.update(blocks);
@@ -124,6 +135,8 @@ export class ServingSection implements IDisposable {
         return this.endpoint(deployment);
       case 'settings':
         return this.settings(deployment);
+      case 'logs':
+        return this.logs(deployment);
       case 'keys':
         return this.keys(deployment, this.model.value.keys[deployment.id] ?? []);
     }
@@ -320,15 +333,17 @@ export class ServingSection implements IDisposable {
 
   private settings(d: Deployment): HTMLElement {
     const trans = this.trans;
-    const labels: Record<keyof DeploymentSettings, string> = {
+    const labels: Record<SettingName, string> = {
       maxBatchSize: trans.__('Max batch size (rows)'),
       maxWaitMs: trans.__('Max wait (ms)'),
       queueLimit: trans.__('Queue limit (requests)'),
       timeoutMs: trans.__('Timeout (ms)'),
+      logSampleRate: trans.__('Logged share of requests (0–1)'),
+      logRetentionDays: trans.__('Keep logs (days)'),
     };
     const canEdit = this.page.canEdit;
-    const inputs = SETTINGS.map((s) =>
-      h('input', { type: 'number', min: s === 'maxWaitMs' ? 0 : 1, step: 1, value: String(d[s]), name: s, disabled: !canEdit }),
+    const inputs = SETTINGS.map(({ name, min, max, step }) =>
+      h('input', { type: 'number', min, max, step, value: String(d[name]), name, disabled: !canEdit }),
     );
     return h(
       'form',
@@ -336,12 +351,55 @@ export class ServingSection implements IDisposable {
         class: 'tandem-serving-settings',
         onsubmit: (e) => {
           e.preventDefault();
-          const change = Object.fromEntries(SETTINGS.map((s, i) => [s, Number(inputs[i]!.value)]));
+          const change = Object.fromEntries(SETTINGS.map((s, i) => [s.name, Number(inputs[i]!.value)]));
           void this.model.act((api) => api.updateDeployment(d.id, change));
         },
       },
-      ...SETTINGS.map((s, i) => h('label', {}, labels[s], inputs[i]!)),
+      ...SETTINGS.map((s, i) => h('label', {}, labels[s.name], inputs[i]!)),
       canEdit ? h('button', { type: 'submit', class: 'jp-mod-styled' }, trans.__('Save settings')) : null,
+    );
+  }
+
+  /** Editors' view of the prediction log: whether it is on, and its files on demand (they hold callers' inputs). */
+  private logs(d: Deployment): HTMLElement {
+    const trans = this.trans;
+    const files = h('ul', { class: 'tandem-serving-log-files' });
+    const show = async () => {
+      files.replaceChildren(h('li', {}, trans.__('Loading…')));
+      try {
+        const page = await this.page.api.deploymentLogs(d.id);
+        files.replaceChildren(
+          ...(page.items.length === 0 ? [h('li', {}, trans.__('No files yet: rows are written every few seconds.'))] : []),
+          ...page.items.map((file) =>
+            h(
+              'li',
+              { 'data-key': file.key },
+              `${new Date(file.hour).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' })} · ${formatBytes(file.size)} `,
+              h(
+                'button',
+                { class: 'jp-mod-styled', onclick: () => void this.page.api.downloadDeploymentLog(d.id, file.key) },
+                trans.__('Download'),
+              ),
+            ),
+          ),
+        );
+      } catch (error) {
+        files.replaceChildren(h('li', { class: 'tandem-models-error' }, (error as Error).message));
+      }
+    };
+    return h(
+      'div',
+      { class: 'tandem-serving-logs' },
+      h(
+        'div',
+        {},
+        d.logSampleRate > 0
+          ? trans.__('Prediction log: %1% of requests, as Parquet in the artifact store.', trafficNumber(d.logSampleRate * 100))
+          : trans.__('Prediction log: off (set a logged share above).'),
+        ' ',
+        h('button', { class: 'jp-mod-styled tandem-serving-show-logs', onclick: () => void show() }, trans.__('Show files')),
+      ),
+      files,
     );
   }
 

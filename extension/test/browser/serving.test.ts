@@ -52,12 +52,19 @@ describe('Serving a model from its page in JupyterLab', () => {
     expect((await stack.server.api('GET', 'deployments?model=scorer')).body.items).toHaveLength(1);
   }, 90_000);
 
-  it('saves changed settings', async () => {
+  it('saves changed settings, the prediction log’s share among them', async () => {
+    expect(await page.locator('.tandem-serving-logs').textContent()).toContain('Prediction log: off');
     await page.locator('.tandem-serving-settings input[name="maxBatchSize"]').fill('16');
+    await page.locator('.tandem-serving-settings input[name="logSampleRate"]').fill('0.5');
     await page.locator('.tandem-serving-settings button[type="submit"]').click();
     await expect
-      .poll(async () => (await stack.server.api('GET', 'deployments?model=scorer')).body.items[0].maxBatchSize, { timeout: 15_000 })
-      .toBe(16);
+      .poll(async () => (await stack.server.api('GET', 'deployments?model=scorer')).body.items[0], { timeout: 15_000 })
+      .toMatchObject({ maxBatchSize: 16, logSampleRate: 0.5 });
+    await expect.poll(() => page.locator('.tandem-serving-logs').textContent(), { timeout: 15_000 }).toContain('50% of requests');
+    await page.locator('.tandem-serving-show-logs').click();
+    await expect
+      .poll(() => page.locator('.tandem-serving-log-files li').first().textContent(), { timeout: 15_000 })
+      .toContain('No files yet');
   }, 60_000);
 
   it('creates a key shown once in a dialog; the key predicts, and once revoked it is refused with 401', async () => {
@@ -107,7 +114,7 @@ describe('Serving a model from its page in JupyterLab', () => {
     expect((await stack.server.api('GET', 'deployments?model=scorer')).body.items[0]).toMatchObject({ aliasVersion: 2, canary: null });
   }, 90_000);
 
-  it('shows a viewer the status, traffic and examples read-only: no Serve, splits, settings, keys or Delete', async () => {
+  it('shows a viewer the status, traffic and examples read-only: no Serve, splits, settings, log, keys or Delete', async () => {
     const vera = await stack.server.user('vera');
     const grant = { body: { type: 'user', name: 'vera', role: 'viewer' } };
     expect((await stack.server.api('PUT', 'models/scorer/grants', grant)).status).toBe(200);
