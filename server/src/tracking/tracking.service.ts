@@ -306,12 +306,13 @@ export class TrackingService {
       found = await this.store.searchRuns({ ...search, scope: [id!] }, who);
       if (found.ids.length === 0) await this.experiment(who, id!, 'viewer');
     } else if (search.experimentIds) {
-      // The checks and the search run at once (a round trip less per search); a failed check
-      // throws before anything found is used.
-      const checks = Promise.all(search.experimentIds.map((id) => this.experiment(who, id, 'viewer')));
+      // One check of them all runs beside the search (a round trip less per search); an experiment
+      // it does not find is looked up again only to say why, before anything found is used.
+      const viewable = this.store.viewableAmong(who, search.experimentIds);
       const searched = this.store.searchRuns({ ...search, scope: search.experimentIds });
       searched.catch(() => undefined); // awaited below; a check's failure must not leave it unheard
-      await checks;
+      const seen = await viewable;
+      for (const id of search.experimentIds) if (!seen.has(id)) await this.experiment(who, id, 'viewer');
       found = await searched;
     } else found = await this.store.searchRuns({ ...search, scope: await this.store.visibleExperimentIds(who, search.view) });
     const items = await this.store.page(found);

@@ -298,6 +298,16 @@ export class TrackingStore {
   }
 
   /** Ids of the experiments the caller can see, for run searches over all of them. */
+  /** Which of the experiments the caller may view (any role may). */
+  async viewableAmong(who: Principal, ids: string[]): Promise<Set<string>> {
+    const visible = this.permissions.visibleSql(who, 'experiment', 'e.id', 2);
+    const rows = await this.db.query<{ id: string }>(`SELECT e.id FROM experiments e WHERE e.id = ANY($1::text[]) AND ${visible.sql}`, [
+      ids,
+      ...visible.params,
+    ]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async visibleExperimentIds(who: Principal, view: ViewType): Promise<string[]> {
     const visible = this.permissions.visibleSql(who, 'experiment', 'e.id', 1);
     const rows = await this.db.query<{ id: string }>(

@@ -365,6 +365,19 @@ describeEachDb('run search on a server that keeps the runs it read', (backend) =
     });
   });
 
+  it('searches several experiments at once, and refuses the search when one of them is not the caller’s to see', async () => {
+    const second = await t.tracking.createExperiment(alice, { name: 'several-second' });
+    const other = await t.tracking.createRun(alice, { experimentId: second.id });
+    const both = await t.tracking.searchRuns(alice, { ...search(''), experimentIds: [experimentId, second.id] });
+    expect(both.items.map((r) => r.id).sort()).toEqual([runId, other.id].sort());
+    const mallory = await t.user('mallory-several');
+    const hers = await t.tracking.createExperiment(mallory, { name: 'hers' });
+    await expect(t.tracking.searchRuns(alice, { ...search(''), experimentIds: [experimentId, hers.id] })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `experiment ${hers.id} not found`,
+    });
+  });
+
   it('answers a metric, a param, a tag and an input logged since the last search', async () => {
     expect(
       (await afterChange(() => t.tracking.log(alice, runId, { metrics: [{ key: 'loss', value: 0.5, step: 1 }] })))?.metrics.loss?.value,
