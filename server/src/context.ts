@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { ArtifactStore } from './artifacts/store.js';
 import type { AuthStore } from './auth/auth.store.js';
 import type { Permissions } from './auth/permissions.js';
@@ -36,6 +36,8 @@ export interface Feature {
   api?: Router;
   /** Mounted at the site root, for non-API pages such as /tandem/d/:slug. */
   pages?: Router;
+  /** Mounted ahead of every router, once the caller is known: for a route called thousands of times a second. */
+  first?: RequestHandler;
   /** WebSocket upgrades; return true when this feature took the socket. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   close?(): Promise<void>;

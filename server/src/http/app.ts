@@ -16,7 +16,7 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
 
   app.use((req, res, next) => {
     const stop = ctx.metrics.httpDuration.startTimer({ method: req.method });
-    res.on('finish', () => stop({ route: routeLabel(req), status: String(res.statusCode) }));
+    res.on('finish', () => stop({ route: routeLabel(req, res), status: String(res.statusCode) }));
     next();
   });
   app.use(cors(ctx.config.allowedOrigins));
@@ -32,6 +32,7 @@ export function createApp(ctx: AppContext, features: Feature[]): express.Express
   // Before authenticate: sign-in and sign-out forms carry their CSRF token in the body.
   app.use(['/tandem/login', '/tandem/logout'], express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(authenticate(ctx.auth, ctx.shared(sessionsService)));
+  for (const feature of features) if (feature.first) app.use(feature.first);
   app.use('/tandem/api', express.json({ limit: ctx.config.maxBodyBytes }));
   app.get('/tandem/api/openapi.json', (_req, res) => {
     res.json(ctx.openapi.document());
@@ -95,8 +96,9 @@ function toTandemError(error: unknown): TandemError {
   return new TandemError('INTERNAL', 'internal server error', { cause: error });
 }
 
-function routeLabel(req: Request): string {
-  const route = (req as Request & { route?: { path?: string } }).route?.path;
+function routeLabel(req: Request, res: Response): string {
+  // A handler mounted ahead of the routers names its route itself.
+  const route = (res.locals.route as string | undefined) ?? (req as Request & { route?: { path?: string } }).route?.path;
   return route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched';
 }
 

@@ -1,4 +1,4 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { PredictResponse } from '../api/index.js';
 import type { Principal } from '../auth/principal.js';
@@ -46,14 +46,17 @@ const arrow = () => (arrowCodec ??= import('./serving.arrow.js'));
  * Arrow IPC, in and out) and readiness, with their own body limit; served by the server and by
  * replicas alike.
  */
-export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor: Predictor, limit: number): void {
+export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor: Predictor, limit: number): RequestHandler {
   const aliasParams = z.object({ model: MODEL_REF, alias: ALIAS });
   // Parameter pairs already checked; bounded, as callers choose them.
   const checkedParams = new Set<string>();
-  // The predict route's fast path (serving.http.ts): the body read and parsed here, no zod for a
+  // The predict route's fast path (serving.http.ts), mounted ahead of every router (it is the one
+  // path called thousands of times a second): the body read and parsed here, no zod for a
   // well-formed body, the answer written without res.json's ETag hashing. Whatever it does not
   // take falls through to the general path below, with the body it read.
-  pages.post('/tandem/serve/:model/:alias/predict', (req, res, next) => {
+  const fastPredict: RequestHandler = (req, res, next) => {
+    const target = req.method === 'POST' ? aliasPredictPath(req.url) : undefined;
+    if (!target) return next();
     const length = plainBody(req, limit);
     if (length === undefined || wantsArrow(req)) return next();
     readBody(req, length)
@@ -66,7 +69,9 @@ export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor
             // As body-parser reports it (the error handler maps it to a 400).
             return next(Object.assign(new SyntaxError((error as Error).message), { type: 'entity.parse.failed', status: 400 }));
           }
-          const { model, alias } = req.params as { model: string; alias: string };
+          const { model, alias } = target;
+          // For the HTTP metrics, which name a request by its route.
+          res.locals.route = '/tandem/serve/:model/:alias/predict';
           const pair = `${model}\u0000${alias}`;
           if (!checkedParams.has(pair)) {
             if (!aliasParams.safeParse({ model, alias }).success) {
@@ -91,7 +96,7 @@ export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor
         (error: unknown) => next(error),
       )
       .catch((error: unknown) => next(error));
-  });
+  };
 
   // Arrow IPC bodies are read as bytes and decoded to the columns a JSON body would send, so that
   // the schema and the model check both alike. Any other content type is read as JSON (curl -d
@@ -169,6 +174,8 @@ export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor
     );
   });
 
+  return fastPredict;
+
   /** Predicts on the target for whoever called, answering JSON or Arrow. */
   async function predictOn(
     req: Request,
@@ -179,6 +186,19 @@ export function predictRoutes(pages: Router, openapi: OpenApiRegistry, predictor
     body: PredictBody,
   ): Promise<PredictResponse | undefined> {
     return answer(req, res, await predictor.predict(await predictor.endpoint(credentialsOf(req, caller), model, target), body));
+  }
+}
+
+const ALIAS_PREDICT = /^\/tandem\/serve\/([^/?]+)\/([^/?]+)\/predict(?:\?|$)/;
+
+/** The model and alias of a `POST /tandem/serve/:model/:alias/predict` URL, decoded as Express decodes params; undefined for any other. */
+function aliasPredictPath(url: string): { model: string; alias: string } | undefined {
+  const match = ALIAS_PREDICT.exec(url);
+  if (!match) return undefined;
+  try {
+    return { model: decodeURIComponent(match[1]!), alias: decodeURIComponent(match[2]!) };
+  } catch {
+    return undefined; // malformed escapes: the router answers them
   }
 }
 

@@ -90,7 +90,7 @@ export async function startReplica(options: ReplicaOptions): Promise<RunningRepl
   });
   app.get('/metrics', metricsHandler(metrics.registry, options.metricsToken));
   const pages = express.Router();
-  predictRoutes(pages, new OpenApiRegistry(), predictor, options.serveMaxBodyBytes);
+  app.use(predictRoutes(pages, new OpenApiRegistry(), predictor, options.serveMaxBodyBytes));
   app.use(pages);
   app.use(errorHandler(log));
 

@@ -224,7 +224,7 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
     },
   );
 
-  predictRoutes(pages, openapi, serving, ctx.config.serveMaxBodyBytes);
+  const first = predictRoutes(pages, openapi, serving, ctx.config.serveMaxBodyBytes);
   replicaRoutes(api, openapi, serving);
 
   await serving.start();
@@ -232,6 +232,7 @@ export async function servingFeature(ctx: AppContext): Promise<Feature> {
     name: 'serving',
     api,
     pages,
+    first,
     close: () => serving.close(),
   };
 }

@@ -27,6 +27,11 @@ describe('predictions', () => {
     // owner/name, URL-encoded, names the same model.
     const qualified = await predict(server, 'admin%2Flinear/prod/predict', { rows: [{ features: [0, 0, 0] }] });
     expect(qualified.body).toEqual({ predictions: [0.5], version: 1 });
+    // The HTTP metrics name the route, although its fast path answers ahead of the routers.
+    const metrics = await server.api('GET', '/metrics');
+    expect(metrics.body).toMatch(
+      /tandem_http_request_duration_seconds_count\{[^}]*route="\/tandem\/serve\/:model\/:alias\/predict"[^}]*status="200"/,
+    );
   });
 
   it('takes the signature’s columns by name for a model with one [N, k] input', async () => {
