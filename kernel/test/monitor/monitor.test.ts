@@ -1,0 +1,29 @@
+// monitor as users meet it: imported in a cell of a running kernel.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { outputOf, runCells, type StepResult } from '../support/jupyter.js';
+
+describe('monitor.drift inside kernel cells', () => {
+  let results: StepResult[];
+
+  beforeAll(async () => {
+    results = await runCells([
+      {
+        code: [
+          "import { monitor } from '@tandem/kernel';",
+          "await monitor.drift('select range::DOUBLE as x, range % 3 as k from range(100)', 'select (range + 50)::DOUBLE as x, range % 3 as k from range(100)')",
+        ].join('\n'),
+      },
+      { code: "await monitor.drift('select 1 as x', 'select 2 as x', { method: 'kl' as 'ks' })" },
+    ]);
+  }, 120_000);
+
+  it('shows the verdict above the per-column table', () => {
+    const data = outputOf(results[0], 'execute_result')!.content.data;
+    expect(data['text/html']).toMatch(/^<p><strong>Drift in 1 of 2 columns \(50%\): dataset drift/);
+    expect(data['text/plain']).toMatch(/\nx\s+numeric\s+ks\s/);
+  });
+
+  it('fails the cell with the bad option named', () => {
+    expect(results[1].reply).toMatchObject({ status: 'error', evalue: expect.stringContaining('option "method"') });
+  });
+});
