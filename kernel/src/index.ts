@@ -1,4 +1,4 @@
-// The cell SDK: `import { sql, table, plot, models, deployments, experiments, spark, gpu, pipelines, notifications, dashboards, monitor } from '@tandem/kernel'`.
+// The cell SDK: `import { sql, table, plot, models, deployments, experiments, spark, gpu, pipelines, notifications, dashboards, monitor, check } from '@tandem/kernel'`.
 export { TandemApiError } from '@tandem/server/api';
 export { request as tandemRequest } from './api.js';
 export { models, type LoadedModel, type ModelVersion as RegisteredModelVersion, type RegisterOptions } from './models.js';
@@ -22,7 +22,8 @@ export type { DataSource } from './job-data.js';
 export { pipelines, type Pipeline, type PipelineDefinition, type PipelineRun, type RunOptions as PipelineRunOptions } from './pipelines.js';
 export { notifications, type NotificationSubscription, type NotificationDelivery } from './notifications.js';
 export { dashboards, type PublishOptions as DashboardPublishOptions, type Published as PublishedDashboard } from './dashboards.js';
-export { monitor } from './monitor/monitor.js';
+export { check, monitor } from './monitor/monitor.js';
+export type { CheckReport, CheckResult, DataChecks } from './monitor/checks.js';
 export {
   DRIFT_METHODS,
   type DriftMethod,

@@ -28,8 +28,12 @@ function bundle(report: DriftReport): MimeBundle {
       note: c.reason ?? null,
     })),
   );
+  return verdictAndTable(verdict(report), rows);
+}
+
+/** A monitor's display: its one-line verdict above its table. */
+export function verdictAndTable(line: string, rows: arrow.Table): MimeBundle {
   const table = tableBundle(rows);
-  const line = verdict(report);
   return {
     'text/plain': `${line}\n${String(table['text/plain'])}`,
     'text/html': `<p><strong>${line}</strong></p>${String(table['text/html'])}`,

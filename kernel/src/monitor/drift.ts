@@ -2,14 +2,11 @@
 // statistics, default method choice and thresholds (DataDriftPreset), so that reports agree with
 // it. Aggregates run in DuckDB (column-stats.ts); only per-value or per-bin counts reach the kernel.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { loadArrowTable } from '../sql/arrow-to-duckdb.js';
-import { withLocalFiles } from '../sql/remote-files.js';
-import { isQueryable, toArrow, type Queryable } from '../sql/sql.js';
 import { cdfDistances, histogram, numericSummary, valueCounts, type Sides } from './column-stats.js';
 import { chiSquaredSurvival, ksPValue, normalCdf } from './distributions.js';
+import { dropAll, NUMERIC_TYPES, rowCount, schemaOf, viewOf, type Source } from './sources.js';
 
-/** A table name, a file path (.parquet, .csv, .json), a SELECT query, or an Arrow/arquero table. */
-export type DriftSource = string | Queryable;
+export type DriftSource = Source;
 
 export const DRIFT_METHODS = ['wasserstein', 'ks', 'psi', 'jensenshannon', 'chisquare', 'z'] as const;
 export type DriftMethod = (typeof DRIFT_METHODS)[number];
@@ -132,51 +129,12 @@ function validate(options: DriftOptions): Validated {
   return { columns, methods: validateMethod(method), threshold, driftShare };
 }
 
-const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL)/;
 const CATEGORICAL_TYPES = /^(VARCHAR|BOOLEAN|ENUM)/;
 
 function kindOf(duckType: string): ColumnKind | null {
   if (NUMERIC_TYPES.test(duckType)) return 'numeric';
   if (CATEGORICAL_TYPES.test(duckType)) return 'categorical';
   return null;
-}
-
-let generated = 0;
-
-/** Creates a temporary view over `source` and returns its name; `temporary` collects what to drop afterwards. */
-async function viewOf(connection: DuckDBConnection, source: DriftSource, side: string, temporary: string[]): Promise<string> {
-  const name = `__tandem_drift_${++generated}_${side}`;
-  let query: string;
-  if (isQueryable(source)) {
-    await loadArrowTable(connection, `${name}_data`, toArrow(source));
-    temporary.push(`TABLE IF EXISTS ${name}_data`);
-    query = `SELECT * FROM ${name}_data`;
-  } else if (typeof source !== 'string' || source.trim() === '') {
-    throw new TypeError(`drift(): the ${side} must be a table name, a file path, a SELECT query or an Arrow/arquero table`);
-  } else if (/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(source)) {
-    query = `SELECT * FROM ${source}`;
-  } else if (/^\S+\.(parquet|csv|tsv|json|jsonl|ndjson)(\.gz)?$/i.test(source)) {
-    query = await withLocalFiles(`SELECT * FROM '${source.replace(/'/g, "''")}'`);
-  } else {
-    query = await withLocalFiles(source);
-  }
-  try {
-    await connection.run(`CREATE TEMP VIEW ${name} AS ${query}`);
-  } catch (cause) {
-    throw new Error(`drift(): cannot read the ${side}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-  temporary.unshift(`VIEW IF EXISTS ${name}`);
-  return name;
-}
-
-async function schemaOf(connection: DuckDBConnection, view: string): Promise<Map<string, string>> {
-  const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${view}`);
-  return new Map(reader.getRowObjectsJS().map((r) => [String(r.column_name), String(r.column_type)]));
-}
-
-async function rowCount(connection: DuckDBConnection, view: string): Promise<number> {
-  const reader = await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${view}`);
-  return reader.getRowObjectsJS()[0].n as number;
 }
 
 /** Evidently's default: by reference size (1,000 rows), type and the distinct values of both sides. */
@@ -316,8 +274,8 @@ export async function driftReport(
   const temporary: string[] = [];
   try {
     const sides = {
-      reference: await viewOf(connection, reference, 'reference', temporary),
-      current: await viewOf(connection, current, 'current', temporary),
+      reference: await viewOf(connection, reference, { caller: 'drift()', side: 'reference' }, temporary),
+      current: await viewOf(connection, current, { caller: 'drift()', side: 'current' }, temporary),
     };
     const [refSchema, curSchema] = [await schemaOf(connection, sides.reference), await schemaOf(connection, sides.current)];
     const columns = wanted ?? [...refSchema.keys()];
@@ -387,6 +345,6 @@ export async function driftReport(
       currentRows,
     };
   } finally {
-    for (const object of temporary) await connection.run(`DROP ${object}`);
+    await dropAll(connection, temporary);
   }
 }

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, runCells, type StepResult } from '../support/jupyter.js';
 
-describe('monitor.drift inside kernel cells', () => {
+describe('monitor.drift and check inside kernel cells', () => {
   let results: StepResult[];
 
   beforeAll(async () => {
@@ -14,6 +14,8 @@ describe('monitor.drift inside kernel cells', () => {
         ].join('\n'),
       },
       { code: "await monitor.drift('select 1 as x', 'select 2 as x', { method: 'kl' as 'ks' })" },
+      { code: "import { check } from '@tandem/kernel';\nawait check('select range as id from range(3)').unique('id').notNull('id')" },
+      { code: "await check('select 1 as id union all select 1').unique('id').assert()" },
     ]);
   }, 120_000);
 
@@ -25,5 +27,10 @@ describe('monitor.drift inside kernel cells', () => {
 
   it('fails the cell with the bad option named', () => {
     expect(results[1].reply).toMatchObject({ status: 'error', evalue: expect.stringContaining('option "method"') });
+  });
+
+  it('shows data checks as a verdict and a table, and a failed assert() fails the cell', () => {
+    expect(outputOf(results[2], 'execute_result')!.content.data['text/plain']).toMatch(/^All 2 checks passed on 3 rows\n/);
+    expect(results[3].reply).toMatchObject({ status: 'error', evalue: expect.stringContaining('unique(id) (1 row, e.g. 1)') });
   });
 });
