@@ -2,6 +2,13 @@
  * `deployments` in cells: the deployments serving registered models (`models.serve()` makes one),
  * their API keys, and predictions through them. Failures are TandemApiError with the server's message.
  */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type {
   CreateDeploymentRequest,
   CreatedDeploymentKey,
@@ -9,13 +16,16 @@ import type {
   DeploymentKey,
   DeploymentPage,
   DeploymentSettings,
+  PredictionLogPage,
   PredictRequest,
   PredictResponse,
   PredictValue,
+  UpdateDeploymentRequest,
 } from '@tandem/server/api';
 import { apiSettings, request, TandemApiError } from './api.js';
 import { displayedAs } from './display/mime-bundle.js';
 import type { MimeBundle } from './kernel/channel.js';
+import { cacheDir } from './sql/cache.js';
 
 export type { CreatedDeploymentKey, Deployment, DeploymentKey, DeploymentSettings, PredictResponse } from '@tandem/server/api';
 
@@ -36,8 +46,8 @@ export async function create(body: CreateDeploymentRequest): Promise<Deployment>
   return asCard(await request<Deployment>('deployments', { method: 'POST', json: body }));
 }
 
-/** Changes batching, queue and timeout settings; they apply to requests that arrive afterwards. */
-export async function update(id: string, settings: Partial<DeploymentSettings>): Promise<Deployment> {
+/** Changes batching, queue, timeout and log settings and the splits; they apply to requests that arrive afterwards. */
+export async function update(id: string, settings: UpdateDeploymentRequest): Promise<Deployment> {
   return asCard(await request<Deployment>(`deployments/${enc(id)}`, { method: 'PATCH', json: settings }));
 }
 
@@ -109,6 +119,63 @@ export async function serve(model: string, options: ServeOptions): Promise<Deplo
   return waitMs > 0 ? waitUntilLoaded(deployment.id, waitMs) : deployment;
 }
 
+export interface LogOptions {
+  /** The last this many hours (default 24). */
+  hours?: number;
+  /** … or from this time on. */
+  since?: Date;
+  /** Keep the log's own columns (`_ts`, `_version`, `_split`, `_latency_ms`, `_status`, `_error`, `_prediction`) and failed requests. */
+  all?: boolean;
+}
+
+const HOUR_MS = 3_600_000;
+const LOG_COLUMNS = ['_ts', '_version', '_split', '_latency_ms', '_status', '_error', '_prediction'];
+
+/**
+ * The deployment's prediction log (editors) as a SQL query over its Parquet files, downloaded once
+ * into a local cache: by default the inputs of answered requests, as a monitor compares them with
+ * training data — monitor.drift('train.parquet', await deployments.log(id, { hours: 24 })).
+ */
+export async function log(id: string, options: LogOptions = {}): Promise<string> {
+  const { hours = 24, since, all = false } = options;
+  if (!(typeof hours === 'number' && hours > 0))
+    throw new TypeError(`deployments.log(): option "hours" must be a positive number, not ${JSON.stringify(hours)}`);
+  if (since !== undefined && !(since instanceof Date && !Number.isNaN(since.getTime())))
+    throw new TypeError('deployments.log(): option "since" must be a valid Date');
+  const from = since?.getTime() ?? Date.now() - hours * HOUR_MS;
+  const files: string[] = [];
+  // Newest hour first: the listing stops at the first file whose hour ended before `from`.
+  for (let token: string | undefined, done = false; !done;) {
+    const page = await request<PredictionLogPage>(`deployments/${enc(id)}/logs?limit=200${token ? `&pageToken=${enc(token)}` : ''}`);
+    for (const file of page.items) {
+      if (Date.parse(file.hour) + HOUR_MS <= from) done = true;
+      else files.push(await localLogFile(id, file.key));
+    }
+    token = page.nextPageToken;
+    done ||= !token;
+  }
+  if (files.length === 0)
+    throw new Error(
+      `deployments.log(): deployment ${id} logged no request since ${new Date(from).toISOString()} (is its logSampleRate above 0?)`,
+    );
+  const list = files.map((f) => `'${f.replace(/'/g, "''")}'`).join(', ');
+  const where = `_ts >= epoch_ms(${Math.floor(from)})${all ? '' : ' AND _status = 200'}`;
+  return `SELECT *${all ? '' : ` EXCLUDE (${LOG_COLUMNS.join(', ')})`} FROM read_parquet([${list}], union_by_name = true) WHERE ${where}`;
+}
+
+/** A log file in the local cache; files are never rewritten, so a cached one is kept. */
+async function localLogFile(id: string, key: string): Promise<string> {
+  const dir = path.join(cacheDir(), 'serving-logs');
+  const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.parquet`);
+  if (existsSync(file)) return file;
+  await mkdir(dir, { recursive: true });
+  const response = await request<Response>(`deployments/${enc(id)}/logs/file?key=${enc(key)}`, { raw: true });
+  const partial = `${file}.${process.pid}.part`;
+  await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+  await rename(partial, file);
+  return file;
+}
+
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** What a deployment's state says, as one line: `ready, serving v3 (loading v4)`. */
@@ -136,4 +203,4 @@ export function deploymentBundle(deployment: Deployment, serverUrl: string): Mim
 
 const asCard = (deployment: Deployment): Deployment => displayedAs(deployment, (d) => deploymentBundle(d, apiSettings().url));
 
-export const deployments = { list, get, create, update, remove, createKey, listKeys, revokeKey, predict, waitUntilLoaded, serve };
+export const deployments = { list, get, create, update, remove, createKey, listKeys, revokeKey, predict, waitUntilLoaded, serve, log };

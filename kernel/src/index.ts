@@ -24,6 +24,7 @@ export { notifications, type NotificationSubscription, type NotificationDelivery
 export { dashboards, type PublishOptions as DashboardPublishOptions, type Published as PublishedDashboard } from './dashboards.js';
 export { check, monitor } from './monitor/monitor.js';
 export type { CheckReport, CheckResult, DataChecks } from './monitor/checks.js';
+export type { ColumnQuality, QualityOptions, QualityReport } from './monitor/quality.js';
 export {
   DRIFT_METHODS,
   type DriftMethod,

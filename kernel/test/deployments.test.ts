@@ -1,10 +1,12 @@
 import { TandemApiError } from '@tandem/server/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linear, registerOnnx } from '../../server/test/serving/onnx.js';
+import { eventually, linear, registerOnnx } from '../../server/test/serving/onnx.js';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { deployments } from '../src/deployments.js';
 import { mimeBundleOf } from '../src/display/mime-bundle.js';
 import { models } from '../src/models.js';
+import { driftReport } from '../src/monitor/drift.js';
+import { duckdb } from '../src/sql/sql.js';
 
 describe('deployments client against a real Tandem server', () => {
   let server: TestServer;
@@ -18,7 +20,8 @@ describe('deployments client against a real Tandem server', () => {
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // Prediction logs are written within a fifth of a second, for log().
+    server = await startTestServer({ env: { TANDEM_SERVE_LOG_FLUSH_SECONDS: '0.2' } });
     process.env.TANDEM_URL = server.url;
     process.env.TANDEM_TOKEN = server.adminToken;
     await registerOnnx(server, 'scorer', linear([2, -1], 0.5), { signature });
@@ -95,6 +98,33 @@ describe('deployments client against a real Tandem server', () => {
       /^admin\/broken prod: unavailable; v1 failed to load: version 1 is not a loadable ONNX model/,
     );
     await deployments.remove(served.id);
+  });
+
+  it('log() reads the prediction log as SQL over its Parquet files, which monitors take as their current data', async () => {
+    const [deployment] = await deployments.list({ model: 'scorer' });
+    await expect(deployments.log(deployment!.id)).rejects.toThrow(/logged no request since .* \(is its logSampleRate above 0\?\)/);
+    await deployments.update(deployment!.id, { logSampleRate: 1 });
+    const rows = Array.from({ length: 60 }, (_, i) => ({ a: 10 + (i % 7), b: i % 5 }));
+    await deployments.predict('scorer', 'prod', rows);
+    await expect(deployments.predict('scorer', 'prod', [{ a: 1 }])).rejects.toMatchObject({ status: 400 });
+    const connection = await duckdb();
+    const count = async (query: string) =>
+      Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM (${query})`)).getRowObjectsJS()[0]!.n);
+    // The answered rows, inputs only; the refused request only with `all`.
+    const inputs = await eventually(async () => {
+      const query = await deployments.log(deployment!.id).catch(() => undefined);
+      return query && (await count(query)) === 60 && query;
+    });
+    const columns = (await connection.runAndReadAll(`DESCRIBE ${inputs}`)).getRowObjectsJS().map((r) => r.column_name);
+    expect(columns).toEqual(['a', 'b']);
+    expect(await count(`${await deployments.log(deployment!.id, { all: true })} AND _status = 400`)).toBe(1);
+    const reference = 'SELECT (range % 7)::FLOAT AS a, (range % 5)::FLOAT AS b FROM range(60)';
+    const report = await driftReport(connection, reference, inputs);
+    expect(report.columns.map((c) => [c.column, c.drifted])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    await expect(deployments.log(deployment!.id, { hours: -1 })).rejects.toThrow('option "hours" must be a positive number');
   });
 
   it('remove() stops serving: the endpoint answers 404 and the list is empty', async () => {

@@ -1,4 +1,4 @@
-// `monitor` and `check` in cells: drift between two datasets, and data checks, on the kernel's DuckDB.
+// `monitor` and `check` in cells: drift between two datasets, data quality and data checks, on the kernel's DuckDB.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { onInterrupt } from '../kernel/channel.js';
 import { duckdb } from '../sql/sql.js';
@@ -6,6 +6,8 @@ import { DataChecks } from './checks.js';
 import { shownChecks } from './checks-view.js';
 import { driftReport, type DriftOptions, type DriftReport, type DriftSource } from './drift.js';
 import { displayed } from './drift-view.js';
+import { qualityReport, type QualityOptions, type QualityReport } from './quality.js';
+import { shownQuality } from './quality-view.js';
 import type { Source } from './sources.js';
 
 /** Runs work on the kernel's DuckDB; interrupting the cell stops the running query, as for sql. */
@@ -27,7 +29,16 @@ async function drift(reference: DriftSource, current: DriftSource, options?: Dri
   return displayed(await withConnection((connection) => driftReport(connection, reference, current, options)));
 }
 
-export const monitor = { drift };
+/**
+ * monitor.quality('predictions.parquet', { reference: 'train.parquet' }) — per column nulls,
+ * distinct values and ranges, duplicate rows; with a reference, values outside its range and
+ * categories it never had.
+ */
+async function quality(source: Source, options?: QualityOptions): Promise<QualityReport> {
+  return shownQuality(await withConnection((connection) => qualityReport(connection, source, options)));
+}
+
+export const monitor = { drift, quality };
 
 /**
  * check('orders.parquet').notNull('id').unique('id').between('amount', 0, 10_000) — awaited, a

@@ -3,10 +3,10 @@
 // files of registered versions through the Tandem server, into local caches that DuckDB reads.
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import * as Minio from 'minio';
 import { load, type VersionRef } from '../models.js';
+import { cacheDir } from './cache.js';
 
 let client: Minio.Client | undefined;
 
@@ -32,8 +32,6 @@ function s3Client(): Minio.Client {
 export function resetS3Client(): void {
   client = undefined;
 }
-
-const cacheDir = () => process.env.TANDEM_SQL_CACHE ?? path.join(os.tmpdir(), 'tandem-sql-cache');
 
 /** Downloads `s3://bucket/key` (re-downloading when the object's ETag changes) and returns the local path. */
 export async function localCopyOf(url: string): Promise<string> {

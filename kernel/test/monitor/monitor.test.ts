@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { outputOf, runCells, type StepResult } from '../support/jupyter.js';
 
-describe('monitor.drift and check inside kernel cells', () => {
+describe('monitor.drift, monitor.quality and check inside kernel cells', () => {
   let results: StepResult[];
 
   beforeAll(async () => {
@@ -16,6 +16,7 @@ describe('monitor.drift and check inside kernel cells', () => {
       { code: "await monitor.drift('select 1 as x', 'select 2 as x', { method: 'kl' as 'ks' })" },
       { code: "import { check } from '@tandem/kernel';\nawait check('select range as id from range(3)').unique('id').notNull('id')" },
       { code: "await check('select 1 as id union all select 1').unique('id').assert()" },
+      { code: "await monitor.quality('select 1 as id union all select 1', { reference: 'select 0 as id' })" },
     ]);
   }, 120_000);
 
@@ -32,5 +33,11 @@ describe('monitor.drift and check inside kernel cells', () => {
   it('shows data checks as a verdict and a table, and a failed assert() fails the cell', () => {
     expect(outputOf(results[2], 'execute_result')!.content.data['text/plain']).toMatch(/^All 2 checks passed on 3 rows\n/);
     expect(results[3].reply).toMatchObject({ status: 'error', evalue: expect.stringContaining('unique(id) (1 row, e.g. 1)') });
+  });
+
+  it('shows a quality report as its rows and duplicates above a table of the columns', () => {
+    const text = outputOf(results[4], 'execute_result')!.content.data['text/plain'];
+    expect(text).toMatch(/^2 rows, 1 duplicate rows\n/);
+    expect(text).toMatch(/out of range/);
   });
 });
