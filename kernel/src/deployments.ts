@@ -3,8 +3,7 @@
  * their API keys, and predictions through them. Failures are TandemApiError with the server's message.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,7 +24,7 @@ import type {
 import { apiSettings, request, TandemApiError } from './api.js';
 import { displayedAs } from './display/mime-bundle.js';
 import type { MimeBundle } from './kernel/channel.js';
-import { cacheDir } from './sql/cache.js';
+import { cacheDir, cached } from './sql/cache.js';
 
 export type { CreatedDeploymentKey, Deployment, DeploymentKey, DeploymentSettings, PredictResponse } from '@tandem/server/api';
 
@@ -165,15 +164,11 @@ export async function log(id: string, options: LogOptions = {}): Promise<string>
 
 /** A log file in the local cache; files are never rewritten, so a cached one is kept. */
 async function localLogFile(id: string, key: string): Promise<string> {
-  const dir = path.join(cacheDir(), 'serving-logs');
-  const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.parquet`);
-  if (existsSync(file)) return file;
-  await mkdir(dir, { recursive: true });
-  const response = await request<Response>(`deployments/${enc(id)}/logs/file?key=${enc(key)}`, { raw: true });
-  const partial = `${file}.${process.pid}.part`;
-  await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
-  await rename(partial, file);
-  return file;
+  const file = path.join(cacheDir(), 'serving-logs', `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.parquet`);
+  return cached(file, async (partial) => {
+    const response = await request<Response>(`deployments/${enc(id)}/logs/file?key=${enc(key)}`, { raw: true });
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+  });
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

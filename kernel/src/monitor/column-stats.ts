@@ -22,7 +22,13 @@ function values(sides: Sides, column: string, numeric: boolean): string {
     UNION ALL SELECT ${value} AS v, 1 AS s FROM ${sides.current} WHERE ${keep}`;
 }
 
-async function rows(connection: DuckDBConnection, text: string, params?: DuckDBValue[], types?: Parameters<DuckDBConnection['run']>[2]) {
+/** A query's rows as plain objects. */
+export async function rows(
+  connection: DuckDBConnection,
+  text: string,
+  params?: DuckDBValue[],
+  types?: Parameters<DuckDBConnection['run']>[2],
+) {
   const reader = await connection.runAndReadAll(text, params, types);
   return reader.getRowObjectsJS() as Record<string, number | string | null>[];
 }

@@ -1,7 +1,7 @@
 // Data quality of one dataset, per column (nulls, distinct values, ranges), its duplicate rows,
 // and, given a reference, what the reference never had: values outside its range, new categories.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent } from './column-stats.js';
+import { quoteIdent, rows as queryRows } from './column-stats.js';
 import { dropAll, NUMERIC_TYPES, rowCount, schemaOf, viewOf, type Source } from './sources.js';
 
 export interface QualityOptions {
@@ -61,7 +61,7 @@ export async function qualityReport(connection: DuckDBConnection, source: Source
     }
     const rows = await rowCount(connection, view);
     // DISTINCT takes nulls as equal, as a duplicate row's reader would.
-    const [{ duplicates }] = await objects(
+    const [{ duplicates }] = await queryRows(
       connection,
       `SELECT (${rows} - (SELECT count(*) FROM (SELECT DISTINCT * FROM ${view})))::DOUBLE AS duplicates`,
     );
@@ -83,7 +83,7 @@ async function describe(
 ): Promise<ColumnQuality> {
   const col = quoteIdent(column);
   const numeric = NUMERIC_TYPES.test(type);
-  const [summary] = await objects(
+  const [summary] = await queryRows(
     connection,
     `SELECT count(*) FILTER (WHERE ${col} IS NULL)::DOUBLE AS nulls, count(DISTINCT ${col})::DOUBLE AS distinct_values
       ${numeric ? `, min(${col})::DOUBLE AS lo, max(${col})::DOUBLE AS hi` : ''} FROM ${view}`,
@@ -102,7 +102,7 @@ async function describe(
   };
   if (!reference) return quality;
   if (numeric) {
-    const [range] = await objects(
+    const [range] = await queryRows(
       connection,
       `WITH r AS (SELECT min(${col})::DOUBLE AS lo, max(${col})::DOUBLE AS hi FROM ${reference})
        SELECT count(*) FILTER (WHERE ${col} < r.lo OR ${col} > r.hi)::DOUBLE AS outside FROM ${view}, r`,
@@ -111,11 +111,7 @@ async function describe(
   }
   const fresh = `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${view} WHERE ${col} IS NOT NULL
     EXCEPT SELECT DISTINCT CAST(${col} AS VARCHAR) FROM ${reference} WHERE ${col} IS NOT NULL`;
-  const [{ n }] = await objects(connection, `SELECT count(*)::DOUBLE AS n FROM (${fresh})`);
-  const examples = await objects(connection, `SELECT v FROM (${fresh}) ORDER BY v LIMIT ${EXAMPLES}`);
+  const [{ n }] = await queryRows(connection, `SELECT count(*)::DOUBLE AS n FROM (${fresh})`);
+  const examples = await queryRows(connection, `SELECT v FROM (${fresh}) ORDER BY v LIMIT ${EXAMPLES}`);
   return { ...quality, newCategories: n as number, newExamples: examples.map((e) => String(e.v)) };
-}
-
-async function objects(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
 }

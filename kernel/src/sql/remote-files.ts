@@ -2,11 +2,10 @@
 // through the minio client (TANDEM_S3_* environment), and `tandem://models/<name>/<version>/<path>`
 // files of registered versions through the Tandem server, into local caches that DuckDB reads.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as Minio from 'minio';
 import { load, type VersionRef } from '../models.js';
-import { cacheDir } from './cache.js';
+import { cacheDir, cached } from './cache.js';
 
 let client: Minio.Client | undefined;
 
@@ -44,19 +43,7 @@ export async function localCopyOf(url: string): Promise<string> {
   });
   const id = createHash('sha256').update(`${bucket}/${key}@${info.etag}`).digest('hex').slice(0, 24);
   // Keep the extension: DuckDB picks the reader (CSV, Parquet, JSON) from it.
-  const file = path.join(cacheDir(), `${id}-${path.basename(key)}`);
-  if (
-    await stat(file).then(
-      () => true,
-      () => false,
-    )
-  )
-    return file;
-  await mkdir(cacheDir(), { recursive: true });
-  const partial = `${file}.${process.pid}.part`;
-  await s3.fGetObject(bucket, key, partial);
-  await rename(partial, file);
-  return file;
+  return cached(path.join(cacheDir(), `${id}-${path.basename(key)}`), (partial) => s3.fGetObject(bucket, key, partial));
 }
 
 /**

@@ -50,13 +50,21 @@ export const TOTAL_COLUMN = 'count(*) OVER ()::int AS total';
 
 /** Turns rows selected with `TOTAL_COLUMN` into a page with its total and the next page's token. */
 export function toPage<T>(rows: (T & { total: number })[], page: PageRequest): Page<T> {
-  const total = rows[0]?.total ?? 0;
-  const next = page.offset + rows.length;
-  return {
-    items: rows.map(({ total: _total, ...row }) => row as T),
-    total,
-    nextPageToken: rows.length > 0 && next < total ? encodePageToken(next) : undefined,
-  };
+  return pageWith(
+    rows.map(({ total: _total, ...row }) => row as T),
+    rows[0]?.total ?? 0,
+    page,
+  );
+}
+
+/** The requested page of a whole list held in memory (e.g. listed from the artifact store). */
+export function pageOf<T>(all: T[], page: PageRequest): Page<T> {
+  return pageWith(all.slice(page.offset, page.offset + page.limit), all.length, page);
+}
+
+function pageWith<T>(items: T[], total: number, page: PageRequest): Page<T> {
+  const next = page.offset + items.length;
+  return { items, total, nextPageToken: items.length > 0 && next < total ? encodePageToken(next) : undefined };
 }
 
 export function encodePageToken(offset: number): string {

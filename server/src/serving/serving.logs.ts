@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Page, PredictionLogFile, PredictResponse } from '../api/index.js';
 import type { ArtifactStore } from '../artifacts/store.js';
-import { encodePageToken, type PageRequest } from '../db/paging.js';
+import { pageOf, type PageRequest } from '../db/paging.js';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SERVER_ROOT } from '../paths.js';
@@ -160,9 +160,7 @@ export class PredictionLog {
       if (hour !== undefined) all.push({ key: file.key, size: file.size, hour: new Date(hour).toISOString() });
     }
     all.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
-    const items = all.slice(page.offset, page.offset + page.limit);
-    const next = page.offset + items.length;
-    return { items, total: all.length, nextPageToken: items.length > 0 && next < all.length ? encodePageToken(next) : undefined };
+    return pageOf(all, page);
   }
 
   /**

@@ -13,7 +13,7 @@ import { ServingMetrics } from './serving.metrics.js';
 import { ServingPlane } from './serving.plane.js';
 import { predictRoutes, type Predictor } from './serving.predict.routes.js';
 import { ReplicaClient } from './serving.remote.js';
-import { endpointOf, REPLICA_RECONCILE_MS } from './serving.service.js';
+import { endpointOf } from './serving.service.js';
 
 export const REPLICA_USAGE = `usage: tandem serve
        tandem serve --server URL [--token TOKEN] [--host HOST] [--port PORT]
@@ -43,6 +43,9 @@ export async function replicaCommand(argv: string[], config: ReplicaConfig = loa
   return startReplica({ ...config, serverUrl: values.server, token, host: values.host ?? config.host, port });
 }
 
+/** How often a replica asks the server for its deployments: how soon it follows an alias move. */
+const RECONCILE_MS = 1_000;
+
 export interface ReplicaOptions extends ReplicaConfig {
   /** The Tandem server's URL. */
   serverUrl: string;
@@ -71,7 +74,7 @@ export async function startReplica(options: ReplicaOptions): Promise<RunningRepl
     client,
     new ServingMetrics(metrics.registry),
     log,
-    { maxModelBytes: options.maxModelBytes, reconcileMs: REPLICA_RECONCILE_MS, maxPinned: 4, pinnedIdleMs: 10 * 60_000 },
+    { maxModelBytes: options.maxModelBytes, reconcileMs: RECONCILE_MS, maxPinned: 4, pinnedIdleMs: 10 * 60_000 },
     new PredictionLog(logStore(client, log), log, { flushMs: options.serveLogFlushMs }),
   );
   const predictor: Predictor = {

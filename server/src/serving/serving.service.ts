@@ -63,8 +63,6 @@ const ACCESS_CACHE_MS = 2_000;
 const KEY_TOUCH_MS = 60_000;
 /** How often old prediction log partitions are deleted. */
 const LOG_SWEEP_MS = 3_600_000;
-/** How often a replica (`tandem serve --server`) asks the server for its deployments: how soon it follows an alias move. */
-export const REPLICA_RECONCILE_MS = 1_000;
 
 /**
  * Deployments (stored), their keys and prediction logs, who may predict, and what serves them in

@@ -124,9 +124,9 @@ export async function registerOnnx(
   return { number: res.body.number as number, id: res.body.id as string };
 }
 
-/** Calls a predict route (`path` below /tandem/serve/) with a JSON body. */
+/** Calls a predict route (`path` below /tandem/serve/) with a JSON body, on the server or a replica (`{ url, adminToken }`). */
 export async function predict(
-  server: TestServer,
+  server: Pick<TestServer, 'url' | 'adminToken'>,
   path: string,
   body: unknown,
   token: string | null = server.adminToken,
