@@ -105,6 +105,17 @@ describe('prediction log settings and files over HTTP', () => {
     expect((await download(staging.id, stagingKey, tokens.stranger)).status).toBe(404);
   });
 
+  it('an editor’s worker token is refused (403), and so is a revoked token of theirs (401)', async () => {
+    const worker = await server.api('POST', 'tokens', { token: tokens.editor, body: { name: 'agent', kind: 'worker' } });
+    expect((await list(staging.id, worker.body.token)).status).toBe(403);
+    expect((await download(staging.id, stagingKey, worker.body.token)).status).toBe(403);
+    const spare = await server.api('POST', 'tokens', { token: tokens.editor, body: { name: 'spare' } });
+    expect((await list(staging.id, spare.body.token)).status).toBe(200);
+    expect((await server.api('DELETE', `tokens/${spare.body.id}`, { token: tokens.editor })).status).toBe(204);
+    expect((await list(staging.id, spare.body.token)).status).toBe(401);
+    expect((await download(staging.id, stagingKey, spare.body.token)).status).toBe(401);
+  });
+
   it('reads only the deployment’s own log files: traversal, absolute and foreign keys are refused', async () => {
     const hourDir = stagingKey.slice(0, stagingKey.lastIndexOf('/'));
     const modelsKey = 'models/anything/model.onnx';

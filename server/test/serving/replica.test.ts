@@ -6,9 +6,11 @@ import { AUTHORIZATION_CACHE_MS } from '../../src/serving/serving.remote.js';
 import { workerToken } from '../jobs/support.js';
 import { envWithoutTandem, listeningUrl, spawnTandem } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { deploy, eventually, linear, registerOnnx } from './onnx.js';
+import { deploy, eventually, linear, predict, registerOnnx } from './onnx.js';
 
 const ROW = { rows: [{ features: [1, 1, 1] }] };
+/** A replica, as onnx.ts's predict() takes a server (the token is always given). */
+const at = (url: string) => ({ url, adminToken: '' });
 
 /** A replica in this process, for the token's owner. */
 function replicaOf(server: TestServer, token: string, flushMs = 10_000): Promise<RunningReplica> {
@@ -19,15 +21,6 @@ function replicaOf(server: TestServer, token: string, flushMs = 10_000): Promise
     port: 0,
     serveLogFlushMs: flushMs,
   });
-}
-
-async function call(url: string, path: string, token: string | null, body: unknown = ROW): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/tandem/serve/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
 }
 
 describe('serving replicas (tandem serve --server)', () => {
@@ -53,11 +46,9 @@ describe('serving replicas (tandem serve --server)', () => {
   });
 
   it('answers the deployment’s predictions for callers the server authorizes: viewers and the deployment’s key', async () => {
-    expect(await call(replica.url, 'owner%2Fscorer/prod/predict', tokens.viewer)).toEqual({
-      status: 200,
-      body: { predictions: [3], version: 1 },
-    });
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', key.secret)).body.predictions).toEqual([3]);
+    const { status, body } = await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, tokens.viewer);
+    expect({ status, body }).toEqual({ status: 200, body: { predictions: [3], version: 1 } });
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, key.secret)).body.predictions).toEqual([3]);
     const ready = await fetch(`${replica.url}/tandem/serve/owner%2Fscorer/prod/ready`, {
       headers: { authorization: `Bearer ${key.secret}` },
     });
@@ -65,11 +56,11 @@ describe('serving replicas (tandem serve --server)', () => {
   });
 
   it('refuses as the server would: no token 401, a stranger 404, a worker token 403, a bad body 400', async () => {
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', null)).status).toBe(401);
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', 'tdm_not-a-token')).status).toBe(401);
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', tokens.stranger)).status).toBe(404);
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', await workerToken(server, tokens.viewer))).status).toBe(403);
-    const bad = await call(replica.url, 'owner%2Fscorer/prod/predict', tokens.viewer, { rows: [{ features: [1] }] });
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, null)).status).toBe(401);
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, 'tdm_not-a-token')).status).toBe(401);
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, tokens.stranger)).status).toBe(404);
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, await workerToken(server, tokens.viewer))).status).toBe(403);
+    const bad = await predict(at(replica.url), 'owner%2Fscorer/prod/predict', { rows: [{ features: [1] }] }, tokens.viewer);
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/features/);
   });
@@ -78,25 +69,25 @@ describe('serving replicas (tandem serve --server)', () => {
     await registerOnnx(server, 'scorer', linear([1, 1, 1], 10), { token: tokens.owner });
     await server.api('PUT', 'models/scorer/aliases/prod', { token: tokens.owner, body: { version: 2 } });
     const answer = await eventually(async () => {
-      const res = await call(replica.url, 'owner%2Fscorer/prod/predict', tokens.viewer);
+      const res = await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, tokens.viewer);
       return res.body.version === 2 && res.body;
     });
     expect(answer).toEqual({ predictions: [13], version: 2 });
   });
 
   it('refuses a revoked key within the time it trusts the server’s answers', async () => {
-    expect((await call(replica.url, 'owner%2Fscorer/prod/predict', key.secret)).status).toBe(200);
+    expect((await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, key.secret)).status).toBe(200);
     expect((await server.api('DELETE', `deployments/${prod.id}/keys/${key.key.id}`, { token: tokens.owner })).status).toBe(204);
     const revokedAt = Date.now();
-    await eventually(async () => (await call(replica.url, 'owner%2Fscorer/prod/predict', key.secret)).status === 401);
+    await eventually(async () => (await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, key.secret)).status === 401);
     expect(Date.now() - revokedAt).toBeLessThan(AUTHORIZATION_CACHE_MS + 1_500);
   });
 
   it('serves nothing its token’s owner cannot view, even to callers who may', async () => {
     const strangers = await replicaOf(server, await workerToken(server, tokens.stranger));
     try {
-      expect((await call(strangers.url, 'owner%2Fscorer/prod/predict', tokens.viewer)).status).toBe(404);
-      expect((await call(strangers.url, 'owner%2Fscorer/versions/1/predict', tokens.viewer)).status).toBe(404);
+      expect((await predict(at(strangers.url), 'owner%2Fscorer/prod/predict', ROW, tokens.viewer)).status).toBe(404);
+      expect((await predict(at(strangers.url), 'owner%2Fscorer/versions/1/predict', ROW, tokens.viewer)).status).toBe(404);
     } finally {
       await strangers.close();
     }
@@ -105,7 +96,7 @@ describe('serving replicas (tandem serve --server)', () => {
   it('sends its prediction log to the server, which stores it with the deployment’s other files', async () => {
     await server.api('PATCH', `deployments/${prod.id}`, { token: tokens.owner, body: { logSampleRate: 1 } });
     await eventually(async () => {
-      await call(replica.url, 'owner%2Fscorer/prod/predict', tokens.viewer);
+      await predict(at(replica.url), 'owner%2Fscorer/prod/predict', ROW, tokens.viewer);
       const files = await server.api('GET', `deployments/${prod.id}/logs`, { token: tokens.owner });
       return files.body.items.length > 0;
     });
@@ -135,6 +126,24 @@ describe('serving replicas (tandem serve --server)', () => {
     // Viewers' replicas serve, but do not write into the log, which only editors read.
     expect((await put(await workerToken(server, tokens.viewer), own)).status).toBe(403);
   });
+
+  it('the replica API gives a stranger’s worker token none of the owner’s models, and refuses a revoked worker token', async () => {
+    const { modelId } = (await server.api('GET', `deployments/${prod.id}`, { token: tokens.owner })).body;
+    const strangers = await workerToken(server, tokens.stranger);
+    expect((await server.api('GET', `serving/replica/deployments/${prod.id}`, { token: strangers })).status).toBe(404);
+    expect((await server.api('GET', `serving/replica/models/${modelId}/versions/1`, { token: strangers })).status).toBe(404);
+    expect((await server.api('GET', `serving/replica/models/${modelId}/versions/1/model`, { token: strangers })).status).toBe(404);
+    const created = await server.api('POST', 'tokens', { token: tokens.owner, body: { name: 'old replica', kind: 'worker' } });
+    expect((await server.api('GET', `serving/replica/models/${modelId}/versions/1`, { token: created.body.token })).status).toBe(200);
+    expect((await server.api('DELETE', `tokens/${created.body.id}`, { token: tokens.owner })).status).toBe(204);
+    for (const path of ['serving/replica/deployments', `serving/replica/models/${modelId}/versions/1/model`])
+      expect((await server.api('GET', path, { token: created.body.token })).status, path).toBe(401);
+    const authorize = await server.api('POST', 'serving/replica/authorize', {
+      token: created.body.token,
+      body: { token: tokens.viewer, model: 'owner/scorer', alias: 'prod' },
+    });
+    expect(authorize.status).toBe(401);
+  });
 });
 
 /** `tandem serve --server` as its own process, so that a test can kill -9 it. */
@@ -159,7 +168,7 @@ describe('two replica processes behind a load balancer', () => {
     const token = await workerToken(server);
     replicas = await Promise.all([replicaProcess(server, token), replicaProcess(server, token)]);
     for (const { url } of replicas)
-      await eventually(async () => (await call(url, 'scorer/prod/predict', server.adminToken)).status === 200, 30_000);
+      await eventually(async () => (await predict(at(url), 'scorer/prod/predict', ROW, server.adminToken)).status === 200, 30_000);
   }, 180_000);
   afterAll(async () => {
     for (const { child } of replicas) child.kill('SIGKILL');
@@ -175,7 +184,7 @@ describe('two replica processes behind a load balancer', () => {
     const loop = async (index: number) => {
       while (running) {
         try {
-          const res = await call(replicas[index]!.url, 'scorer/prod/predict', server.adminToken);
+          const res = await predict(at(replicas[index]!.url), 'scorer/prod/predict', ROW, server.adminToken);
           if (res.status !== 200) throw new Error(`status ${res.status}`);
           counts[index]!.ok++;
         } catch {
